@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string_view>
+
+#include <spdlog/spdlog.h>
+
+namespace mpe::common {
+
+// Configures the process-wide spdlog logger (the one global the style allows).
+// format: "text" or "json"; level: debug|info|warn|error. Call once from main / tests.
+// JSON lines are {"ts":..., "level":..., "msg":...}; context (site=, endpoint=) is part of msg
+// as key=value pairs so both formats carry it.
+void SetupLogging(std::string_view level, std::string_view format);
+
+// Escapes a string for embedding in a JSON log line / JSON output.
+std::string JsonEscape(std::string_view s);
+
+}  // namespace mpe::common

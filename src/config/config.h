@@ -1,0 +1,116 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mpe::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Plain, validated configuration (SPEC §4). Value type; copy freely.
+struct MistConfig {
+  std::string api_url = "https://api.mist.com";  // no trailing slash after validation
+  std::string stream_url;                         // derived from api_url when empty in YAML
+  std::string token_env = "MIST_API_TOKEN";
+  std::string token_file;
+  std::string ca_file;
+  Duration timeout = std::chrono::seconds(10);
+  int max_requests_per_hour = 4000;
+};
+
+struct SiteConfig {
+  std::string id;
+  std::string name;  // empty: looked up from Mist, else the id is used
+};
+
+struct DiscoveryConfig {
+  std::string org_id;  // "" off, "auto" from /self, else an org id
+  std::vector<std::string> include = {"*"};
+  std::vector<std::string> exclude;
+  Duration interval = std::chrono::minutes(10);
+};
+
+struct PollConfig {
+  Duration status_interval = std::chrono::seconds(30);
+  Duration list_interval = std::chrono::minutes(5);
+  Duration list_window = std::chrono::hours(24);
+};
+
+enum class LostMessagesMode { kCumulative, kPerMessage };
+
+struct StreamConfig {
+  bool enabled = true;
+  Duration ping_interval = std::chrono::seconds(30);
+  Duration reconnect_min = std::chrono::seconds(1);
+  Duration reconnect_max = std::chrono::seconds(60);
+  LostMessagesMode lost_messages = LostMessagesMode::kCumulative;
+  int max_channels_per_connection = 1000;
+};
+
+struct MetricsConfig {
+  Duration stale_after = std::chrono::minutes(15);
+  int max_series_per_family = 20000;
+};
+
+// One managed capture (SPEC §7); optional fields are unset when absent.
+struct ManagedCapture {
+  std::string site;  // id or name
+  std::string type;  // radiotap | client | gateway | new_assoc | wired ...
+  std::vector<std::string> ap_macs;
+  std::string client_mac;
+  std::string ssid;
+  std::string band;
+  std::optional<int> duration;
+  std::optional<int> num_packets;
+  std::optional<int> max_pkt_len;
+  std::optional<bool> includes_mcast;
+  std::string tcpdump_expression;
+  std::string format;
+};
+
+struct ArchiveConfig {
+  std::string dir;  // "" = off
+  uint64_t rotate_bytes = 64ULL << 20;
+  int max_files_per_site = 50;
+};
+
+struct WebConfig {
+  std::string listen_address = ":10052";
+  std::string config_file;  // --web.config.file
+};
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "text";
+};
+
+struct ShardConfig {
+  int index = 0;
+  int count = 1;
+};
+
+struct Config {
+  std::string source_file;  // the YAML it came from, for messages and reload
+  MistConfig mist;
+  std::vector<SiteConfig> sites;
+  DiscoveryConfig discovery;
+  PollConfig poll;
+  StreamConfig stream;
+  MetricsConfig metrics;
+  std::vector<ManagedCapture> captures;
+  ArchiveConfig archive;
+  WebConfig web;
+  LogConfig log;
+  ShardConfig shard;
+  // Resolved secret; never logged, never printed. Empty only for --check-config output.
+  std::string token;
+};
+
+// Derives the stream URL from a REST base: https://api.X -> wss://api-ws.X/api-ws/v1/stream,
+// http://host:port -> ws://host:port/api-ws/v1/stream (simulator, tests).
+std::string DeriveStreamUrl(const std::string& api_url);
+
+}  // namespace mpe::config
