@@ -1,0 +1,46 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "decode/frame_decoder.h"
+#include "metrics/stream_aggregator.h"
+#include "stream/stream_client.h"
+
+namespace mpe::app {
+
+// One stream connection and its ingest path: frames from the StreamClient's io thread are
+// decoded in place and recorded into the shared aggregator; subscription acks are handed back
+// to the client. OnFrame/OnConnected/OnDisconnected run on that io thread only; Start/Stop and
+// the accessors may be called from any thread.
+class StreamIngest final : public stream::FrameSink {
+ public:
+  StreamIngest(stream::StreamOptions options, metrics::StreamAggregator& aggregator,
+               std::vector<std::string> channels);
+  ~StreamIngest() override;
+
+  common::Status Start();
+  void Stop();
+  void SetChannels(std::vector<std::string> channels);
+
+  void OnFrame(char* data, size_t len, bool is_text) override;
+  void OnConnected() override;
+  void OnDisconnected(std::string_view reason) override;
+
+  const stream::StreamStats& stats() const;
+  bool connected() const { return connected_.load(); }
+  bool AnySubscribed() const { return !client_->SubscribedChannels().empty(); }
+  std::string last_error() const;
+
+ private:
+  metrics::StreamAggregator& aggregator_;
+  std::vector<std::string> channels_;
+  decode::FrameDecoder decoder_;
+  std::unique_ptr<stream::StreamClient> client_;
+  std::atomic<bool> connected_{false};
+};
+
+}  // namespace mpe::app

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "decode/event.h"
+
+namespace mpe::decode {
+
+// Turns one Mist stream text frame into an Event without copying it: the JSON is parsed in
+// place with a RapidJSON SAX reader (no DOM, no allocation per message), and a `data` string
+// holding JSON is parsed a second time where the first pass left it unescaped. Keys we do not
+// use are skipped, malformed fields are reported best-effort (see Event::error).
+// One instance per stream session thread: it owns the reader's reusable state and is not
+// thread-safe. Never throws.
+class FrameDecoder {
+ public:
+  static constexpr size_t kMaxFrameBytes = 1 << 20;
+  // Nesting deeper than this (objects + arrays) makes the frame invalid_json; it bounds the
+  // recursion of the parser so a hostile frame cannot exhaust the thread's stack.
+  static constexpr int kMaxDepth = 128;
+  // Spare bytes callers should allocate after data[len]. Only data[len] is written, but with
+  // RAPIDJSON_SSE42 the parser's string/whitespace scans load whole 16-byte aligned blocks, so
+  // they may READ up to 15 bytes past data[len] - never past that aligned block, so never
+  // into another page. Harmless in hardware; AddressSanitizer flags it unless this padding
+  // exists (simdjson has the same rule).
+  static constexpr size_t kPadding = 16;
+
+  FrameDecoder();
+  ~FrameDecoder();
+  FrameDecoder(FrameDecoder&&) noexcept;
+  FrameDecoder& operator=(FrameDecoder&&) noexcept;
+  FrameDecoder(const FrameDecoder&) = delete;
+  FrameDecoder& operator=(const FrameDecoder&) = delete;
+
+  // Decodes one text frame IN PLACE (the buffer is modified). `data` must be writable and
+  // have at least len+1 bytes (data[len] is overwritten with '\0'; see kPadding). The
+  // returned Event's string_views point into `data`. Frames above kMaxFrameBytes are not
+  // touched. Never throws.
+  Event Decode(char* data, size_t len);
+
+  // Binary frames carry nothing we understand: kInvalid with kBinaryFrame.
+  static Event DecodeBinary(size_t len);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mpe::decode

@@ -1,0 +1,791 @@
+#include "metrics/stream_aggregator.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+
+#include "common/mac.h"
+#include "metrics/text_format.h"
+
+namespace mpe::metrics {
+
+namespace {
+
+using decode::DecodeError;
+using decode::EventKind;
+
+// Every label dimension reserves id 0 for "unknown" and id 1 for "other" (the overflow value).
+constexpr uint32_t kUnknownId = 0;
+constexpr uint32_t kOtherId = 1;
+constexpr uint64_t kKeyTag = 1ULL << 63;  // keeps every key non-zero (FlatMap's empty marker)
+constexpr uint16_t kOtherSite = 0xfffe;   // the overflow series' site labels read "other"
+
+constexpr uint32_t kApBits = 22;
+constexpr uint32_t kStrBits = 11;  // frame types, subtypes, protocols, channels
+constexpr uint32_t kVlanBits = 13;
+
+constexpr std::array<double, 7> kRssiBounds = {-90, -80, -70, -60, -50, -40, -30};
+constexpr std::array<const char*, 7> kRssiLe = {"-90", "-80", "-70", "-60", "-50", "-40", "-30"};
+constexpr std::array<double, 10> kRateBounds = {1, 6, 12, 24, 54, 150, 300, 600, 1200, 2400};
+constexpr std::array<const char*, 10> kRateLe = {"1",   "6",   "12",  "24",   "54",
+                                                 "150", "300", "600", "1200", "2400"};
+
+constexpr std::array<const char*, 4> kEventNames = {"data", "capture_end", "subscribed",
+                                                    "other"};
+enum MessageIndex { kMsgData = 0, kMsgCaptureEnd = 1, kMsgSubscribed = 2, kMsgOther = 3 };
+
+constexpr std::array<const char*, static_cast<size_t>(StreamAggregator::Family::kCount)>
+    kFamilyNames = {"mist_pcap_packets_total",
+                    "mist_pcap_wireless_frames_total",
+                    "mist_pcap_wireless_rssi_dbm",
+                    "mist_pcap_wireless_channel_frames_total",
+                    "mist_pcap_wireless_data_rate_mbps",
+                    "mist_pcap_wired_packets_total"};
+
+struct StringViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Bounded interning of label strings: past max_ids new values map to "other".
+class StringTable {
+ public:
+  explicit StringTable(uint32_t max_ids, std::initializer_list<std::string_view> seed = {})
+      : max_ids_(max_ids) {
+    labels_ = {"unknown", "other"};
+    for (std::string_view s : seed) Intern(s);
+  }
+  uint32_t Intern(std::string_view v) {
+    if (v.empty()) return kUnknownId;
+    auto it = map_.find(v);
+    if (it != map_.end()) return it->second;
+    if (labels_.size() >= max_ids_) return kOtherId;
+    uint32_t id = static_cast<uint32_t>(labels_.size());
+    labels_.push_back(EscapeLabelValue(v));
+    map_.emplace(std::string(v), id);
+    return id;
+  }
+  const std::string& Label(uint32_t id) const { return labels_[id]; }
+
+ private:
+  uint32_t max_ids_;
+  std::vector<std::string> labels_;  // escaped label values
+  std::unordered_map<std::string, uint32_t, StringViewHash, std::equal_to<>> map_;
+};
+
+// AP MACs interned by their 48-bit value; ids of APs no series uses any more are recycled.
+class ApTable {
+ public:
+  explicit ApTable(uint32_t max_ids) : max_ids_(max_ids) { labels_ = {"unknown", "other"}; }
+
+  uint32_t Intern(bool present, uint64_t mac) {
+    if (!present) return kUnknownId;
+    uint64_t key = mac | (1ULL << 48);
+    uint32_t id = index_.Find(key);
+    if (id != FlatMap::kMissing) return id;
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+      labels_[id] = common::FormatMac(mac);
+      macs_[id] = key;
+    } else {
+      if (labels_.size() >= max_ids_) return kOtherId;
+      id = static_cast<uint32_t>(labels_.size());
+      labels_.push_back(common::FormatMac(mac));
+      macs_.resize(labels_.size(), 0);
+      macs_[id] = key;
+    }
+    index_.Insert(key, id);
+    return id;
+  }
+
+  // Frees every id not marked in `used` and rebuilds the index.
+  void Retain(const std::vector<bool>& used) {
+    index_.Clear();
+    for (uint32_t id = 2; id < labels_.size(); ++id) {
+      if (macs_[id] == 0) continue;
+      if (id < used.size() && used[id]) {
+        index_.Insert(macs_[id], id);
+      } else {
+        macs_[id] = 0;
+        labels_[id].clear();
+        free_.push_back(id);
+      }
+    }
+  }
+
+  const std::string& Label(uint32_t id) const { return labels_[id]; }
+  size_t size() const { return labels_.size() - 2 - free_.size(); }
+  size_t capacity_ids() const { return labels_.size(); }
+
+ private:
+  uint32_t max_ids_;
+  FlatMap index_;
+  std::vector<std::string> labels_;
+  std::vector<uint64_t> macs_ = {0, 0};
+  std::vector<uint32_t> free_;
+};
+
+struct CounterSeries {
+  uint64_t key;
+  uint32_t last_seen;
+  uint64_t count;
+  double bytes;
+};
+
+template <size_t N>
+struct HistogramSeries {
+  uint64_t key;
+  uint32_t last_seen;
+  std::array<uint64_t, N + 1> buckets;  // per bucket (not cumulative); last is +Inf
+  double sum;
+};
+
+// One family's label sets: packed key -> slot, with the cardinality cap.
+template <typename S>
+class SeriesStore {
+ public:
+  S* Get(uint64_t key, uint64_t overflow_key, uint32_t now, size_t cap) {
+    uint32_t i = index_.Find(key);
+    if (i == FlatMap::kMissing) {
+      if (series_.size() + 1 >= cap) {
+        ++dropped_;
+        key = overflow_key;
+        i = index_.Find(key);
+      }
+      if (i == FlatMap::kMissing) {
+        i = static_cast<uint32_t>(series_.size());
+        S s{};
+        s.key = key;
+        series_.push_back(s);
+        index_.Insert(key, i);
+      }
+    }
+    S& s = series_[i];
+    s.last_seen = now;
+    return &s;
+  }
+
+  template <typename Pred>
+  size_t RemoveIf(Pred pred) {
+    size_t before = series_.size();
+    series_.erase(std::remove_if(series_.begin(), series_.end(), pred), series_.end());
+    size_t removed = before - series_.size();
+    if (removed) {
+      index_.Clear();
+      for (uint32_t i = 0; i < series_.size(); ++i) index_.Insert(series_[i].key, i);
+    }
+    return removed;
+  }
+
+  const std::vector<S>& series() const { return series_; }
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  FlatMap index_;
+  std::vector<S> series_;
+  uint64_t dropped_ = 0;
+};
+
+inline uint32_t Field(uint64_t key, uint32_t shift, uint32_t bits) {
+  return static_cast<uint32_t>((key >> shift) & ((1ULL << bits) - 1));
+}
+
+uint32_t BandId(bool present, int32_t mhz) {
+  std::string_view b = decode::BandFromFrequency(mhz, present);
+  if (b == "2.4") return 2;
+  if (b == "5") return 3;
+  if (b == "6") return 4;
+  return kUnknownId;
+}
+constexpr std::array<const char*, 5> kBandLabels = {"unknown", "other", "2.4", "5", "6"};
+constexpr std::array<const char*, 4> kDirectionLabels = {"unknown", "other", "tx", "rx"};
+
+}  // namespace
+
+struct StreamAggregator::SiteState {
+  std::string id;
+  std::string labels;  // site_id="...",site="..."
+  std::string channel;
+  bool active = true;
+  bool subscribed = false;
+  std::array<uint64_t, 4> messages{};
+  uint64_t lost_total = 0;
+  double last_message_ts = 0;
+  // Cumulative lost_messages: last value per capture, with a one-entry cache for the hot path.
+  std::unordered_map<std::string, int64_t, StringViewHash, std::equal_to<>> lost_by_capture;
+  std::string cached_capture;
+  int64_t* cached_last = nullptr;
+};
+
+struct StreamAggregator::State {
+  AggregatorOptions options;
+  const common::Clock& clock;
+  std::chrono::steady_clock::time_point start;
+  uint32_t now_rel = 0;  // seconds since start (staleness)
+  double now_wall = 0;   // epoch seconds (timestamps)
+
+  std::vector<std::unique_ptr<SiteState>> sites;
+  std::unordered_map<std::string, SiteHandle, StringViewHash, std::equal_to<>> site_by_id;
+  std::unordered_map<std::string, SiteHandle, StringViewHash, std::equal_to<>> site_by_channel;
+
+  ApTable aps;
+  StringTable interfaces{64, {"radiotap", "wired"}};
+  StringTable frame_types{1u << kStrBits};
+  StringTable frame_subtypes{1u << kStrBits};
+  StringTable protocols{1u << kStrBits};
+  StringTable channels{1u << kStrBits};
+
+  SeriesStore<CounterSeries> packets;
+  SeriesStore<CounterSeries> frames;
+  SeriesStore<HistogramSeries<7>> rssi;
+  SeriesStore<CounterSeries> channel_frames;
+  SeriesStore<HistogramSeries<10>> rate;
+  SeriesStore<CounterSeries> wired;
+
+  std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> decode_errors{};
+  bool connected = false;
+  uint64_t reconnects = 0;
+  uint64_t oversized = 0;
+
+  State(AggregatorOptions o, const common::Clock& c)
+      : options(o),
+        clock(c),
+        aps(std::min<uint32_t>((1u << kApBits) - 1,
+                               static_cast<uint32_t>(std::max(o.max_series_per_family, 16)) * 4 +
+                                   2)) {
+    start = clock.SteadyNow();
+    now_wall = clock.NowSeconds();
+  }
+
+  size_t cap() const { return static_cast<size_t>(std::max(options.max_series_per_family, 1)); }
+
+  void AccountPacket(SiteHandle site, const decode::PacketFields& p);
+  void AccountLost(SiteState& s, const decode::Event& e);
+};
+
+void StreamAggregator::State::AccountPacket(SiteHandle site, const decode::PacketFields& p) {
+  const uint64_t s = site;
+  const uint64_t other_site = kOtherSite;
+  const uint32_t ap = aps.Intern(p.has_ap_mac, p.ap_mac);
+
+  uint32_t iface;
+  switch (p.interface) {
+    case decode::Interface::kRadiotap: iface = 2; break;
+    case decode::Interface::kWired: iface = 3; break;
+    case decode::Interface::kOther: iface = interfaces.Intern(p.interface_text); break;
+    default: iface = kUnknownId;
+  }
+  uint32_t dir = p.direction == decode::Direction::kTx   ? 2
+                 : p.direction == decode::Direction::kRx ? 3
+                                                          : kUnknownId;
+  const size_t cap = this->cap();
+  {
+    uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | uint64_t{iface} << 38 | uint64_t{dir} << 46;
+    uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 |
+                        uint64_t{kOtherId} << 38 | uint64_t{kOtherId} << 46;
+    CounterSeries* c = packets.Get(key, overflow, now_rel, cap);
+    c->count += 1;
+    if (p.has_length) c->bytes += p.length;
+  }
+
+  if (p.interface == decode::Interface::kRadiotap) {
+    const uint64_t band = BandId(p.has_frequency, p.channel_frequency);
+    const uint64_t ft = frame_types.Intern(p.frame_type);
+    const uint64_t fst = frame_subtypes.Intern(p.frame_subtype);
+    {
+      uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | band << 38 | ft << 41 | fst << 52;
+      uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 |
+                          uint64_t{kOtherId} << 38 | uint64_t{kOtherId} << 41 |
+                          uint64_t{kOtherId} << 52;
+      frames.Get(key, overflow, now_rel, cap)->count += 1;
+    }
+    if (p.has_rssi) {
+      uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | band << 38;
+      uint64_t overflow =
+          kKeyTag | other_site | uint64_t{kOtherId} << 16 | uint64_t{kOtherId} << 38;
+      auto* h = rssi.Get(key, overflow, now_rel, cap);
+      size_t b = 0;
+      while (b < kRssiBounds.size() && p.rssi > kRssiBounds[b]) ++b;
+      h->buckets[b] += 1;
+      h->sum += p.rssi;
+    }
+    {
+      uint64_t chan = kUnknownId;
+      if (p.has_channel) {
+        char buf[16];
+        auto r = std::to_chars(buf, buf + sizeof buf, p.channel);
+        chan = channels.Intern(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
+      }
+      uint64_t key = kKeyTag | s | band << 16 | chan << 19;
+      uint64_t overflow =
+          kKeyTag | other_site | uint64_t{kOtherId} << 16 | uint64_t{kOtherId} << 19;
+      channel_frames.Get(key, overflow, now_rel, cap)->count += 1;
+    }
+    if (p.has_datarate) {
+      uint64_t key = kKeyTag | s | band << 16;
+      uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16;
+      auto* h = rate.Get(key, overflow, now_rel, cap);
+      size_t b = 0;
+      while (b < kRateBounds.size() && p.datarate_mbps > kRateBounds[b]) ++b;
+      h->buckets[b] += 1;
+      h->sum += p.datarate_mbps;
+    }
+  } else if (p.interface == decode::Interface::kWired) {
+    const uint64_t proto = protocols.Intern(p.proto);
+    uint64_t vlan = kUnknownId;  // label "none"
+    if (p.has_vlan) {
+      vlan = (p.vlan >= 0 && p.vlan <= 4095) ? static_cast<uint64_t>(p.vlan) + 2 : kOtherId;
+    }
+    uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | proto << 38 | vlan << 49;
+    uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 |
+                        uint64_t{kOtherId} << 38 | uint64_t{kOtherId} << 49;
+    CounterSeries* c = wired.Get(key, overflow, now_rel, cap);
+    c->count += 1;
+    if (p.has_length) c->bytes += p.length;
+  }
+}
+
+void StreamAggregator::State::AccountLost(SiteState& s, const decode::Event& e) {
+  if (!e.has_lost_messages || e.lost_messages < 0) return;
+  const int64_t value = e.lost_messages;
+  if (options.lost_mode == config::LostMessagesMode::kPerMessage) {
+    s.lost_total += static_cast<uint64_t>(value);
+    return;
+  }
+  int64_t* last = nullptr;
+  if (s.cached_last != nullptr && s.cached_capture == e.capture_id) {
+    last = s.cached_last;
+  } else {
+    auto it = s.lost_by_capture.find(e.capture_id);
+    if (it == s.lost_by_capture.end()) {
+      if (s.lost_by_capture.size() >= 1024) s.lost_by_capture.clear();  // bounded
+      it = s.lost_by_capture.emplace(std::string(e.capture_id), 0).first;
+    }
+    last = &it->second;
+    s.cached_capture.assign(e.capture_id);
+    s.cached_last = last;  // node-based map: stable until erased
+  }
+  // A decrease means a new run of the counter: its whole value is new loss.
+  s.lost_total += static_cast<uint64_t>(value >= *last ? value - *last : value);
+  *last = value;
+}
+
+StreamAggregator::StreamAggregator(AggregatorOptions options, const common::Clock& clock)
+    : state_(std::make_unique<State>(options, clock)) {}
+
+StreamAggregator::~StreamAggregator() = default;
+
+StreamAggregator::SiteHandle StreamAggregator::AddSite(const std::string& id,
+                                                       const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& st = *state_;
+  SiteHandle h;
+  auto it = st.site_by_id.find(id);
+  if (it != st.site_by_id.end()) {
+    h = it->second;
+  } else {
+    if (st.sites.size() >= kOtherSite) return kNoSite;
+    h = static_cast<SiteHandle>(st.sites.size());
+    st.sites.push_back(std::make_unique<SiteState>());
+    st.site_by_id.emplace(id, h);
+  }
+  SiteState& s = *st.sites[h];
+  if (!s.active || s.id.empty()) {
+    s = SiteState{};
+  }
+  s.id = id;
+  s.active = true;
+  s.labels = "site_id=\"" + EscapeLabelValue(id) + "\",site=\"" +
+             EscapeLabelValue(name.empty() ? id : name) + "\"";
+  s.channel = "/sites/" + id + "/pcaps";
+  st.site_by_channel[s.channel] = h;
+  return h;
+}
+
+void StreamAggregator::RemoveSite(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& st = *state_;
+  auto it = st.site_by_id.find(id);
+  if (it == st.site_by_id.end()) return;
+  SiteHandle h = it->second;
+  SiteState& s = *st.sites[h];
+  if (!s.active) return;
+  st.site_by_channel.erase(s.channel);
+  s.active = false;
+  auto of_site = [h](const auto& series) { return Field(series.key, 0, 16) == h; };
+  st.packets.RemoveIf(of_site);
+  st.frames.RemoveIf(of_site);
+  st.rssi.RemoveIf(of_site);
+  st.channel_frames.RemoveIf(of_site);
+  st.rate.RemoveIf(of_site);
+  st.wired.RemoveIf(of_site);
+}
+
+StreamAggregator::SiteHandle StreamAggregator::Record(const decode::Event& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& st = *state_;
+  SiteHandle h = kNoSite;
+  if (!e.channel.empty()) {
+    auto it = st.site_by_channel.find(e.channel);
+    if (it != st.site_by_channel.end()) h = it->second;
+  }
+  switch (e.kind) {
+    case EventKind::kData:
+    case EventKind::kCaptureEnd: {
+      if (h == kNoSite) {
+        st.decode_errors[static_cast<size_t>(DecodeError::kUnknownChannel)] += 1;
+        return kNoSite;
+      }
+      SiteState& s = *st.sites[h];
+      if (e.error != DecodeError::kNone) st.decode_errors[static_cast<size_t>(e.error)] += 1;
+      if (e.kind == EventKind::kData) {
+        st.AccountPacket(h, e.packet);
+        st.AccountLost(s, e);
+        s.messages[kMsgData] += 1;
+      } else {
+        s.messages[kMsgCaptureEnd] += 1;
+        if (s.cached_last != nullptr && s.cached_capture == e.capture_id) {
+          s.cached_last = nullptr;
+          s.cached_capture.clear();
+        }
+        auto it = s.lost_by_capture.find(e.capture_id);
+        if (it != s.lost_by_capture.end()) {
+          if (s.cached_last == &it->second) s.cached_last = nullptr;
+          s.lost_by_capture.erase(it);
+        }
+      }
+      s.last_message_ts = st.now_wall;
+      return h;
+    }
+    case EventKind::kSubscribed:
+    case EventKind::kSubscribeFailed:
+    case EventKind::kUnsubscribed:
+    case EventKind::kOther: {
+      if (h == kNoSite) return kNoSite;
+      SiteState& s = *st.sites[h];
+      if (e.kind == EventKind::kSubscribed) {
+        s.messages[kMsgSubscribed] += 1;
+        s.subscribed = true;
+      } else {
+        s.messages[kMsgOther] += 1;
+        if (e.kind != EventKind::kOther) s.subscribed = false;
+      }
+      s.last_message_ts = st.now_wall;
+      return h;
+    }
+    case EventKind::kInvalid:
+      st.decode_errors[static_cast<size_t>(
+          e.error == DecodeError::kNone ? DecodeError::kInvalidJson : e.error)] += 1;
+      return kNoSite;
+  }
+  return kNoSite;
+}
+
+void StreamAggregator::RecordDecodeError(DecodeError error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (error == DecodeError::kNone || error == DecodeError::kCount) return;
+  state_->decode_errors[static_cast<size_t>(error)] += 1;
+}
+
+void StreamAggregator::SetStreamHealth(bool connected, uint64_t reconnects, uint64_t oversized) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_->connected = connected;
+  state_->reconnects = reconnects;
+  state_->oversized = oversized;
+}
+
+void StreamAggregator::SetSubscribed(std::string_view channel, bool subscribed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = state_->site_by_channel.find(channel);
+  if (it != state_->site_by_channel.end()) state_->sites[it->second]->subscribed = subscribed;
+}
+
+void StreamAggregator::ClearSubscriptions() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& s : state_->sites) s->subscribed = false;
+}
+
+void StreamAggregator::Tick() {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& st = *state_;
+  st.now_rel = static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(st.clock.SteadyNow() - st.start).count());
+  st.now_wall = st.clock.NowSeconds();
+}
+
+size_t StreamAggregator::ExpireStale() {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& st = *state_;
+  const int64_t stale_s =
+      std::chrono::duration_cast<std::chrono::seconds>(st.options.stale_after).count();
+  if (stale_s <= 0 || st.now_rel < stale_s) return 0;
+  const uint32_t cutoff = st.now_rel - static_cast<uint32_t>(stale_s);
+  auto stale = [cutoff](const auto& series) { return series.last_seen < cutoff; };
+  size_t removed = st.packets.RemoveIf(stale) + st.frames.RemoveIf(stale) +
+                   st.rssi.RemoveIf(stale) + st.channel_frames.RemoveIf(stale) +
+                   st.rate.RemoveIf(stale) + st.wired.RemoveIf(stale);
+  if (removed) {
+    std::vector<bool> used(st.aps.capacity_ids(), false);
+    auto mark = [&used](const auto& store) {
+      for (const auto& s : store.series()) {
+        uint32_t ap = Field(s.key, 16, kApBits);
+        if (ap < used.size()) used[ap] = true;
+      }
+    };
+    mark(st.packets);
+    mark(st.frames);
+    mark(st.rssi);
+    mark(st.wired);
+    st.aps.Retain(used);
+  }
+  return removed;
+}
+
+namespace {
+
+struct Writer {
+  std::string* out;
+
+  void Begin(std::string_view name, std::string_view site_labels) {
+    out->append(name);
+    out->push_back('{');
+    out->append(site_labels);
+  }
+  void Label(std::string_view name, std::string_view value) {
+    out->push_back(',');
+    out->append(name);
+    out->append("=\"");
+    out->append(value);
+    out->push_back('"');
+  }
+  void EndUint(uint64_t v) {
+    out->append("} ");
+    AppendUint(out, v);
+    out->push_back('\n');
+  }
+  void EndDouble(double v) {
+    out->append("} ");
+    AppendDouble(out, v);
+    out->push_back('\n');
+  }
+};
+
+constexpr std::string_view kOtherSiteLabels = "site_id=\"other\",site=\"other\"";
+
+}  // namespace
+
+void StreamAggregator::AppendText(std::string* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const State& st = *state_;
+  Writer w{out};
+  auto site_labels = [&st](uint64_t key) -> std::string_view {
+    uint32_t h = Field(key, 0, 16);
+    if (h == kOtherSite || h >= st.sites.size()) return kOtherSiteLabels;
+    return st.sites[h]->labels;
+  };
+  auto band_label = [](uint32_t id) -> std::string_view {
+    return id < kBandLabels.size() ? kBandLabels[id] : "unknown";
+  };
+  auto iface_label = [&st](uint32_t id) -> std::string_view { return st.interfaces.Label(id); };
+
+  auto packet_labels = [&](std::string_view name, const CounterSeries& c) {
+    w.Begin(name, site_labels(c.key));
+    w.Label("ap_mac", st.aps.Label(Field(c.key, 16, kApBits)));
+    w.Label("interface", iface_label(Field(c.key, 38, 8)));
+    w.Label("direction", kDirectionLabels[Field(c.key, 46, 2)]);
+  };
+  AppendHeader(out, "mist_pcap_packets_total", "Packets received from the capture stream.",
+               "counter");
+  for (const auto& c : st.packets.series()) {
+    packet_labels("mist_pcap_packets_total", c);
+    w.EndUint(c.count);
+  }
+  AppendHeader(out, "mist_pcap_bytes_total",
+               "Bytes (pcap_dict.length) received from the capture stream.", "counter");
+  for (const auto& c : st.packets.series()) {
+    packet_labels("mist_pcap_bytes_total", c);
+    w.EndDouble(c.bytes);
+  }
+
+  AppendHeader(out, "mist_pcap_wireless_frames_total", "802.11 frames by type and subtype.",
+               "counter");
+  for (const auto& c : st.frames.series()) {
+    w.Begin("mist_pcap_wireless_frames_total", site_labels(c.key));
+    w.Label("ap_mac", st.aps.Label(Field(c.key, 16, kApBits)));
+    w.Label("band", band_label(Field(c.key, 38, 3)));
+    w.Label("frame_type", st.frame_types.Label(Field(c.key, 41, kStrBits)));
+    w.Label("frame_subtype", st.frame_subtypes.Label(Field(c.key, 52, kStrBits)));
+    w.EndUint(c.count);
+  }
+
+  auto histogram = [&](std::string_view base, const auto& h, const auto& les,
+                       auto&& extra_labels) {
+    std::string bucket_name = std::string(base) + "_bucket";
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= les.size(); ++b) {
+      cumulative += h.buckets[b];
+      w.Begin(bucket_name, site_labels(h.key));
+      extra_labels();
+      w.Label("le", b < les.size() ? std::string_view(les[b]) : std::string_view("+Inf"));
+      w.EndUint(cumulative);
+    }
+    w.Begin(std::string(base) + "_sum", site_labels(h.key));
+    extra_labels();
+    w.EndDouble(h.sum);
+    w.Begin(std::string(base) + "_count", site_labels(h.key));
+    extra_labels();
+    w.EndUint(cumulative);
+  };
+
+  AppendHeader(out, "mist_pcap_wireless_rssi_dbm", "RSSI of captured 802.11 frames (dBm).",
+               "histogram");
+  for (const auto& h : st.rssi.series()) {
+    histogram("mist_pcap_wireless_rssi_dbm", h, kRssiLe, [&] {
+      w.Label("ap_mac", st.aps.Label(Field(h.key, 16, kApBits)));
+      w.Label("band", band_label(Field(h.key, 38, 3)));
+    });
+  }
+
+  AppendHeader(out, "mist_pcap_wireless_channel_frames_total",
+               "802.11 frames by band and channel.", "counter");
+  for (const auto& c : st.channel_frames.series()) {
+    w.Begin("mist_pcap_wireless_channel_frames_total", site_labels(c.key));
+    w.Label("band", band_label(Field(c.key, 16, 3)));
+    w.Label("channel", st.channels.Label(Field(c.key, 19, kStrBits)));
+    w.EndUint(c.count);
+  }
+
+  AppendHeader(out, "mist_pcap_wireless_data_rate_mbps", "Data rate of captured 802.11 frames.",
+               "histogram");
+  for (const auto& h : st.rate.series()) {
+    histogram("mist_pcap_wireless_data_rate_mbps", h, kRateLe,
+              [&] { w.Label("band", band_label(Field(h.key, 16, 3))); });
+  }
+
+  auto wired_labels = [&](std::string_view name, const CounterSeries& c) {
+    w.Begin(name, site_labels(c.key));
+    w.Label("ap_mac", st.aps.Label(Field(c.key, 16, kApBits)));
+    w.Label("protocol", st.protocols.Label(Field(c.key, 38, kStrBits)));
+    uint32_t vlan = Field(c.key, 49, kVlanBits);
+    char buf[16];
+    std::string_view vlan_label = vlan == kUnknownId ? "none" : vlan == kOtherId ? "other" : "";
+    if (vlan_label.empty()) {
+      auto r = std::to_chars(buf, buf + sizeof buf, vlan - 2);
+      vlan_label = std::string_view(buf, static_cast<size_t>(r.ptr - buf));
+    }
+    w.Label("vlan", vlan_label);
+  };
+  AppendHeader(out, "mist_pcap_wired_packets_total", "Wired packets by protocol and VLAN.",
+               "counter");
+  for (const auto& c : st.wired.series()) {
+    wired_labels("mist_pcap_wired_packets_total", c);
+    w.EndUint(c.count);
+  }
+  AppendHeader(out, "mist_pcap_wired_bytes_total", "Wired bytes by protocol and VLAN.",
+               "counter");
+  for (const auto& c : st.wired.series()) {
+    wired_labels("mist_pcap_wired_bytes_total", c);
+    w.EndDouble(c.bytes);
+  }
+
+  AppendHeader(out, "mist_pcap_stream_lost_messages_total",
+               "Messages the Mist cloud reported as lost (lost_messages).", "counter");
+  for (const auto& s : st.sites) {
+    if (!s->active) continue;
+    w.Begin("mist_pcap_stream_lost_messages_total", s->labels);
+    w.EndUint(s->lost_total);
+  }
+  AppendHeader(out, "mist_pcap_stream_messages_total", "Stream messages by event.", "counter");
+  for (const auto& s : st.sites) {
+    if (!s->active) continue;
+    for (size_t i = 0; i < kEventNames.size(); ++i) {
+      w.Begin("mist_pcap_stream_messages_total", s->labels);
+      w.Label("event", kEventNames[i]);
+      w.EndUint(s->messages[i]);
+    }
+  }
+  AppendHeader(out, "mist_pcap_stream_decode_errors_total",
+               "Stream frames or fields that could not be decoded, by reason.", "counter");
+  for (size_t i = 1; i < st.decode_errors.size(); ++i) {
+    out->append("mist_pcap_stream_decode_errors_total{reason=\"");
+    out->append(decode::ReasonName(static_cast<DecodeError>(i)));
+    out->append("\"} ");
+    uint64_t v = st.decode_errors[i];
+    if (static_cast<DecodeError>(i) == DecodeError::kFrameTooLarge) v += st.oversized;
+    AppendUint(out, v);
+    out->push_back('\n');
+  }
+  AppendHeader(out, "mist_pcap_stream_connected", "1 while the stream WebSocket is connected.",
+               "gauge");
+  out->append(st.connected ? "mist_pcap_stream_connected 1\n" : "mist_pcap_stream_connected 0\n");
+  AppendHeader(out, "mist_pcap_stream_subscribed", "1 while the site's channel is subscribed.",
+               "gauge");
+  for (const auto& s : st.sites) {
+    if (!s->active) continue;
+    w.Begin("mist_pcap_stream_subscribed", s->labels);
+    w.EndUint(s->subscribed ? 1 : 0);
+  }
+  AppendHeader(out, "mist_pcap_stream_reconnects_total",
+               "Stream connections re-established after a disconnect.", "counter");
+  out->append("mist_pcap_stream_reconnects_total ");
+  AppendUint(out, st.reconnects);
+  out->push_back('\n');
+  AppendHeader(out, "mist_pcap_stream_last_message_timestamp_seconds",
+               "When the last stream message for the site arrived.", "gauge");
+  for (const auto& s : st.sites) {
+    if (!s->active || s->last_message_ts == 0) continue;
+    w.Begin("mist_pcap_stream_last_message_timestamp_seconds", s->labels);
+    w.EndDouble(s->last_message_ts);
+  }
+  AppendHeader(out, "mist_pcap_series_dropped_total",
+               "Updates folded into the label value \"other\" by the series cap, by family.",
+               "counter");
+  const std::array<uint64_t, kFamilyNames.size()> dropped = {
+      st.packets.dropped(),        st.frames.dropped(), st.rssi.dropped(),
+      st.channel_frames.dropped(), st.rate.dropped(),   st.wired.dropped()};
+  for (size_t i = 0; i < kFamilyNames.size(); ++i) {
+    out->append("mist_pcap_series_dropped_total{family=\"");
+    out->append(kFamilyNames[i]);
+    out->append("\"} ");
+    AppendUint(out, dropped[i]);
+    out->push_back('\n');
+  }
+}
+
+size_t StreamAggregator::SeriesCount(Family family) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const State& st = *state_;
+  switch (family) {
+    case Family::kPackets: return st.packets.series().size();
+    case Family::kFrames: return st.frames.series().size();
+    case Family::kRssi: return st.rssi.series().size();
+    case Family::kChannels: return st.channel_frames.series().size();
+    case Family::kDataRate: return st.rate.series().size();
+    case Family::kWired: return st.wired.series().size();
+    case Family::kCount: break;
+  }
+  return 0;
+}
+
+uint64_t StreamAggregator::DroppedCount(Family family) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const State& st = *state_;
+  switch (family) {
+    case Family::kPackets: return st.packets.dropped();
+    case Family::kFrames: return st.frames.dropped();
+    case Family::kRssi: return st.rssi.dropped();
+    case Family::kChannels: return st.channel_frames.dropped();
+    case Family::kDataRate: return st.rate.dropped();
+    case Family::kWired: return st.wired.dropped();
+    case Family::kCount: break;
+  }
+  return 0;
+}
+
+size_t StreamAggregator::InternedApCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_->aps.size();
+}
+
+}  // namespace mpe::metrics
