@@ -6,9 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
+#include "app/pcap_enricher.h"
 #include "app/stream_ingest.h"
+#include "capture/archive_writer.h"
+#include "capture/managed_captures.h"
 #include "http/server.h"
 #include "metrics/process_metrics.h"
 #include "metrics/stream_aggregator.h"
@@ -72,6 +76,11 @@ common::Status App::Start() {
   client_ = std::make_unique<mist::MistClient>(config_.mist, config_.token, api_metrics_.get(),
                                                clock_);
   capture_metrics_ = std::make_unique<poll::CaptureMetrics>(*registry_);
+  mismatch_metrics_ = std::make_unique<DecodeMismatchMetrics>(*registry_);
+  if (!config_.archive.dir.empty()) {
+    archive_ = std::make_unique<capture::ArchiveWriter>(config_.archive, *registry_, clock_);
+    for (const auto& [id, name] : OwnedSites()) archive_->AddSite(id, name);
+  }
 
   metrics::AggregatorOptions agg_opts;
   agg_opts.max_series_per_family = config_.metrics.max_series_per_family;
@@ -86,8 +95,19 @@ common::Status App::Start() {
   handlers.metrics = [this] { return MetricsText(); };
   handlers.ready = [this] { return Readiness(); };
   handlers.landing_page = [this] { return LandingPage(); };
+  std::optional<http::WebConfig> web;
+  if (!config_.web.config_file.empty()) {
+    auto loaded = http::LoadWebConfig(config_.web.config_file);
+    if (!loaded.ok()) return loaded.error();
+    web = std::move(*loaded);
+    const size_t users = web->basic_auth_users.size();
+    spdlog::info("web config {}: tls {}, basic auth {}", config_.web.config_file,
+                 web->tls ? "on" : "off",
+                 users ? std::to_string(users) + (users == 1 ? " user" : " users") : "off");
+  }
   http_ = std::make_unique<http::HttpServer>(std::move(handlers));
-  if (auto st = http_->Start(config_.web.listen_address); !st.ok()) return st.error();
+  if (auto st = http_->Start(config_.web.listen_address, web ? &*web : nullptr); !st.ok())
+    return st.error();
   spdlog::info("listening on {} (port {})", config_.web.listen_address, http_->port());
 
   std::vector<poll::SiteRef> refs;
@@ -95,6 +115,10 @@ common::Status App::Start() {
   pollers_ = std::make_unique<poll::PollerSet>(config_, *client_, *capture_metrics_, clock_);
   pollers_->SetSites(refs);
   pollers_->Start();
+  if (!config_.captures.empty()) {
+    managed_ = std::make_unique<capture::ManagedCaptures>(config_, *client_, *registry_, clock_);
+    managed_->Start();
+  }
 
   if (config_.stream.enabled && !sites.empty()) {
     const size_t per_conn =
@@ -111,6 +135,7 @@ common::Status App::Start() {
       opts.reconnect_min = config_.stream.reconnect_min;
       opts.reconnect_max = config_.stream.reconnect_max;
       auto ingest = std::make_unique<StreamIngest>(opts, *aggregator_, std::move(channels));
+      ingest->SetPcapSinks(mismatch_metrics_.get(), archive_.get());
       if (auto st = ingest->Start(); !st.ok()) return st.error();
       ingests_.push_back(std::move(ingest));
     }
@@ -134,8 +159,10 @@ void App::Stop() {
   }
   cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  if (managed_) managed_->Stop();
   if (pollers_) pollers_->Stop();
   for (auto& ingest : ingests_) ingest->Stop();
+  if (archive_) archive_->Close();
   if (http_) http_->Stop();
   if (started_.exchange(false)) spdlog::info("stopped");
 }
@@ -231,7 +258,20 @@ std::string App::LandingPage() const {
            << HtmlEscape(s.last_error) << "</td></tr>";
     }
   }
-  html << "</tbody></table></body></html>\n";
+  html << "</tbody></table>";
+  if (managed_) {
+    html << "<h2>Managed captures</h2><table id=\"managed\"><thead><tr><th>Site</th>"
+            "<th>Site ID</th><th>Type</th><th>State</th><th>Capture ID</th><th>Last error</th>"
+            "</tr></thead><tbody>";
+    for (const auto& m : managed_->States()) {
+      html << "<tr><td>" << HtmlEscape(m.site) << "</td><td>" << HtmlEscape(m.site_id)
+           << "</td><td>" << HtmlEscape(m.type) << "</td><td>" << HtmlEscape(m.state)
+           << "</td><td>" << HtmlEscape(m.capture_id) << "</td><td>" << HtmlEscape(m.last_error)
+           << "</td></tr>";
+    }
+    html << "</tbody></table>";
+  }
+  html << "</body></html>\n";
   return html.str();
 }
 

@@ -17,6 +17,10 @@ namespace prometheus {
 class Registry;
 }
 
+namespace mpe::capture {
+class ArchiveWriter;
+class ManagedCaptures;
+}  // namespace mpe::capture
 namespace mpe::http {
 class HttpServer;
 }
@@ -35,6 +39,7 @@ class PollerSet;
 namespace mpe::app {
 
 class StreamIngest;
+class DecodeMismatchMetrics;
 
 // The running service: wires config -> REST pollers + stream ingest -> metrics -> HTTP.
 // Start order: metrics, HTTP (so /healthz answers at once), pollers, stream. Stop order is
@@ -67,6 +72,9 @@ class App {
   std::unique_ptr<mist::MistClient> client_;
   std::unique_ptr<poll::CaptureMetrics> capture_metrics_;
   std::unique_ptr<poll::PollerSet> pollers_;
+  std::unique_ptr<DecodeMismatchMetrics> mismatch_metrics_;
+  std::unique_ptr<capture::ArchiveWriter> archive_;
+  std::unique_ptr<capture::ManagedCaptures> managed_;
   std::unique_ptr<metrics::StreamAggregator> aggregator_;
   std::vector<std::unique_ptr<StreamIngest>> ingests_;
   std::unique_ptr<http::HttpServer> http_;

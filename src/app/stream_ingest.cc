@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "capture/archive_writer.h"
+
 namespace mpe::app {
 
 StreamIngest::StreamIngest(stream::StreamOptions options, metrics::StreamAggregator& aggregator,
@@ -25,6 +27,27 @@ void StreamIngest::SetChannels(std::vector<std::string> channels) {
   client_->SetChannels(channels);
 }
 
+void StreamIngest::SetPcapSinks(DecodeMismatchMetrics* mismatch,
+                                capture::ArchiveWriter* archive) {
+  enricher_.set_metrics(mismatch);
+  enricher_.set_decode_every_packet(archive != nullptr);  // the archive decodes anyway
+  archive_ = archive;
+}
+
+namespace {
+
+// "<id>" of "/sites/<id>/pcaps"; "" when the channel has another shape.
+std::string_view SiteIdOfChannel(std::string_view channel) {
+  constexpr std::string_view kPrefix = "/sites/", kSuffix = "/pcaps";
+  if (channel.size() <= kPrefix.size() + kSuffix.size() || !channel.starts_with(kPrefix) ||
+      !channel.ends_with(kSuffix)) {
+    return {};
+  }
+  return channel.substr(kPrefix.size(), channel.size() - kPrefix.size() - kSuffix.size());
+}
+
+}  // namespace
+
 void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
   if (!is_text) {
     aggregator_.RecordDecodeError(decode::DecodeError::kBinaryFrame);
@@ -44,7 +67,22 @@ void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
     default:
       break;
   }
+  bool radiotap = false;
+  const decode::RawPacketInfo* raw = enricher_.Enrich(&event, &radiotap);
   aggregator_.Record(event);
+  if (archive_ != nullptr) {
+    const std::string_view site_id = SiteIdOfChannel(event.channel);
+    if (site_id.empty()) return;
+    if (event.kind == decode::EventKind::kData && !event.packet.pcap_raw.empty()) {
+      if (raw != nullptr) {
+        archive_->WriteDecoded(site_id, {}, event.capture_id, *raw, radiotap);
+      } else {
+        archive_->Write(site_id, {}, event.capture_id, event);  // counts bad_pcap_raw
+      }
+    } else if (event.kind == decode::EventKind::kCaptureEnd) {
+      archive_->OnCaptureEnd(site_id, event.capture_id);
+    }
+  }
 }
 
 void StreamIngest::OnConnected() { connected_ = true; }

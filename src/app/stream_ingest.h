@@ -5,10 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "app/pcap_enricher.h"
 #include "common/result.h"
 #include "decode/frame_decoder.h"
 #include "metrics/stream_aggregator.h"
 #include "stream/stream_client.h"
+
+namespace mpe::capture {
+class ArchiveWriter;
+}  // namespace mpe::capture
 
 namespace mpe::app {
 
@@ -25,6 +30,8 @@ class StreamIngest final : public stream::FrameSink {
   common::Status Start();
   void Stop();
   void SetChannels(std::vector<std::string> channels);
+  // Optional pcap_raw consumers; both may be null and must outlive this. Call before Start.
+  void SetPcapSinks(DecodeMismatchMetrics* mismatch, capture::ArchiveWriter* archive);
 
   void OnFrame(char* data, size_t len, bool is_text) override;
   void OnConnected() override;
@@ -41,6 +48,8 @@ class StreamIngest final : public stream::FrameSink {
   decode::FrameDecoder decoder_;
   std::unique_ptr<stream::StreamClient> client_;
   std::atomic<bool> connected_{false};
+  PcapEnricher enricher_;
+  capture::ArchiveWriter* archive_ = nullptr;
 };
 
 }  // namespace mpe::app

@@ -1,11 +1,589 @@
 #include "capture/cli.h"
 
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "capture/capture_request.h"
+#include "capture/site_ref.h"
+#include "common/clock.h"
+#include "common/mac.h"
+#include "common/units.h"
+#include "mist/mist_client.h"
+
 namespace mpe::capture {
 
-int RunCapturesCli(const config::CommandLine&, const config::LoadOptions&, std::ostream&,
-                   std::ostream& err) {
-  err << "mist_pcap_exporter: the captures command is not available in this build yet\n";
-  return 1;
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitApi = 2;
+
+constexpr std::string_view kUsage =
+    R"(Usage: mist_pcap_exporter [--config.file=PATH] captures COMMAND [FLAGS]
+
+Manage Mist packet captures with the service's config file (sites, api_url) and API token
+(environment variable named by mist.token_env, or mist.token_file).
+
+Commands:
+  list      --site S [--duration 1d | --start EPOCH --end EPOCH] [--client-mac MAC] [--limit N]
+            Captures of a site in a window (all pages; --limit is Mist's page size).
+  status    --site S          The capture running now.
+  start     --site S --type T [capture fields]   Start a capture.
+  stop      --site S          Stop the running capture.
+  annotate  --site S --id PCAP_ID --notes TEXT   Set a capture's notes.
+
+Capture fields (start):
+  --type client|radiotap|radiotap,wired|wired|gateway|new_assoc   (required)
+  --ap-mac MAC        repeatable, or a comma-separated list
+  --client-mac MAC    required for --type client
+  --ssid SSID   --band 2.4|5|6 (comma list)   --format stream|pcap
+  --duration SECONDS|DURATION  (60..86400 s)   --num-packets N (0..10000)
+  --max-pkt-len N (64..2048)   --includes-mcast[=true|false]   --tcpdump-expression EXPR
+
+Common flags:
+  --site S      a configured site name or id, or any site id (UUID)
+  -o, --output table|json   (default table)
+  -h, --help
+
+Exit codes: 0 ok, 1 usage or validation error, 2 Mist API error.
+)";
+
+// The flags of one subcommand: name -> values (repeatable), in the order given.
+struct Flags {
+  std::map<std::string, std::vector<std::string>> values;
+  bool help = false;
+
+  const std::string* Get(const std::string& name) const {
+    auto it = values.find(name);
+    return it == values.end() || it->second.empty() ? nullptr : &it->second.back();
+  }
+};
+
+struct FlagDef {
+  std::string_view name;
+  bool boolean = false;
+};
+
+common::Result<Flags> ParseFlags(const std::vector<std::string>& args, size_t first,
+                                 const std::vector<FlagDef>& defs) {
+  Flags flags;
+  for (size_t i = first; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      flags.help = true;
+      continue;
+    }
+    std::string name;
+    std::optional<std::string> value;
+    if (arg == "-o") {
+      name = "--output";
+    } else if (arg.starts_with("-o=")) {
+      name = "--output";
+      value = std::string(arg.substr(3));
+    } else if (arg.starts_with("--")) {
+      const size_t eq = arg.find('=');
+      name = std::string(arg.substr(0, eq));
+      if (eq != std::string_view::npos) value = std::string(arg.substr(eq + 1));
+    } else {
+      return common::MakeError("unexpected argument \"" + std::string(arg) + "\"");
+    }
+    if (name == "--output") {
+      if (!value) {
+        if (i + 1 >= args.size()) return common::MakeError("flag --output needs a value");
+        value = args[++i];
+      }
+      if (*value != "table" && *value != "json")
+        return common::MakeError("--output must be table or json; got \"" + *value + "\"");
+      flags.values[name].push_back(*value);
+      continue;
+    }
+    auto def = std::find_if(defs.begin(), defs.end(),
+                            [&](const FlagDef& d) { return d.name == name; });
+    if (def == defs.end()) return common::MakeError("unknown flag " + name);
+    if (def->boolean) {
+      if (value && *value != "true" && *value != "false")
+        return common::MakeError("flag " + name + " takes true or false; got \"" + *value + "\"");
+      flags.values[name].push_back(value.value_or("true"));
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) return common::MakeError("flag " + name + " needs a value");
+      value = args[++i];
+    }
+    flags.values[name].push_back(*value);
+  }
+  return flags;
+}
+
+std::optional<int64_t> ParseInt(std::string_view s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+// Seconds from "600" or a duration like "10m" / "1d".
+std::optional<int64_t> ParseSeconds(std::string_view s) {
+  if (auto n = ParseInt(s)) return n;
+  if (auto d = common::ParseDuration(s)) {
+    return std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+  }
+  return std::nullopt;
+}
+
+std::string IsoTime(double epoch) {
+  if (epoch <= 0) return "-";
+  const std::time_t t = static_cast<std::time_t>(std::floor(epoch));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string DurationText(double seconds) {
+  if (seconds <= 0) return "-";
+  return common::FormatDuration(
+      std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000))));
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+void PrintTable(std::ostream& out, const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], row[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      text += cells[c];
+      if (c + 1 < cells.size()) text.append(width[c] - cells[c].size() + 2, ' ');
+    }
+    out << text << "\n";
+  };
+  line(header);
+  for (const auto& row : rows) line(row);
+}
+
+using JsonWriter = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+void PrintJson(std::ostream& out, const std::function<void(JsonWriter&)>& body) {
+  rapidjson::StringBuffer sb;
+  JsonWriter w(sb);
+  w.SetIndent(' ', 2);
+  body(w);
+  out << sb.GetString() << "\n";
+}
+
+void WriteStrings(JsonWriter& w, const char* key, const std::vector<std::string>& items) {
+  w.Key(key);
+  w.StartArray();
+  for (const auto& s : items) w.String(s);
+  w.EndArray();
+}
+
+// "HTTP 403: <detail>" from the client's "mist <endpoint> site=...: HTTP 403: <detail>", or
+// the text after the context for failures without a response.
+std::string ApiFailure(const common::Error& error) {
+  const std::string& m = error.message;
+  if (size_t http = m.find(": HTTP "); http != std::string::npos) return m.substr(http + 2);
+  if (size_t colon = m.find(": "); colon != std::string::npos) return m.substr(colon + 2);
+  return m;
+}
+
+class Cli {
+ public:
+  Cli(const config::CommandLine& cl, const config::LoadOptions& load_options, std::ostream& out,
+      std::ostream& err)
+      : cl_(cl), load_options_(load_options), out_(out), err_(err) {}
+
+  int Run() {
+    const auto& args = cl_.subcommand;
+    if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+      if (args.size() < 2) {
+        err_ << kUsage;
+        return kExitUsage;
+      }
+      out_ << kUsage;
+      return kExitOk;
+    }
+    op_ = args[1];
+    std::vector<FlagDef> defs = {{"--site"}};
+    if (op_ == "list") {
+      defs.insert(defs.end(), {{"--duration"}, {"--start"}, {"--end"}, {"--client-mac"},
+                               {"--limit"}});
+    } else if (op_ == "start") {
+      defs.insert(defs.end(),
+                  {{"--type"}, {"--ap-mac"}, {"--client-mac"}, {"--ssid"}, {"--band"},
+                   {"--duration"}, {"--num-packets"}, {"--max-pkt-len"},
+                   {"--includes-mcast", true}, {"--tcpdump-expression"}, {"--format"}});
+    } else if (op_ == "annotate") {
+      defs.insert(defs.end(), {{"--id"}, {"--notes"}});
+    } else if (op_ != "status" && op_ != "stop") {
+      return Usage("unknown captures command \"" + op_ + "\"");
+    }
+    auto flags = ParseFlags(args, 2, defs);
+    if (!flags.ok()) return Usage(flags.error().message);
+    flags_ = std::move(flags).value();
+    if (flags_.help) {
+      out_ << kUsage;
+      return kExitOk;
+    }
+    const std::string* output = flags_.Get("--output");
+    json_ = output != nullptr && *output == "json";
+
+    // Everything the user typed is checked before the config is read or Mist is called.
+    if (op_ == "start") {
+      if (auto st = BuildStartRequest(); !st.ok()) return Usage(st.error().message);
+    } else if (op_ == "list") {
+      if (auto st = BuildListQuery(); !st.ok()) return Usage(st.error().message);
+    } else if (op_ == "annotate") {
+      if (flags_.Get("--id") == nullptr || flags_.Get("--id")->empty())
+        return Usage("annotate needs --id PCAP_ID");
+      if (flags_.Get("--notes") == nullptr) return Usage("annotate needs --notes TEXT");
+    }
+    const std::string* site_text = flags_.Get("--site");
+    if (site_text == nullptr || site_text->empty()) return Usage(op_ + " needs --site SITE");
+
+    config::LoadOptions opts = load_options_;
+    opts.require_token = true;
+    auto cfg = config::LoadConfigFile(cl_.config_file, cl_, opts);
+    if (!cfg.ok()) {
+      err_ << "mist_pcap_exporter: " << cfg.error().message << "\n";
+      return kExitUsage;
+    }
+    config_ = std::move(cfg).value();
+    auto site = ResolveSite(config_, *site_text);
+    if (!site) {
+      err_ << "mist_pcap_exporter: --site \"" << *site_text
+           << "\" is neither a configured site name or id nor a site id (UUID)\n";
+      return kExitUsage;
+    }
+    site_ = *site;
+
+    // Warnings only, on stderr: stdout carries the command's output (possibly JSON). The
+    // previous logger comes back afterwards (the CLI also runs inside tests).
+    struct LoggerScope {
+      std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+      LoggerScope() {
+        auto logger = std::make_shared<spdlog::logger>(
+            "mpe-cli", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        logger->set_pattern("mist_pcap_exporter: %l: %v");
+        logger->set_level(spdlog::level::warn);
+        spdlog::set_default_logger(logger);
+      }
+      ~LoggerScope() { spdlog::set_default_logger(previous); }
+    } logger_scope;
+    mist::MistClient client(config_.mist, config_.token, nullptr,
+                            common::SystemClock::Instance());
+    if (op_ == "list") return List(client);
+    if (op_ == "status") return Status(client);
+    if (op_ == "start") return StartCapture(client);
+    if (op_ == "stop") return Stop(client);
+    return Annotate(client);
+  }
+
+ private:
+  int Usage(const std::string& message) {
+    err_ << "mist_pcap_exporter: captures " << (op_.empty() ? "" : op_ + ": ") << message
+         << " (see mist_pcap_exporter captures --help)\n";
+    return kExitUsage;
+  }
+
+  int ApiError(const common::Error& error) {
+    err_ << "mist_pcap_exporter: " << op_ << " failed: " << ApiFailure(error) << "\n";
+    return kExitApi;
+  }
+
+  common::Status BuildStartRequest() {
+    auto& r = request_;
+    const std::string* type = flags_.Get("--type");
+    if (type == nullptr) return common::MakeError("start needs --type");
+    r.type = *type;
+    if (auto it = flags_.values.find("--ap-mac"); it != flags_.values.end()) {
+      for (const auto& value : it->second) {
+        std::string_view rest = value;
+        while (!rest.empty()) {
+          const size_t comma = rest.find(',');
+          std::string_view mac = rest.substr(0, comma);
+          if (!mac.empty()) r.ap_macs.emplace_back(mac);
+          if (comma == std::string_view::npos) break;
+          rest = rest.substr(comma + 1);
+        }
+      }
+    }
+    if (auto v = flags_.Get("--client-mac")) r.client_mac = *v;
+    if (auto v = flags_.Get("--ssid")) r.ssid = *v;
+    if (auto v = flags_.Get("--band")) r.band = *v;
+    if (auto v = flags_.Get("--tcpdump-expression")) r.tcpdump_expression = *v;
+    if (auto v = flags_.Get("--format")) r.format = *v;
+    if (auto v = flags_.Get("--includes-mcast")) r.includes_mcast = *v == "true";
+    auto number = [&](const char* flag, bool duration,
+                      std::optional<int>* out) -> common::Status {
+      const std::string* v = flags_.Get(flag);
+      if (v == nullptr) return common::Ok{};
+      auto n = duration ? ParseSeconds(*v) : ParseInt(*v);
+      if (!n || *n < INT32_MIN || *n > INT32_MAX)
+        return common::MakeError(std::string(flag) + " must be a number; got \"" + *v + "\"");
+      *out = static_cast<int>(*n);
+      return common::Ok{};
+    };
+    if (auto st = number("--duration", true, &r.duration); !st.ok()) return st;
+    if (auto st = number("--num-packets", false, &r.num_packets); !st.ok()) return st;
+    if (auto st = number("--max-pkt-len", false, &r.max_pkt_len); !st.ok()) return st;
+    return ValidateCaptureRequest(&r);
+  }
+
+  common::Status BuildListQuery() {
+    if (auto v = flags_.Get("--duration")) {
+      auto s = ParseSeconds(*v);
+      if (!s || *s <= 0)
+        return common::MakeError("--duration must be like 1d, 12h or seconds; got \"" + *v + "\"");
+      query_.duration = std::chrono::seconds(*s);
+    }
+    const std::string* start = flags_.Get("--start");
+    const std::string* end = flags_.Get("--end");
+    if (start != nullptr) {
+      auto n = ParseInt(*start);
+      if (!n || *n < 0) return common::MakeError("--start must be epoch seconds; got \"" + *start + "\"");
+      query_.start = *n;
+    }
+    if (end != nullptr) {
+      auto n = ParseInt(*end);
+      if (!n || *n < 0) return common::MakeError("--end must be epoch seconds; got \"" + *end + "\"");
+      query_.end = *n;
+    }
+    if ((start != nullptr || end != nullptr) && query_.duration.count() > 0)
+      return common::MakeError("use either --duration or --start/--end");
+    if (end != nullptr && start == nullptr) return common::MakeError("--end needs --start");
+    if (start != nullptr && end != nullptr && query_.end < query_.start)
+      return common::MakeError("--end is before --start");
+    if (auto v = flags_.Get("--client-mac")) {
+      auto mac = common::ParseMac(*v);
+      if (!mac) return common::MakeError("--client-mac: invalid MAC address \"" + *v + "\"");
+      query_.client_mac = common::FormatMac(*mac);
+    }
+    if (auto v = flags_.Get("--limit")) {
+      auto n = ParseInt(*v);
+      if (!n || *n < 1 || *n > 1000)
+        return common::MakeError("--limit must be between 1 and 1000; got \"" + *v + "\"");
+      query_.limit = static_cast<int>(*n);
+    }
+    return common::Ok{};
+  }
+
+  int List(mist::MistClient& client) {
+    auto list = client.ListCaptures(site_.id, query_);
+    if (!list.ok()) return ApiError(list.error());
+    auto items = std::move(list).value();
+    std::stable_sort(items.begin(), items.end(),
+                     [](const auto& a, const auto& b) { return a.timestamp > b.timestamp; });
+    if (json_) {
+      PrintJson(out_, [&](JsonWriter& w) {
+        w.StartObject();
+        w.Key("site_id");
+        w.String(site_.id);
+        w.Key("site");
+        w.String(site_.name);
+        w.Key("captures");
+        w.StartArray();
+        for (const auto& c : items) {
+          w.StartObject();
+          w.Key("id");
+          w.String(c.id);
+          w.Key("type");
+          w.String(c.type);
+          w.Key("format");
+          w.String(c.format);
+          w.Key("started");
+          w.String(c.timestamp > 0 ? IsoTime(c.timestamp) : "");
+          w.Key("started_time");
+          w.Double(c.timestamp);
+          w.Key("duration");
+          w.Double(c.duration);
+          w.Key("notes");
+          w.String(c.notes);
+          WriteStrings(w, "ap_macs", c.ap_macs);
+          w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+      });
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : items) {
+      rows.push_back({c.id, c.type.empty() ? "-" : c.type, c.format.empty() ? "-" : c.format,
+                      IsoTime(c.timestamp), DurationText(c.duration), c.notes});
+    }
+    PrintTable(out_, {"ID", "TYPE", "FORMAT", "STARTED", "DURATION", "NOTES"}, rows);
+    if (items.empty()) out_ << "(no captures in the window)\n";
+    return kExitOk;
+  }
+
+  void PrintStatus(const mist::CaptureStatus& s) {
+    if (json_) {
+      PrintJson(out_, [&](JsonWriter& w) {
+        w.StartObject();
+        w.Key("site_id");
+        w.String(site_.id);
+        w.Key("site");
+        w.String(site_.name);
+        w.Key("running");
+        w.Bool(s.running);
+        if (s.running) {
+          w.Key("id");
+          w.String(s.id);
+          w.Key("type");
+          w.String(s.type);
+          w.Key("format");
+          w.String(s.format);
+          w.Key("started_time");
+          w.Double(s.started_time);
+          w.Key("expiry");
+          w.Double(s.expiry);
+          w.Key("duration");
+          w.Double(s.duration);
+          w.Key("max_num_packets");
+          w.Int64(s.max_num_packets);
+          w.Key("max_pkt_len");
+          w.Int64(s.max_pkt_len);
+          WriteStrings(w, "requested_aps", s.requested_aps);
+          WriteStrings(w, "ok_aps", s.ok_aps);
+          WriteStrings(w, "failed_aps", s.failed_aps);
+        }
+        w.EndObject();
+      });
+      return;
+    }
+    std::vector<std::pair<std::string, std::string>> kv = {
+        {"site", site_.name}, {"site_id", site_.id}, {"running", s.running ? "yes" : "no"}};
+    if (s.running) {
+      kv.insert(kv.end(),
+                {{"id", s.id},
+                 {"type", s.type},
+                 {"format", s.format},
+                 {"started", IsoTime(s.started_time)},
+                 {"expiry", IsoTime(s.expiry)},
+                 {"duration", DurationText(s.duration)},
+                 {"max_packets", std::to_string(s.max_num_packets)},
+                 {"max_pkt_len", std::to_string(s.max_pkt_len)},
+                 {"aps_requested", std::to_string(s.requested_aps.size())},
+                 {"aps_ok", std::to_string(s.ok_aps.size())},
+                 {"aps_failed", std::to_string(s.failed_aps.size())}});
+      if (!s.failed_aps.empty()) kv.emplace_back("failed_aps", Join(s.failed_aps, ","));
+    }
+    size_t width = 0;
+    for (const auto& [k, v] : kv) width = std::max(width, k.size());
+    for (const auto& [k, v] : kv) {
+      out_ << k << ":" << std::string(width - k.size() + 1, ' ') << (v.empty() ? "-" : v) << "\n";
+    }
+  }
+
+  int Status(mist::MistClient& client) {
+    auto status = client.GetCaptureStatus(site_.id);
+    if (!status.ok()) return ApiError(status.error());
+    PrintStatus(*status);
+    return kExitOk;
+  }
+
+  int StartCapture(mist::MistClient& client) {
+    auto status = client.StartCapture(site_.id, CaptureRequestJson(request_));
+    if (!status.ok()) return ApiError(status.error());
+    if (!json_) out_ << "started capture " << status->id << " on site " << site_.name << "\n";
+    PrintStatus(*status);
+    return kExitOk;
+  }
+
+  int Stop(mist::MistClient& client) {
+    auto stopped = client.StopCapture(site_.id);
+    if (!stopped.ok()) return ApiError(stopped.error());
+    if (json_) {
+      PrintJson(out_, [&](JsonWriter& w) {
+        w.StartObject();
+        w.Key("site_id");
+        w.String(site_.id);
+        w.Key("site");
+        w.String(site_.name);
+        w.Key("stopped");
+        w.Bool(true);
+        w.EndObject();
+      });
+    } else {
+      out_ << "stopped the capture on site " << site_.name << " (" << site_.id << ")\n";
+    }
+    return kExitOk;
+  }
+
+  int Annotate(mist::MistClient& client) {
+    const std::string& id = *flags_.Get("--id");
+    const std::string& notes = *flags_.Get("--notes");
+    auto done = client.AnnotateCapture(site_.id, id, notes);
+    if (!done.ok()) return ApiError(done.error());
+    if (json_) {
+      PrintJson(out_, [&](JsonWriter& w) {
+        w.StartObject();
+        w.Key("site_id");
+        w.String(site_.id);
+        w.Key("id");
+        w.String(id);
+        w.Key("notes");
+        w.String(notes);
+        w.EndObject();
+      });
+    } else {
+      out_ << "annotated capture " << id << " on site " << site_.name << "\n";
+    }
+    return kExitOk;
+  }
+
+  const config::CommandLine& cl_;
+  const config::LoadOptions& load_options_;
+  std::ostream& out_;
+  std::ostream& err_;
+  std::string op_;
+  Flags flags_;
+  bool json_ = false;
+  config::Config config_;
+  SiteRef site_;
+  config::ManagedCapture request_;
+  mist::ListQuery query_;
+};
+
+}  // namespace
+
+int RunCapturesCli(const config::CommandLine& cl, const config::LoadOptions& load_options,
+                   std::ostream& out, std::ostream& err) {
+  try {
+    return Cli(cl, load_options, out, err).Run();
+  } catch (const std::exception& e) {
+    err << "mist_pcap_exporter: captures: " << e.what() << "\n";
+    return kExitUsage;
+  }
 }
 
 }  // namespace mpe::capture

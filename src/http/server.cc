@@ -1,46 +1,99 @@
 #include "http/server.h"
 
 #include <httplib.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
 
+#include "http/basic_auth.h"
+#include "http/tls_certs.h"
+
 namespace mpe::http {
+namespace {
+
+// Called by OpenSSL during each handshake (on the connection's pool thread): presents the
+// current certificate pair, which is how renewed files reach new connections.
+int PresentCurrentCertificate(SSL* ssl, void* arg) {
+  auto* reloader = static_cast<CertReloader*>(arg);
+  auto pair = reloader->Current();
+  return pair && pair->UseOn(ssl) ? 1 : 0;
+}
+
+bool ValidHost(const std::string& host) {
+  return std::none_of(host.begin(), host.end(), [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) || c == '[' || c == ']' || c == '/';
+  });
+}
+
+}  // namespace
 
 common::Result<HostPort> ParseListenAddress(const std::string& address) {
+  const std::string quoted = "\"" + address + "\"";
   std::string host;
   std::string port_text;
   if (!address.empty() && address.front() == '[') {
     auto close = address.find(']');
     if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':')
-      return common::MakeError("invalid listen address \"" + address + "\"");
+      return common::MakeError("invalid listen address " + quoted + " (want [IPv6]:PORT)");
     host = address.substr(1, close - 1);
     port_text = address.substr(close + 2);
+    if (host.empty() || host.find(':') == std::string::npos)
+      return common::MakeError("invalid listen address " + quoted +
+                               " (brackets need an IPv6 address)");
   } else {
     auto colon = address.rfind(':');
     if (colon == std::string::npos)
-      return common::MakeError("invalid listen address \"" + address + "\" (want HOST:PORT)");
+      return common::MakeError("invalid listen address " + quoted + " (want HOST:PORT)");
     host = address.substr(0, colon);
     port_text = address.substr(colon + 1);
+    if (host.find(':') != std::string::npos)
+      return common::MakeError("invalid listen address " + quoted +
+                               " (write IPv6 hosts in brackets: [::1]:PORT)");
   }
+  if (!ValidHost(host)) return common::MakeError("invalid host in listen address " + quoted);
   int port = -1;
   auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() || port < 0 ||
-      port > 65535)
-    return common::MakeError("invalid port in listen address \"" + address + "\"");
+  if (port_text.empty() || r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() ||
+      port < 0 || port > 65535)
+    return common::MakeError("invalid port in listen address " + quoted + " (want 0..65535)");
   if (host.empty()) host = "0.0.0.0";
   return HostPort{host, port};
 }
 
-HttpServer::HttpServer(Handlers handlers)
-    : handlers_(std::move(handlers)), server_(std::make_unique<httplib::Server>()) {}
+HttpServer::HttpServer(Handlers handlers, ServerOptions options)
+    : handlers_(std::move(handlers)), options_(options) {
+  if (options_.clock == nullptr) options_.clock = &common::SystemClock::Instance();
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
+uint64_t HttpServer::cert_reloads() const { return certs_ ? certs_->reloads() : 0; }
+
+uint64_t HttpServer::cert_reload_failures() const { return certs_ ? certs_->reload_failures() : 0; }
+
 void HttpServer::Route() {
+  // Runs before routing, so it also covers unknown paths (a 404 would tell an anonymous
+  // client which paths exist).
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!auth_ || req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+    if (auth_->Check(req.get_header_value("Authorization"))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    auth_failures_.fetch_add(1);
+    res.status = 401;
+    res.set_header("WWW-Authenticate", std::string("Basic realm=\"") + kAuthRealm + "\"");
+    res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    // cpp-httplib gzips text/* bodies itself when the client sends Accept-Encoding: gzip.
     res.set_content(handlers_.metrics ? handlers_.metrics() : std::string(),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -48,7 +101,8 @@ void HttpServer::Route() {
     res.set_content("ok\n", "text/plain; charset=utf-8");
   });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    auto [ok, reason] = handlers_.ready ? handlers_.ready() : std::make_pair(true, "ready");
+    auto [ok, reason] =
+        handlers_.ready ? handlers_.ready() : std::make_pair(true, std::string("ready"));
     res.status = ok ? 200 : 503;
     res.set_content(reason + "\n", "text/plain; charset=utf-8");
   });
@@ -67,23 +121,80 @@ void HttpServer::Route() {
   });
 }
 
-common::Status HttpServer::Start(const std::string& listen_address) {
+common::Status HttpServer::Start(const std::string& listen_address, const WebConfig* web) {
+  if (thread_.joinable()) return common::MakeError("http server already started");
   auto hp = ParseListenAddress(listen_address);
   if (!hp.ok()) return hp.error();
+
+  certs_.reset();
+  auth_.reset();
+  tls_ = false;
+  if (web != nullptr && !web->basic_auth_users.empty()) {
+    auth_ = std::make_unique<BasicAuth>(web->basic_auth_users);
+  }
+  if (web != nullptr && web->tls) {
+    const TlsServerConfig& tls = *web->tls;
+    certs_ = std::make_unique<CertReloader>(tls.cert_file, tls.key_file,
+                                            options_.cert_check_interval, *options_.clock);
+    if (auto st = certs_->Init(); !st.ok()) {
+      return common::MakeError(web->source + ": tls_server_config: " + st.error().message);
+    }
+    const int min_version = tls.min_version == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+    CertReloader* reloader = certs_.get();
+    server_ = std::make_unique<httplib::SSLServer>([reloader, min_version](SSL_CTX& ctx) {
+      if (SSL_CTX_set_min_proto_version(&ctx, min_version) != 1) return false;
+      SSL_CTX_set_options(
+          &ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+      // The context's own pair only matters if the callback is bypassed; the callback
+      // replaces it per connection with the freshest one.
+      auto pair = reloader->Current();
+      if (!pair || !pair->UseOn(&ctx)) return false;
+      SSL_CTX_set_cert_cb(&ctx, &PresentCurrentCertificate, reloader);
+      return true;
+    });
+    if (!server_->is_valid()) {
+      server_.reset();
+      return common::MakeError("cannot set up TLS with " + tls.cert_file + " and " + tls.key_file);
+    }
+    tls_ = true;
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
   Route();
+  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second exporter bind the
+  // same port and silently take half the scrapes; keep only SO_REUSEADDR (fast restarts).
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+
+  errno = 0;
   if (hp->port == 0) {
     port_ = server_->bind_to_any_port(hp->host);
   } else {
     port_ = server_->bind_to_port(hp->host, hp->port) ? hp->port : -1;
   }
   if (port_ <= 0) {
-    return common::MakeError("cannot listen on " + listen_address + ": " +
-                             std::strerror(errno));
+    const int err = errno;
+    port_ = 0;
+    server_.reset();
+    return common::MakeError("cannot listen on " + listen_address +
+                             (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  listen_returned_ = false;
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listen_returned_ = true;
+  });
   // listen_after_bind only accepts once is_running(); wait so callers can connect at once.
-  for (int i = 0; i < 2000 && !server_->is_running(); ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!server_->is_running() && !listen_returned_ &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_->is_running()) {
+    Stop();
+    return common::MakeError("http server on " + listen_address + " did not start");
   }
   return common::Ok{};
 }

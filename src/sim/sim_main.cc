@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "sim/sim_cli.h"
+
+int main(int argc, char** argv) { return mpe::sim::RunSimMain(argc, argv); }

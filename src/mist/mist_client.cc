@@ -1,0 +1,426 @@
+#include "mist/mist_client.h"
+
+#include <httplib.h>
+#include <openssl/x509.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <exception>
+
+namespace mpe::mist {
+
+namespace {
+
+constexpr int kMaxPages = 1000;
+constexpr int kOrgSitesPageLimit = 1000;
+constexpr std::chrono::seconds kMaxConnectTimeout(5);
+
+std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Retry-After in delta-seconds; the HTTP-date form is rare enough to treat as absent.
+int ParseRetryAfter(const std::string& value) {
+  if (value.empty() || value.size() > 9) return -1;
+  for (char c : value) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return -1;
+  }
+  return std::atoi(value.c_str());
+}
+
+int64_t ParseHeaderInt(const std::map<std::string, std::string>& headers, const char* name,
+                       int64_t fallback) {
+  auto it = headers.find(name);
+  if (it == headers.end() || it->second.empty()) return fallback;
+  char* end = nullptr;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  if (end == it->second.c_str()) return fallback;
+  return v;
+}
+
+// Mist accepts windows like 1d, 12h, 30m; anything else is sent as start/end.
+std::string MistDuration(std::chrono::seconds d) {
+  int64_t s = d.count();
+  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0) return std::to_string(s / 60) + "m";
+  return "";
+}
+
+std::string SitePath(const std::string& site_id) {
+  return "/api/v1/sites/" + PercentEncode(site_id);
+}
+
+}  // namespace
+
+std::string_view EndpointName(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kCaptureStatus:
+      return "capture_status";
+    case Endpoint::kCaptureList:
+      return "capture_list";
+    case Endpoint::kCaptureStart:
+      return "capture_start";
+    case Endpoint::kCaptureStop:
+      return "capture_stop";
+    case Endpoint::kCaptureAnnotate:
+      return "capture_annotate";
+    case Endpoint::kSelf:
+      return "self";
+    case Endpoint::kOrgSites:
+      return "org_sites";
+  }
+  return "unknown";
+}
+
+void CancelToken::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  // stop() only shuts the socket down when a request is in flight, which is safe from
+  // another thread; the owner still destroys its client.
+  for (httplib::Client* client : active_) client->stop();
+}
+
+bool CancelToken::cancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_;
+}
+
+bool CancelToken::Register(httplib::Client* client) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_) return false;
+  active_.insert(client);
+  return true;
+}
+
+void CancelToken::Unregister(httplib::Client* client) {
+  std::lock_guard<std::mutex> lock(mu_);
+  active_.erase(client);
+}
+
+MistClient::MistClient(const config::MistConfig& config, std::string token, ApiMetrics* metrics,
+                       common::Clock& clock)
+    : token_(std::move(token)),
+      metrics_(metrics),
+      clock_(clock),
+      budget_(config.max_requests_per_hour, clock),
+      ca_file_(config.ca_file),
+      timeout_(config.timeout.count() > 0 ? config.timeout : std::chrono::seconds(10)) {
+  const std::string& url = config.api_url;
+  auto scheme_end = url.find("://");
+  std::string scheme = scheme_end == std::string::npos ? "" : Lower(url.substr(0, scheme_end));
+  if (scheme != "http" && scheme != "https") {
+    config_error_ = "mist.api_url must start with http:// or https://";
+    return;
+  }
+  auto path_start = url.find('/', scheme_end + 3);
+  scheme_host_port_ = url.substr(0, path_start);
+  if (path_start != std::string::npos) {
+    path_prefix_ = url.substr(path_start);
+    while (!path_prefix_.empty() && path_prefix_.back() == '/') path_prefix_.pop_back();
+  }
+  if (scheme_host_port_.size() <= scheme_end + 3) config_error_ = "mist.api_url has no host";
+}
+
+MistClient::~MistClient() = default;
+
+std::string MistClient::Context(Endpoint endpoint, const std::string& site) const {
+  std::string out = "mist ";
+  out += EndpointName(endpoint);
+  if (!site.empty()) out += " site=" + site;
+  return out;
+}
+
+std::string MistClient::Redact(std::string text) const {
+  if (token_.empty()) return text;
+  for (auto pos = text.find(token_); pos != std::string::npos; pos = text.find(token_, pos)) {
+    text.replace(pos, token_.size(), "<redacted>");
+  }
+  return text;
+}
+
+ApiResult<MistClient::Response> MistClient::Send(Endpoint endpoint, const char* method,
+                                                 const std::string& path, const std::string* body,
+                                                 const std::string& site, CancelToken* cancel,
+                                                 std::initializer_list<int> accept) {
+  const std::string context = Context(endpoint, site);
+  if (!config_error_.empty()) {
+    return common::MakeError(context + ": " + config_error_, kErrorConfig);
+  }
+  if (cancel != nullptr && cancel->cancelled()) {
+    return common::MakeError(context + ": cancelled", kErrorCancelled);
+  }
+  if (!budget_.TryAcquire()) {
+    auto wait = budget_.TimeUntilAvailable();
+    int wait_s = static_cast<int>(std::chrono::ceil<std::chrono::seconds>(wait).count());
+    wait_s = std::max(wait_s, 1);
+    return ApiResult<Response>(
+        common::MakeError(context + ": request budget exhausted (" +
+                              std::to_string(budget_.max_per_hour()) +
+                              " requests/hour); next slot in " + std::to_string(wait_s) + "s",
+                          kErrorBudgetExhausted),
+        wait_s);
+  }
+
+  httplib::Client client(scheme_host_port_);
+  if (!client.is_valid()) {
+    return common::MakeError(context + ": cannot create an HTTP client for mist.api_url",
+                             kErrorConfig);
+  }
+  client.set_connection_timeout(std::min<std::chrono::milliseconds>(timeout_, kMaxConnectTimeout));
+  client.set_read_timeout(timeout_);
+  client.set_write_timeout(timeout_);
+  client.set_keep_alive(false);
+  client.set_follow_location(false);
+  client.enable_server_certificate_verification(true);
+  if (!ca_file_.empty() && scheme_host_port_.rfind("https", 0) == 0) {
+    // System CAs plus the extra bundle: httplib would use the file alone if given by path.
+    X509_STORE* store = X509_STORE_new();
+    if (store == nullptr || X509_STORE_set_default_paths(store) != 1 ||
+        X509_STORE_load_file(store, ca_file_.c_str()) != 1) {
+      if (store != nullptr) X509_STORE_free(store);
+      return common::MakeError(context + ": cannot load mist.ca_file " + ca_file_, kErrorConfig);
+    }
+    client.set_ca_cert_store(store);  // the SSL context owns it from here
+  }
+
+  httplib::Headers headers = {{"Authorization", "Token " + token_}, {"Accept", "application/json"}};
+  if (cancel != nullptr && !cancel->Register(&client)) {
+    return common::MakeError(context + ": cancelled", kErrorCancelled);
+  }
+  auto started = clock_.SteadyNow();
+  httplib::Result res(nullptr, httplib::Error::Unknown);
+  std::string exception_text;
+  try {
+    std::string m(method);
+    if (m == "GET") {
+      res = client.Get(path, headers);
+    } else if (m == "POST") {
+      res = client.Post(path, headers, body ? *body : std::string(), "application/json");
+    } else if (m == "PUT") {
+      res = client.Put(path, headers, body ? *body : std::string(), "application/json");
+    } else {
+      res = client.Delete(path, headers);
+    }
+  } catch (const std::exception& e) {
+    exception_text = e.what();
+  }
+  if (cancel != nullptr) cancel->Unregister(&client);
+  double seconds = std::chrono::duration<double>(clock_.SteadyNow() - started).count();
+  const bool cancelled_now = cancel != nullptr && cancel->cancelled();
+
+  const std::string_view endpoint_name = EndpointName(endpoint);
+  if (!res) {
+    if (metrics_ != nullptr) metrics_->Record(endpoint_name, "error", seconds);
+    std::string why = exception_text.empty() ? httplib::to_string(res.error()) : exception_text;
+    spdlog::debug(
+        "mist request method={} endpoint={} path={} status=error duration_ms={:.1f} "
+        "error={}",
+        method, endpoint_name, path, seconds * 1000, why);
+    if (cancelled_now) return common::MakeError(context + ": cancelled", kErrorCancelled);
+    return common::MakeError(context + ": no response: " + why, kErrorNoResponse);
+  }
+
+  const int status = res->status;
+  if (metrics_ != nullptr) {
+    metrics_->Record(endpoint_name, std::to_string(status), seconds);
+    if (status == 429) metrics_->RecordRateLimited();
+  }
+  spdlog::debug("mist request method={} endpoint={} path={} status={} duration_ms={:.1f}", method,
+                endpoint_name, path, status, seconds * 1000);
+
+  Response out;
+  out.status = status;
+  out.body = std::move(res->body);
+  for (const char* name : {"Retry-After", "X-Page-Limit", "X-Page-Page", "X-Page-Total"}) {
+    if (res->has_header(name)) out.headers[Lower(name)] = res->get_header_value(name);
+  }
+  const bool accepted = std::find(accept.begin(), accept.end(), status) != accept.end();
+  if ((status >= 200 && status < 300) || accepted) return out;
+
+  std::string detail = Redact(ParseErrorDetail(out.body));
+  std::string message = context + ": HTTP " + std::to_string(status);
+  message += detail.empty() ? std::string(" (no detail)") : ": " + detail;
+  int retry_after = -1;
+  if (status == 429) {
+    auto it = out.headers.find("retry-after");
+    if (it != out.headers.end()) retry_after = ParseRetryAfter(it->second);
+    if (retry_after >= 0) message += " (retry after " + std::to_string(retry_after) + "s)";
+  }
+  return ApiResult<Response>(common::MakeError(std::move(message), status), retry_after);
+}
+
+ApiResult<CaptureStatus> MistClient::GetCaptureStatus(const std::string& site_id,
+                                                      CancelToken* cancel) {
+  auto res =
+      Send(Endpoint::kCaptureStatus, "GET", path_prefix_ + SitePath(site_id) + "/pcaps/capture",
+           nullptr, site_id, cancel, {404});
+  if (!res.ok()) return {res.error(), res.retry_after()};
+  if (res->status == 404) return CaptureStatus{};
+  auto parsed = ParseCaptureStatus(res->body);
+  if (!parsed.ok()) {
+    return common::MakeError(
+        Context(Endpoint::kCaptureStatus, site_id) + ": " + parsed.error().message,
+        kErrorBadResponse);
+  }
+  return std::move(parsed).value();
+}
+
+ApiResult<std::vector<CaptureSummary>> MistClient::ListCaptures(const std::string& site_id,
+                                                                const ListQuery& query,
+                                                                CancelToken* cancel) {
+  const std::string context = Context(Endpoint::kCaptureList, site_id);
+  const std::string base = SitePath(site_id) + "/pcaps";
+  std::string q = "limit=" + std::to_string(query.limit > 0 ? query.limit : 100);
+  if (query.duration.count() > 0) {
+    std::string d = MistDuration(query.duration);
+    if (!d.empty()) {
+      q += "&duration=" + d;
+    } else {
+      auto now = static_cast<int64_t>(clock_.NowSeconds());
+      q += "&start=" + std::to_string(now - query.duration.count()) + "&end=" + std::to_string(now);
+    }
+  } else if (query.start > 0) {
+    q += "&start=" + std::to_string(query.start);
+    if (query.end > 0) q += "&end=" + std::to_string(query.end);
+  }
+  if (!query.client_mac.empty()) q += "&client_mac=" + PercentEncode(query.client_mac);
+
+  std::vector<CaptureSummary> all;
+  std::set<std::string> seen;
+  std::string path = path_prefix_ + base + "?" + q;
+  for (int page = 1;; ++page) {
+    if (page > kMaxPages) {
+      return common::MakeError(context + ": more than " + std::to_string(kMaxPages) + " pages",
+                               kErrorPaging);
+    }
+    auto res = Send(Endpoint::kCaptureList, "GET", path, nullptr, site_id, cancel);
+    if (!res.ok()) return {res.error(), res.retry_after()};
+    auto parsed = ParseCaptureListPage(res->body);
+    if (!parsed.ok()) {
+      return common::MakeError(context + ": " + parsed.error().message, kErrorBadResponse);
+    }
+    for (auto& item : parsed->results) all.push_back(std::move(item));
+    const std::string& next = parsed->next;
+    if (next.empty()) break;
+    if (!seen.insert(next).second) {
+      return common::MakeError(context + ": the `next` link repeats (" + next + ")", kErrorPaging);
+    }
+    if (next.front() == '/') {
+      path = next;  // relative to the API host
+    } else if (next.front() == '?') {
+      path = path_prefix_ + base + next;
+    } else if (next.rfind(scheme_host_port_ + "/", 0) == 0) {
+      path = next.substr(scheme_host_port_.size());
+    } else {
+      // Never send the token to a host other than api_url.
+      return common::MakeError(context + ": `next` link points outside mist.api_url", kErrorPaging);
+    }
+  }
+  return all;
+}
+
+ApiResult<CaptureStatus> MistClient::StartCapture(const std::string& site_id,
+                                                  const std::string& body_json,
+                                                  CancelToken* cancel) {
+  auto res = Send(Endpoint::kCaptureStart, "POST",
+                  path_prefix_ + SitePath(site_id) + "/pcaps/capture", &body_json, site_id, cancel);
+  if (!res.ok()) return {res.error(), res.retry_after()};
+  auto parsed = ParseCaptureStatus(res->body);
+  if (!parsed.ok()) {
+    return common::MakeError(
+        Context(Endpoint::kCaptureStart, site_id) + ": " + parsed.error().message,
+        kErrorBadResponse);
+  }
+  return std::move(parsed).value();
+}
+
+ApiResult<common::Ok> MistClient::StopCapture(const std::string& site_id, CancelToken* cancel) {
+  auto res = Send(Endpoint::kCaptureStop, "DELETE",
+                  path_prefix_ + SitePath(site_id) + "/pcaps/capture", nullptr, site_id, cancel);
+  if (!res.ok()) return {res.error(), res.retry_after()};
+  return common::Ok{};
+}
+
+ApiResult<common::Ok> MistClient::AnnotateCapture(const std::string& site_id,
+                                                  const std::string& pcap_id,
+                                                  const std::string& notes, CancelToken* cancel) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("notes");
+  writer.String(notes.data(), static_cast<rapidjson::SizeType>(notes.size()));
+  writer.EndObject();
+  std::string body(buffer.GetString(), buffer.GetSize());
+  auto res = Send(Endpoint::kCaptureAnnotate, "PUT",
+                  path_prefix_ + SitePath(site_id) + "/pcaps/" + PercentEncode(pcap_id), &body,
+                  site_id, cancel);
+  if (!res.ok()) return {res.error(), res.retry_after()};
+  return common::Ok{};
+}
+
+ApiResult<SelfInfo> MistClient::GetSelf(CancelToken* cancel) {
+  auto res = Send(Endpoint::kSelf, "GET", path_prefix_ + "/api/v1/self", nullptr, "", cancel);
+  if (!res.ok()) return {res.error(), res.retry_after()};
+  auto parsed = ParseSelf(res->body);
+  if (!parsed.ok()) {
+    return common::MakeError(Context(Endpoint::kSelf, "") + ": " + parsed.error().message,
+                             kErrorBadResponse);
+  }
+  return std::move(parsed).value();
+}
+
+ApiResult<std::vector<Site>> MistClient::ListOrgSites(const std::string& org_id,
+                                                      CancelToken* cancel) {
+  const std::string context = Context(Endpoint::kOrgSites, "") + " org=" + org_id;
+  std::vector<Site> all;
+  for (int page = 1;; ++page) {
+    if (page > kMaxPages) {
+      return common::MakeError(context + ": more than " + std::to_string(kMaxPages) + " pages",
+                               kErrorPaging);
+    }
+    std::string path = path_prefix_ + "/api/v1/orgs/" + PercentEncode(org_id) +
+                       "/sites?limit=" + std::to_string(kOrgSitesPageLimit) +
+                       "&page=" + std::to_string(page);
+    auto res = Send(Endpoint::kOrgSites, "GET", path, nullptr, "", cancel);
+    if (!res.ok()) {
+      common::Error error = res.error();
+      error.message += " org=" + org_id;
+      return {std::move(error), res.retry_after()};
+    }
+    auto parsed = ParseSites(res->body);
+    if (!parsed.ok()) {
+      return common::MakeError(context + ": " + parsed.error().message, kErrorBadResponse);
+    }
+    const bool empty_page = parsed->empty();
+    for (auto& site : *parsed) all.push_back(std::move(site));
+    int64_t total = ParseHeaderInt(res->headers, "x-page-total", -1);
+    int64_t limit = ParseHeaderInt(res->headers, "x-page-limit", kOrgSitesPageLimit);
+    int64_t served = ParseHeaderInt(res->headers, "x-page-page", page);
+    if (total < 0 || limit <= 0 || empty_page || served * limit >= total) break;
+  }
+  return all;
+}
+
+}  // namespace mpe::mist

@@ -1,0 +1,237 @@
+#include "mist/models.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include "common/mac.h"
+
+namespace mpe::mist {
+
+namespace {
+
+using rapidjson::Value;
+
+common::Result<rapidjson::Document> ParseJson(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) {
+    return common::MakeError(std::string("invalid JSON at offset ") +
+                             std::to_string(doc.GetErrorOffset()) + ": " +
+                             rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  return doc;
+}
+
+const Value* Member(const Value& obj, const char* name) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(name);
+  if (it == obj.MemberEnd() || it->value.IsNull()) return nullptr;
+  return &it->value;
+}
+
+std::string String(const Value& obj, const char* name) {
+  const Value* v = Member(obj, name);
+  if (v == nullptr) return "";
+  if (v->IsString()) return std::string(v->GetString(), v->GetStringLength());
+  if (v->IsInt64()) return std::to_string(v->GetInt64());
+  if (v->IsUint64()) return std::to_string(v->GetUint64());
+  return "";
+}
+
+// Numbers arrive as ints, floats or (rarely) numeric strings; anything else is "absent".
+bool Number(const Value& obj, const char* name, double* out) {
+  const Value* v = Member(obj, name);
+  if (v == nullptr) return false;
+  if (v->IsNumber()) {
+    *out = v->GetDouble();
+    return std::isfinite(*out);
+  }
+  if (v->IsString() && v->GetStringLength() > 0) {
+    const char* begin = v->GetString();
+    char* end = nullptr;
+    double d = std::strtod(begin, &end);
+    if (end == begin + v->GetStringLength() && std::isfinite(d)) {
+      *out = d;
+      return true;
+    }
+  }
+  return false;
+}
+
+double Double(const Value& obj, const char* name) {
+  double d = 0;
+  return Number(obj, name, &d) ? d : 0;
+}
+
+int64_t Int(const Value& obj, const char* name) {
+  double d = 0;
+  if (!Number(obj, name, &d)) return 0;
+  if (d >= 9.2e18 || d <= -9.2e18) return 0;
+  return static_cast<int64_t>(d);
+}
+
+bool Bool(const Value& obj, const char* name, bool fallback) {
+  const Value* v = Member(obj, name);
+  if (v == nullptr) return fallback;
+  if (v->IsBool()) return v->GetBool();
+  if (v->IsNumber()) return v->GetDouble() != 0;
+  if (v->IsString()) {
+    std::string s(v->GetString(), v->GetStringLength());
+    if (s == "false" || s == "0") return false;
+    if (s == "true" || s == "1") return true;
+  }
+  return fallback;
+}
+
+// A MAC list as an array of strings, or a single string (Mist's start body uses `ap_mac`).
+void AddMacs(const Value& obj, const char* name, std::set<std::string>* out) {
+  const Value* v = Member(obj, name);
+  if (v == nullptr) return;
+  if (v->IsString()) {
+    if (v->GetStringLength() > 0) out->insert(common::NormaliseMac(v->GetString()));
+    return;
+  }
+  if (!v->IsArray()) return;
+  for (const Value& item : v->GetArray()) {
+    if (item.IsString() && item.GetStringLength() > 0) {
+      out->insert(common::NormaliseMac(std::string_view(item.GetString(), item.GetStringLength())));
+    }
+  }
+}
+
+std::vector<std::string> ToVector(const std::set<std::string>& s) {
+  return std::vector<std::string>(s.begin(), s.end());
+}
+
+CaptureSummary ParseSummary(const Value& item) {
+  CaptureSummary c;
+  c.id = String(item, "id");
+  c.type = String(item, "type");
+  c.format = String(item, "format");
+  if (!Number(item, "timestamp", &c.timestamp)) {
+    c.timestamp = Double(item, "started_time");
+  }
+  c.duration = Double(item, "duration");
+  c.notes = String(item, "notes");
+  std::set<std::string> aps;
+  AddMacs(item, "ap_macs", &aps);
+  AddMacs(item, "ap_mac", &aps);
+  c.ap_macs = ToVector(aps);
+  return c;
+}
+
+}  // namespace
+
+common::Result<CaptureStatus> ParseCaptureStatus(std::string_view json) {
+  // An empty 200 body is one more way of saying "nothing runs".
+  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return CaptureStatus{};
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.error();
+  const Value& root = doc.value();
+  if (!root.IsObject()) return common::MakeError("capture status is not a JSON object");
+
+  CaptureStatus s;
+  s.id = String(root, "id");
+  if (s.id.empty() || !Bool(root, "enabled", true)) return CaptureStatus{};
+  s.running = true;
+  s.type = String(root, "type");
+  s.format = String(root, "format");
+  s.started_time = Double(root, "started_time");
+  s.duration = Double(root, "duration");
+  if (!Number(root, "expiry", &s.expiry) && s.started_time > 0 && s.duration > 0) {
+    s.expiry = s.started_time + s.duration;
+  }
+  s.max_num_packets = Int(root, "max_num_packets");
+  if (s.max_num_packets == 0) s.max_num_packets = Int(root, "num_packets");
+  s.max_pkt_len = Int(root, "max_pkt_len");
+
+  std::set<std::string> requested;
+  std::set<std::string> ok;
+  std::set<std::string> failed;
+  AddMacs(root, "ap_macs", &requested);
+  AddMacs(root, "ap_mac", &requested);
+  if (const Value* aps = Member(root, "aps"); aps != nullptr && aps->IsObject()) {
+    for (const auto& m : aps->GetObject()) {
+      std::string mac =
+          common::NormaliseMac(std::string_view(m.name.GetString(), m.name.GetStringLength()));
+      requested.insert(mac);
+      std::string state = m.value.IsString() ? m.value.GetString() : String(m.value, "status");
+      if (state == "ok") ok.insert(mac);
+      if (state == "failed") failed.insert(mac);
+    }
+  }
+  AddMacs(root, "failed_aps", &failed);
+  // A failed AP is never also ok; the failure is the more recent, more useful fact.
+  for (const auto& mac : failed) ok.erase(mac);
+  s.requested_aps = ToVector(requested);
+  s.ok_aps = ToVector(ok);
+  s.failed_aps = ToVector(failed);
+  return s;
+}
+
+common::Result<CaptureListPage> ParseCaptureListPage(std::string_view json) {
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.error();
+  const Value& root = doc.value();
+  CaptureListPage page;
+  const Value* results = nullptr;
+  if (root.IsArray()) {
+    results = &root;  // tolerate a bare array
+  } else if (root.IsObject()) {
+    results = Member(root, "results");
+    page.next = String(root, "next");
+  } else {
+    return common::MakeError("capture list is neither an object nor an array");
+  }
+  if (results != nullptr && results->IsArray()) {
+    for (const Value& item : results->GetArray()) {
+      if (item.IsObject()) page.results.push_back(ParseSummary(item));
+    }
+  }
+  return page;
+}
+
+common::Result<SelfInfo> ParseSelf(std::string_view json) {
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.error();
+  const Value& root = doc.value();
+  if (!root.IsObject()) return common::MakeError("self is not a JSON object");
+  SelfInfo self;
+  self.email = String(root, "email");
+  if (const Value* privs = Member(root, "privileges"); privs != nullptr && privs->IsArray()) {
+    for (const Value& p : privs->GetArray()) {
+      std::string scope = String(p, "scope");
+      std::string org_id = String(p, "org_id");
+      if (org_id.empty() || (!scope.empty() && scope != "org")) continue;
+      self.privileges.push_back(OrgPrivilege{org_id, String(p, "name"), String(p, "role")});
+    }
+  }
+  return self;
+}
+
+common::Result<std::vector<Site>> ParseSites(std::string_view json) {
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.error();
+  const Value& root = doc.value();
+  if (!root.IsArray()) return common::MakeError("site list is not a JSON array");
+  std::vector<Site> sites;
+  for (const Value& item : root.GetArray()) {
+    Site site{String(item, "id"), String(item, "name"), String(item, "org_id")};
+    if (!site.id.empty()) sites.push_back(std::move(site));
+  }
+  return sites;
+}
+
+std::string ParseErrorDetail(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return "";
+  return String(doc, "detail");
+}
+
+}  // namespace mpe::mist

@@ -1,0 +1,211 @@
+#include "poll/capture_metrics.h"
+
+#include <algorithm>
+#include <set>
+
+namespace mpe::poll {
+
+namespace {
+
+prometheus::Family<prometheus::Gauge>& Gauges(prometheus::Registry& registry, const char* name,
+                                              const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Labels SiteLabels(const std::string& id, const std::string& name) {
+  return {{"site_id", id}, {"site", name}};
+}
+
+prometheus::Labels With(prometheus::Labels labels, const char* key, const std::string& value) {
+  labels.emplace(key, value);
+  return labels;
+}
+
+template <typename T>
+void RemoveIf(prometheus::Family<T>& family, T*& metric) {
+  if (metric != nullptr) family.Remove(metric);
+  metric = nullptr;
+}
+
+constexpr const char* kApStates[3] = {"requested", "ok", "failed"};
+
+}  // namespace
+
+CaptureMetrics::CaptureMetrics(prometheus::Registry& registry)
+    : running_(Gauges(registry, "mist_pcap_capture_running",
+                      "1 when a packet capture runs on the site, per the last status poll.")),
+      info_(Gauges(registry, "mist_pcap_capture_info",
+                   "The running capture of the site (always 1).")),
+      start_(Gauges(registry, "mist_pcap_capture_start_timestamp_seconds",
+                    "Start time of the running capture, epoch seconds.")),
+      expiry_(Gauges(registry, "mist_pcap_capture_expiry_timestamp_seconds",
+                     "Expiry time of the running capture, epoch seconds (0 when unknown).")),
+      max_packets_(Gauges(registry, "mist_pcap_capture_max_packets",
+                          "Packet limit of the running capture (0 when unknown).")),
+      max_len_(Gauges(registry, "mist_pcap_capture_max_packet_length_bytes",
+                      "Per-packet length limit of the running capture (0 when unknown).")),
+      aps_(Gauges(registry, "mist_pcap_capture_aps",
+                  "APs of the running capture by state (requested, ok, failed); 0 when none "
+                  "runs.")),
+      ap_failed_(Gauges(registry, "mist_pcap_capture_ap_failed",
+                        "1 for each AP that failed to join the running capture.")),
+      captures_(Gauges(registry, "mist_pcap_captures",
+                       "Captures started within poll.list_window, by capture type.")),
+      last_capture_(Gauges(registry, "mist_pcap_last_capture_timestamp_seconds",
+                           "Start time of the site's most recent capture, epoch seconds.")),
+      up_(Gauges(registry, "mist_pcap_up", "1 when the last poll of the site succeeded.")) {}
+
+CaptureMetrics::SiteSeries& CaptureMetrics::SiteLocked(const SiteRef& site) {
+  auto it = sites_.find(site.id);
+  if (it != sites_.end() && it->second.name != site.name) {
+    RemoveAllLocked(it->second);
+    sites_.erase(it);
+    it = sites_.end();
+  }
+  if (it == sites_.end()) {
+    it = sites_.emplace(site.id, SiteSeries{}).first;
+    it->second.name = site.name;
+  }
+  return it->second;
+}
+
+void CaptureMetrics::RemoveCaptureLocked(SiteSeries& s) {
+  RemoveIf(info_, s.info);
+  RemoveIf(start_, s.start);
+  RemoveIf(expiry_, s.expiry);
+  RemoveIf(max_packets_, s.max_packets);
+  RemoveIf(max_len_, s.max_len);
+  s.capture_id.clear();
+  s.capture_type.clear();
+  s.capture_format.clear();
+}
+
+void CaptureMetrics::RemoveAllLocked(SiteSeries& s) {
+  RemoveCaptureLocked(s);
+  RemoveIf(running_, s.running);
+  RemoveIf(up_, s.up);
+  RemoveIf(last_capture_, s.last_capture);
+  for (auto& g : s.aps) RemoveIf(aps_, g);
+  for (auto& [mac, g] : s.failed_aps) RemoveIf(ap_failed_, g);
+  s.failed_aps.clear();
+  for (auto& [type, g] : s.types) RemoveIf(captures_, g);
+  s.types.clear();
+}
+
+void CaptureMetrics::UpdateLastCaptureLocked(const std::string& site_id, SiteSeries& s) {
+  double latest = std::max(s.list_latest, s.status_latest);
+  if (latest <= 0) return;
+  if (s.last_capture == nullptr) s.last_capture = &last_capture_.Add(SiteLabels(site_id, s.name));
+  s.last_capture->Set(latest);
+}
+
+void CaptureMetrics::UpdateStatus(const SiteRef& site, const mist::CaptureStatus& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SiteSeries& s = SiteLocked(site);
+  const prometheus::Labels labels = SiteLabels(site.id, s.name);
+
+  if (s.running == nullptr) s.running = &running_.Add(labels);
+  s.running->Set(status.running ? 1 : 0);
+
+  const size_t counts[3] = {status.requested_aps.size(), status.ok_aps.size(),
+                            status.failed_aps.size()};
+  for (int i = 0; i < 3; ++i) {
+    if (s.aps[i] == nullptr) s.aps[i] = &aps_.Add(With(labels, "state", kApStates[i]));
+    s.aps[i]->Set(status.running ? static_cast<double>(counts[i]) : 0);
+  }
+
+  // A different capture (or one whose info labels changed) replaces the old series.
+  if (!status.running || status.id != s.capture_id || status.type != s.capture_type ||
+      status.format != s.capture_format) {
+    RemoveCaptureLocked(s);
+  }
+  if (status.running) {
+    if (s.info == nullptr) {
+      s.capture_id = status.id;
+      s.capture_type = status.type;
+      s.capture_format = status.format;
+      prometheus::Labels info_labels = With(labels, "capture_id", status.id);
+      info_labels.emplace("capture_type", status.type.empty() ? "unknown" : status.type);
+      info_labels.emplace("format", status.format.empty() ? "unknown" : status.format);
+      s.info = &info_.Add(info_labels);
+      s.info->Set(1);
+      const prometheus::Labels capture_labels = With(labels, "capture_id", status.id);
+      s.start = &start_.Add(capture_labels);
+      s.expiry = &expiry_.Add(capture_labels);
+      s.max_packets = &max_packets_.Add(capture_labels);
+      s.max_len = &max_len_.Add(capture_labels);
+    }
+    s.start->Set(status.started_time);
+    s.expiry->Set(status.expiry);
+    s.max_packets->Set(static_cast<double>(status.max_num_packets));
+    s.max_len->Set(static_cast<double>(status.max_pkt_len));
+    s.status_latest = std::max(s.status_latest, status.started_time);
+  }
+
+  const std::set<std::string> failed(
+      status.running ? status.failed_aps.begin() : status.failed_aps.end(),
+      status.failed_aps.end());
+  for (auto it = s.failed_aps.begin(); it != s.failed_aps.end();) {
+    if (failed.count(it->first) == 0) {
+      ap_failed_.Remove(it->second);
+      it = s.failed_aps.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& mac : failed) {
+    if (s.failed_aps.count(mac) != 0) continue;
+    Gauge& g = ap_failed_.Add(With(labels, "ap_mac", mac));
+    g.Set(1);
+    s.failed_aps.emplace(mac, &g);
+  }
+  UpdateLastCaptureLocked(site.id, s);
+}
+
+void CaptureMetrics::UpdateList(const SiteRef& site,
+                                const std::vector<mist::CaptureSummary>& captures) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SiteSeries& s = SiteLocked(site);
+  const prometheus::Labels labels = SiteLabels(site.id, s.name);
+
+  std::map<std::string, int> counts;
+  double latest = 0;
+  for (const auto& c : captures) {
+    ++counts[c.type.empty() ? "unknown" : c.type];
+    latest = std::max(latest, c.timestamp);
+  }
+  for (auto it = s.types.begin(); it != s.types.end();) {
+    if (counts.count(it->first) == 0) {
+      captures_.Remove(it->second);
+      it = s.types.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [type, count] : counts) {
+    auto it = s.types.find(type);
+    if (it == s.types.end()) {
+      it = s.types.emplace(type, &captures_.Add(With(labels, "capture_type", type))).first;
+    }
+    it->second->Set(count);
+  }
+  s.list_latest = latest;
+  UpdateLastCaptureLocked(site.id, s);
+}
+
+void CaptureMetrics::SetUp(const SiteRef& site, bool up) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SiteSeries& s = SiteLocked(site);
+  if (s.up == nullptr) s.up = &up_.Add(SiteLabels(site.id, s.name));
+  s.up->Set(up ? 1 : 0);
+}
+
+void CaptureMetrics::RemoveSite(const std::string& site_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sites_.find(site_id);
+  if (it == sites_.end()) return;
+  RemoveAllLocked(it->second);
+  sites_.erase(it);
+}
+
+}  // namespace mpe::poll

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mist/models.h"
+
+namespace mpe::poll {
+
+// A site as labelled in metrics: site_id and site (its name, or the id when unnamed).
+struct SiteRef {
+  std::string id;
+  std::string name;
+};
+
+// Owns the "Capture state" families of SPEC §6 plus mist_pcap_up, and keeps them equal to
+// the last successful poll of each site: per-capture series (info, start, expiry, limits)
+// exist only while that capture runs, failed-AP series only while the AP is failed, capture
+// type series only while the type is in the list window. Registers on `registry`, which must
+// outlive it. Thread-safe: pollers call from several worker threads; one mutex serialises
+// updates (the registry's own locking makes concurrent scrapes safe).
+class CaptureMetrics {
+ public:
+  explicit CaptureMetrics(prometheus::Registry& registry);
+  CaptureMetrics(const CaptureMetrics&) = delete;
+  CaptureMetrics& operator=(const CaptureMetrics&) = delete;
+
+  void UpdateStatus(const SiteRef& site, const mist::CaptureStatus& status);
+  void UpdateList(const SiteRef& site, const std::vector<mist::CaptureSummary>& captures);
+  void SetUp(const SiteRef& site, bool up);
+  // Removes every series of the site.
+  void RemoveSite(const std::string& site_id);
+
+ private:
+  using Gauge = prometheus::Gauge;
+  struct SiteSeries {
+    std::string name;
+    Gauge* running = nullptr;
+    Gauge* up = nullptr;
+    Gauge* aps[3] = {nullptr, nullptr, nullptr};  // requested, ok, failed
+    Gauge* last_capture = nullptr;
+    double list_latest = 0;    // newest start time in the list window
+    double status_latest = 0;  // start time of the running capture
+    // The running capture's series; empty id when none.
+    std::string capture_id;
+    std::string capture_type;
+    std::string capture_format;
+    Gauge* info = nullptr;
+    Gauge* start = nullptr;
+    Gauge* expiry = nullptr;
+    Gauge* max_packets = nullptr;
+    Gauge* max_len = nullptr;
+    std::map<std::string, Gauge*> failed_aps;
+    std::map<std::string, Gauge*> types;
+  };
+
+  // The site's entry; a renamed site loses its old series first (labels changed).
+  SiteSeries& SiteLocked(const SiteRef& site);
+  void RemoveCaptureLocked(SiteSeries& s);
+  void RemoveAllLocked(SiteSeries& s);
+  void UpdateLastCaptureLocked(const std::string& site_id, SiteSeries& s);
+
+  std::mutex mu_;
+  prometheus::Family<Gauge>& running_;
+  prometheus::Family<Gauge>& info_;
+  prometheus::Family<Gauge>& start_;
+  prometheus::Family<Gauge>& expiry_;
+  prometheus::Family<Gauge>& max_packets_;
+  prometheus::Family<Gauge>& max_len_;
+  prometheus::Family<Gauge>& aps_;
+  prometheus::Family<Gauge>& ap_failed_;
+  prometheus::Family<Gauge>& captures_;
+  prometheus::Family<Gauge>& last_capture_;
+  prometheus::Family<Gauge>& up_;
+  std::map<std::string, SiteSeries> sites_;
+};
+
+}  // namespace mpe::poll

@@ -1,0 +1,292 @@
+#include "sim/scenario.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/mac.h"
+#include "common/units.h"
+
+namespace mpe::sim {
+
+namespace {
+
+// Keep in sync with config/sim_scenario.yaml (a test compares both).
+constexpr std::string_view kDefaultScenario = R"yaml(
+email: demo@example.com
+orgs:
+  - id: 9e1f3c2a-0000-4000-8000-000000000001
+    name: Demo Org
+sites:
+  - id: 978c48e6-6ef6-11e6-8bbf-02e208b2d34f
+    name: HQ
+    org: 9e1f3c2a-0000-4000-8000-000000000001
+    aps: [5c5b350e0001, 5c5b350e0002, 5c5b350e0003, 5c5b350e0004]
+    failing_aps: [5c5b350e0004]
+    stream:
+      wired_share: 0.3
+      bands: ["2.4", "5", "6"]
+      vlans: [1, 10, 20, 0]
+      lost_messages_every: 0
+    capture:
+      type: radiotap,wired
+      format: stream
+      duration: 3600
+      max_pkt_len: 128
+    history:
+      - {type: radiotap, started_ago: 1h, duration: 600, notes: "roaming complaints, floor 2"}
+      - {type: wired, started_ago: 3h, duration: 300}
+      - {type: client, started_ago: 5h, duration: 900, notes: "laptop of J. Doe"}
+      - {type: radiotap, started_ago: 8h, duration: 600}
+      - {type: "radiotap,wired", started_ago: 12h, duration: 1200}
+      - {type: wired, started_ago: 18h, duration: 300, notes: "DHCP check"}
+      - {type: client, started_ago: 23h, duration: 600}
+  - id: a1b2c3d4-0000-4000-8000-000000000002
+    name: Branch-01
+    org: 9e1f3c2a-0000-4000-8000-000000000001
+    aps: [5c5b350e0101, 5c5b350e0102]
+    stream:
+      bands: ["2.4", "5"]
+      lost_messages_every: 500
+    capture:
+      type: radiotap
+      format: stream
+      duration: 3600
+    history:
+      - {type: radiotap, started_ago: 2h, duration: 600}
+      - {type: radiotap, started_ago: 9h, duration: 600, notes: "weekly check"}
+      - {type: wired, started_ago: 20h, duration: 300}
+  - id: a1b2c3d4-0000-4000-8000-000000000003
+    name: Warehouse
+    org: 9e1f3c2a-0000-4000-8000-000000000001
+    aps: [5c5b350e0201, 5c5b350e0202]
+    stream:
+      bands: ["2.4", "5"]
+      vlans: [30]
+    history:
+      - {type: radiotap, started_ago: 6h, duration: 600}
+)yaml";
+
+// Thrown inside the parser only; converted to common::Error at the edge.
+struct ScenarioError {
+  std::string message;
+};
+
+[[noreturn]] void Fail(const std::string& where, const std::string& what) {
+  throw ScenarioError{where + ": " + what};
+}
+
+void CheckKeys(const YAML::Node& node, const std::string& where,
+               std::initializer_list<const char*> allowed) {
+  if (!node.IsMap()) Fail(where, "expected a mapping");
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || key == a;
+    if (!ok) Fail(where + "." + key, "unknown key");
+  }
+}
+
+std::string Str(const YAML::Node& node, const std::string& where) {
+  if (!node.IsScalar()) Fail(where, "expected a string");
+  return node.as<std::string>();
+}
+
+double Seconds(const YAML::Node& node, const std::string& where) {
+  if (!node.IsScalar()) Fail(where, "expected a duration");
+  std::string text = node.as<std::string>();
+  try {
+    size_t used = 0;
+    double v = std::stod(text, &used);
+    if (used == text.size()) {
+      if (v < 0) Fail(where, "negative duration");
+      return v;
+    }
+  } catch (const std::logic_error&) {
+  }
+  auto d = common::ParseDuration(text);
+  if (!d) Fail(where, "bad duration '" + text + "'");
+  return static_cast<double>(d->count()) / 1000.0;
+}
+
+int Int(const YAML::Node& node, const std::string& where) {
+  try {
+    return node.as<int>();
+  } catch (const YAML::Exception&) {
+    Fail(where, "expected an integer");
+  }
+}
+
+uint64_t Mac(const YAML::Node& node, const std::string& where) {
+  auto mac = common::ParseMac(Str(node, where));
+  if (!mac) Fail(where, "bad MAC '" + node.as<std::string>() + "'");
+  return *mac;
+}
+
+std::vector<uint64_t> Macs(const YAML::Node& node, const std::string& where) {
+  if (!node.IsSequence()) Fail(where, "expected a list of MACs");
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < node.size(); ++i) {
+    out.push_back(Mac(node[i], where + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+StreamSettings ParseStream(const YAML::Node& node, const std::string& where) {
+  CheckKeys(node, where, {"wired_share", "bands", "vlans", "lost_messages_every"});
+  StreamSettings s;
+  if (node["wired_share"]) {
+    try {
+      s.wired_share = node["wired_share"].as<double>();
+    } catch (const YAML::Exception&) {
+      Fail(where + ".wired_share", "expected a number");
+    }
+    if (s.wired_share < 0 || s.wired_share > 1) Fail(where + ".wired_share", "not in 0..1");
+  }
+  if (node["bands"]) {
+    s.bands.clear();
+    const YAML::Node& bands = node["bands"];
+    if (!bands.IsSequence()) Fail(where + ".bands", "expected a list");
+    for (const auto& b : bands) {
+      std::string name = Str(b, where + ".bands");
+      if (name == "2.4") s.bands.push_back(Band::k24);
+      else if (name == "5") s.bands.push_back(Band::k5);
+      else if (name == "6") s.bands.push_back(Band::k6);
+      else Fail(where + ".bands", "unknown band '" + name + "' (2.4, 5 or 6)");
+    }
+  }
+  if (node["vlans"]) {
+    s.vlans.clear();
+    const YAML::Node& vlans = node["vlans"];
+    if (!vlans.IsSequence()) Fail(where + ".vlans", "expected a list");
+    for (const auto& v : vlans) {
+      int vlan = Int(v, where + ".vlans");
+      if (vlan < 0 || vlan > 4094) Fail(where + ".vlans", "VLAN out of range 0..4094");
+      s.vlans.push_back(vlan);
+    }
+    if (s.vlans.empty()) s.vlans.push_back(0);
+  }
+  if (node["lost_messages_every"]) {
+    s.lost_messages_every = Int(node["lost_messages_every"], where + ".lost_messages_every");
+    if (s.lost_messages_every < 0) Fail(where + ".lost_messages_every", "negative");
+  }
+  return s;
+}
+
+RunningCaptureSpec ParseRunning(const YAML::Node& node, const std::string& where) {
+  CheckKeys(node, where, {"type", "format", "duration", "started_ago", "num_packets",
+                          "max_pkt_len", "aps", "failed_aps"});
+  RunningCaptureSpec c;
+  if (node["type"]) c.type = Str(node["type"], where + ".type");
+  if (node["format"]) c.format = Str(node["format"], where + ".format");
+  if (node["duration"]) c.duration_s = Seconds(node["duration"], where + ".duration");
+  if (node["started_ago"]) c.started_ago_s = Seconds(node["started_ago"], where + ".started_ago");
+  if (node["num_packets"]) c.num_packets = Int(node["num_packets"], where + ".num_packets");
+  if (node["max_pkt_len"]) c.max_pkt_len = Int(node["max_pkt_len"], where + ".max_pkt_len");
+  if (c.max_pkt_len <= 0) Fail(where + ".max_pkt_len", "must be positive");
+  if (node["aps"]) c.aps = Macs(node["aps"], where + ".aps");
+  if (node["failed_aps"]) c.failed_aps = Macs(node["failed_aps"], where + ".failed_aps");
+  return c;
+}
+
+HistoryCaptureSpec ParseHistory(const YAML::Node& node, const std::string& where) {
+  CheckKeys(node, where, {"type", "format", "duration", "started_ago", "notes"});
+  HistoryCaptureSpec h;
+  if (node["type"]) h.type = Str(node["type"], where + ".type");
+  if (node["format"]) h.format = Str(node["format"], where + ".format");
+  if (node["duration"]) h.duration_s = Seconds(node["duration"], where + ".duration");
+  if (node["started_ago"]) h.started_ago_s = Seconds(node["started_ago"], where + ".started_ago");
+  if (node["notes"]) h.notes = Str(node["notes"], where + ".notes");
+  return h;
+}
+
+Scenario Parse(const YAML::Node& root) {
+  Scenario sc;
+  if (root.IsNull()) return sc;
+  CheckKeys(root, "scenario", {"email", "orgs", "sites"});
+  if (root["email"]) sc.email = Str(root["email"], "email");
+  std::set<std::string> org_ids;
+  if (const YAML::Node& orgs = root["orgs"]) {
+    if (!orgs.IsSequence()) Fail("orgs", "expected a list");
+    for (size_t i = 0; i < orgs.size(); ++i) {
+      std::string where = "orgs[" + std::to_string(i) + "]";
+      CheckKeys(orgs[i], where, {"id", "name"});
+      OrgSpec org;
+      if (!orgs[i]["id"]) Fail(where + ".id", "missing");
+      org.id = Str(orgs[i]["id"], where + ".id");
+      if (orgs[i]["name"]) org.name = Str(orgs[i]["name"], where + ".name");
+      if (!org_ids.insert(org.id).second) Fail(where + ".id", "duplicate org id");
+      sc.orgs.push_back(org);
+    }
+  }
+  std::set<std::string> site_ids;
+  if (const YAML::Node& sites = root["sites"]) {
+    if (!sites.IsSequence()) Fail("sites", "expected a list");
+    for (size_t i = 0; i < sites.size(); ++i) {
+      std::string where = "sites[" + std::to_string(i) + "]";
+      const YAML::Node& n = sites[i];
+      CheckKeys(n, where,
+                {"id", "name", "org", "aps", "failing_aps", "stream", "capture", "history"});
+      SiteSpec s;
+      if (!n["id"]) Fail(where + ".id", "missing");
+      s.id = Str(n["id"], where + ".id");
+      if (!site_ids.insert(s.id).second) Fail(where + ".id", "duplicate site id");
+      if (n["name"]) s.name = Str(n["name"], where + ".name");
+      if (!n["org"]) Fail(where + ".org", "missing");
+      s.org_id = Str(n["org"], where + ".org");
+      if (!org_ids.count(s.org_id)) Fail(where + ".org", "unknown org '" + s.org_id + "'");
+      if (n["aps"]) s.aps = Macs(n["aps"], where + ".aps");
+      if (n["failing_aps"]) s.failing_aps = Macs(n["failing_aps"], where + ".failing_aps");
+      if (n["stream"]) s.stream = ParseStream(n["stream"], where + ".stream");
+      if (n["capture"] && !n["capture"].IsNull()) {
+        s.capture = ParseRunning(n["capture"], where + ".capture");
+      }
+      if (const YAML::Node& hist = n["history"]) {
+        if (!hist.IsSequence()) Fail(where + ".history", "expected a list");
+        for (size_t j = 0; j < hist.size(); ++j) {
+          s.history.push_back(
+              ParseHistory(hist[j], where + ".history[" + std::to_string(j) + "]"));
+        }
+      }
+      sc.sites.push_back(std::move(s));
+    }
+  }
+  return sc;
+}
+
+}  // namespace
+
+const char* BandName(Band b) {
+  switch (b) {
+    case Band::k24: return "2.4";
+    case Band::k5: return "5";
+    case Band::k6: return "6";
+  }
+  return "unknown";
+}
+
+common::Result<Scenario> ParseScenario(std::string_view yaml) {
+  try {
+    return Parse(YAML::Load(std::string(yaml)));
+  } catch (const ScenarioError& e) {
+    return common::MakeError("scenario: " + e.message);
+  } catch (const YAML::Exception& e) {
+    return common::MakeError(std::string("scenario: invalid YAML: ") + e.what());
+  }
+}
+
+common::Result<Scenario> LoadScenarioFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return common::MakeError("scenario: cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto r = ParseScenario(ss.str());
+  if (!r.ok()) return common::MakeError(path + ": " + r.error().message);
+  return r;
+}
+
+std::string_view DefaultScenarioYaml() { return kDefaultScenario; }
+
+}  // namespace mpe::sim

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace mpe::sim {
+
+// Radio bands the simulator can generate frames on (index into per-band tables).
+enum class Band : uint8_t { k24 = 0, k5 = 1, k6 = 2 };
+inline constexpr int kBandCount = 3;
+const char* BandName(Band b);  // "2.4", "5", "6"
+
+// How the packet stream of one site looks (config/sim_scenario.yaml documents the keys).
+struct StreamSettings {
+  double wired_share = 0.3;  // share of wired packets when a capture has both kinds
+  std::vector<Band> bands = {Band::k24, Band::k5, Band::k6};
+  int lost_messages_every = 0;  // 0: no lost_messages field
+  std::vector<int> vlans = {1};  // 0 = untagged (no vlan key, no 802.1Q tag)
+};
+
+// A capture that runs when the simulator starts.
+struct RunningCaptureSpec {
+  std::string type = "radiotap";
+  std::string format = "stream";
+  double duration_s = 600;
+  double started_ago_s = 0;
+  int num_packets = 1024;
+  int max_pkt_len = 128;
+  std::vector<uint64_t> aps;         // empty: every AP of the site
+  std::vector<uint64_t> failed_aps;  // in addition to the site's failing APs
+};
+
+// A finished capture preloaded into the list.
+struct HistoryCaptureSpec {
+  std::string type = "radiotap";
+  std::string format = "stream";
+  double started_ago_s = 3600;
+  double duration_s = 600;
+  std::string notes;
+};
+
+struct SiteSpec {
+  std::string id;
+  std::string name;
+  std::string org_id;
+  std::vector<uint64_t> aps;
+  std::vector<uint64_t> failing_aps;
+  StreamSettings stream;
+  std::optional<RunningCaptureSpec> capture;
+  std::vector<HistoryCaptureSpec> history;
+};
+
+struct OrgSpec {
+  std::string id;
+  std::string name;
+};
+
+// The whole simulated cloud at start. Plain data.
+struct Scenario {
+  std::string email = "demo@example.com";
+  std::vector<OrgSpec> orgs;
+  std::vector<SiteSpec> sites;
+};
+
+// Parses the YAML format of config/sim_scenario.yaml. Unknown keys, bad MACs, unknown bands
+// and sites of undeclared orgs are errors (message names the key). Pure.
+common::Result<Scenario> ParseScenario(std::string_view yaml);
+common::Result<Scenario> LoadScenarioFile(const std::string& path);
+
+// The demo scenario built into the binary (same content as config/sim_scenario.yaml).
+std::string_view DefaultScenarioYaml();
+
+}  // namespace mpe::sim

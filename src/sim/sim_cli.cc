@@ -1,0 +1,137 @@
+#include "sim/sim_cli.h"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <pthread.h>
+
+#include "common/logging.h"
+
+namespace mpe::sim {
+
+namespace {
+
+bool ParseDouble(const std::string& text, double* out) {
+  char* end = nullptr;
+  *out = std::strtod(text.c_str(), &end);
+  return !text.empty() && end != nullptr && *end == '\0';
+}
+
+bool ParseUint(const std::string& text, uint64_t* out) {
+  if (text.empty() || text[0] == '-') return false;
+  char* end = nullptr;
+  *out = std::strtoull(text.c_str(), &end, 10);
+  return end != nullptr && *end == '\0';
+}
+
+}  // namespace
+
+std::string SimUsage() {
+  return "usage: mist_cloud_sim [--listen=HOST:PORT] [--scenario=FILE] [--rate=MSGS_PER_S]\n"
+         "                      [--seed=N] [--tls-cert=FILE --tls-key=FILE] [--token=TOKEN]\n"
+         "\n"
+         "A simulated Juniper Mist cloud: the site pcaps REST API and the WebSocket stream\n"
+         "(/api-ws/v1/stream) on one address, plus /sim/ control endpoints (truth, stats,\n"
+         "faults, stream, reset_truth, sites).\n"
+         "\n"
+         "  --listen     address to listen on (default 127.0.0.1:18080; port 0 picks one)\n"
+         "  --scenario   scenario YAML (default: the built-in demo, see\n"
+         "               config/sim_scenario.yaml)\n"
+         "  --rate       stream data messages per second per connection (default 50)\n"
+         "  --seed       makes ids and packet content deterministic (default 1)\n"
+         "  --tls-cert, --tls-key  serve https/wss with this PEM certificate and key\n"
+         "  --token      API token clients must send (default: $MIST_API_TOKEN, else\n"
+         "               \"demo-token\")\n"
+         "  --help       this text\n";
+}
+
+common::Result<SimCommandLine> ParseSimCommandLine(int argc, const char* const* argv,
+                                                   const char* env_token) {
+  SimCommandLine cl;
+  cl.options.listen = "127.0.0.1:18080";
+  cl.options.token = env_token != nullptr && *env_token != '\0' ? env_token : "demo-token";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      cl.help = true;
+      continue;
+    }
+    if (!arg.starts_with("--")) return common::MakeError("unexpected argument '" + arg + "'");
+    std::string name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    static const char* const kKnown[] = {"listen", "scenario", "rate", "seed",
+                                         "tls-cert", "tls-key", "token"};
+    bool known = false;
+    for (const char* k : kKnown) known = known || name == k;
+    if (!known) return common::MakeError("unknown flag '--" + name + "'");
+    if (!has_value) {
+      if (i + 1 >= argc) return common::MakeError("flag --" + name + " needs a value");
+      value = argv[++i];
+    }
+    if (name == "listen") {
+      cl.options.listen = value;
+    } else if (name == "scenario") {
+      cl.options.scenario_file = value;
+    } else if (name == "rate") {
+      if (!ParseDouble(value, &cl.options.rate) || cl.options.rate <= 0) {
+        return common::MakeError("--rate must be a positive number");
+      }
+    } else if (name == "seed") {
+      if (!ParseUint(value, &cl.options.seed)) {
+        return common::MakeError("--seed must be a non-negative integer");
+      }
+    } else if (name == "tls-cert") {
+      cl.options.tls_cert = value;
+    } else if (name == "tls-key") {
+      cl.options.tls_key = value;
+    } else if (name == "token") {
+      if (value.empty()) return common::MakeError("--token must not be empty");
+      cl.options.token = value;
+    }
+  }
+  if (cl.options.tls_cert.empty() != cl.options.tls_key.empty()) {
+    return common::MakeError("--tls-cert and --tls-key go together");
+  }
+  return cl;
+}
+
+int RunSimMain(int argc, char** argv) {
+  auto cl = ParseSimCommandLine(argc, argv, std::getenv("MIST_API_TOKEN"));
+  if (!cl.ok()) {
+    std::cerr << "mist_cloud_sim: " << cl.error().message << "\n" << SimUsage();
+    return 1;
+  }
+  if (cl->help) {
+    std::cout << SimUsage();
+    return 0;
+  }
+  common::SetupLogging("info", "text");
+  // Block the stop signals before any io thread exists so only sigwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CloudSim sim(cl->options);
+  auto st = sim.Start();
+  if (!st.ok()) {
+    std::cerr << "mist_cloud_sim: " << st.error().message << "\n";
+    return 1;
+  }
+  std::cout << "mist_cloud_sim listening on " << sim.base_url() << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  sim.Stop();
+  return 0;
+}
+
+}  // namespace mpe::sim

@@ -1,0 +1,961 @@
+#include "sim/sim_state.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/mac.h"
+#include "common/units.h"
+
+namespace mpe::sim {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+struct Target {
+  std::vector<std::string> segments;  // path split on '/', empty parts dropped
+  std::map<std::string, std::string> query;
+};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+        HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+Target ParseTarget(std::string_view target) {
+  Target t;
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string_view::npos) next = path.size();
+    if (next > pos) t.segments.push_back(PercentDecode(path.substr(pos, next - pos)));
+    pos = next + 1;
+  }
+  if (q != std::string_view::npos) {
+    std::string_view qs = target.substr(q + 1);
+    size_t p = 0;
+    while (p < qs.size()) {
+      size_t amp = qs.find('&', p);
+      if (amp == std::string_view::npos) amp = qs.size();
+      std::string_view kv = qs.substr(p, amp - p);
+      size_t eq = kv.find('=');
+      if (!kv.empty()) {
+        t.query[PercentDecode(kv.substr(0, eq))] =
+            eq == std::string_view::npos ? "" : PercentDecode(kv.substr(eq + 1));
+      }
+      p = amp + 1;
+    }
+  }
+  return t;
+}
+
+bool IsApiV1(const Target& t) {
+  return t.segments.size() >= 3 && t.segments[0] == "api" && t.segments[1] == "v1";
+}
+
+// The fixed endpoint names of SPEC §6; "other" for anything unrouted.
+std::string EndpointName(std::string_view method, const Target& t) {
+  if (!IsApiV1(t)) return "other";
+  const auto& s = t.segments;
+  if (s.size() == 3 && s[2] == "self") return "self";
+  if (s.size() == 5 && s[2] == "orgs" && s[4] == "sites") return "org_sites";
+  if (s.size() >= 5 && s[2] == "sites" && s[4] == "pcaps") {
+    if (s.size() == 5) return "capture_list";
+    if (s.size() == 6 && s[5] == "capture") {
+      if (method == "GET") return "capture_status";
+      if (method == "POST") return "capture_start";
+      if (method == "DELETE") return "capture_stop";
+    }
+    if (s.size() == 6 && method == "PUT") return "capture_annotate";
+  }
+  return "other";
+}
+
+HttpReply Detail(int status, std::string_view detail) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("detail");
+  w.String(detail.data(), static_cast<rapidjson::SizeType>(detail.size()));
+  w.EndObject();
+  return HttpReply{status, sb.GetString(), {}};
+}
+
+HttpReply Json(std::string body) { return HttpReply{200, std::move(body), {}}; }
+
+std::optional<double> NumberParam(const std::map<std::string, std::string>& q,
+                                  const std::string& key) {
+  auto it = q.find(key);
+  if (it == q.end() || it->second.empty()) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(it->second.c_str(), &end);
+  if (end == nullptr || *end != '\0' || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<double> DurationParam(const std::map<std::string, std::string>& q) {
+  auto it = q.find("duration");
+  if (it == q.end()) return std::nullopt;
+  if (auto v = NumberParam(q, "duration")) return *v;
+  if (auto d = common::ParseDuration(it->second)) return static_cast<double>(d->count()) / 1000;
+  return std::nullopt;
+}
+
+int64_t IntParam(const std::map<std::string, std::string>& q, const std::string& key,
+                 int64_t def) {
+  auto v = NumberParam(q, key);
+  return v ? static_cast<int64_t>(*v) : def;
+}
+
+void WriteEpoch(Writer& w, double t) {
+  if (t == std::floor(t)) w.Int64(static_cast<int64_t>(t));
+  else w.Double(t);
+}
+
+bool StreamsWireless(const std::string& type) {
+  return type.find("radiotap") != std::string::npos || type.find("client") != std::string::npos ||
+         type.find("new_assoc") != std::string::npos;
+}
+bool StreamsWired(const std::string& type) {
+  return type.find("wired") != std::string::npos || type.find("gateway") != std::string::npos;
+}
+
+}  // namespace
+
+SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
+                   const common::Clock& clock, double rate)
+    : clock_(clock), token_(std::move(token)), rate_(rate), email_(scenario.email),
+      orgs_(scenario.orgs), id_state_(seed ^ 0x5eedf00dULL) {
+  std::lock_guard<std::mutex> lock(mu_);
+  double now = Now();
+  for (const SiteSpec& spec : scenario.sites) {
+    Site& site = NewSite(spec.id, spec.name, spec.org_id);
+    site.aps = spec.aps;
+    site.failing.insert(spec.failing_aps.begin(), spec.failing_aps.end());
+    site.stream = spec.stream;
+    for (const HistoryCaptureSpec& h : spec.history) {
+      Capture c;
+      c.id = NewId();
+      c.serial = next_serial_++;
+      c.type = h.type;
+      c.format = h.format;
+      c.started = std::floor(now - h.started_ago_s);
+      c.duration = h.duration_s;
+      c.ap_macs = site.aps;
+      c.notes = h.notes;
+      site.history.push_back(std::move(c));
+    }
+    if (spec.capture) {
+      const RunningCaptureSpec& r = *spec.capture;
+      Capture c;
+      c.id = NewId();
+      c.serial = next_serial_++;
+      c.type = r.type;
+      c.format = r.format;
+      c.started = now - r.started_ago_s;
+      c.duration = r.duration_s;
+      c.max_num_packets = r.num_packets;
+      c.max_pkt_len = r.max_pkt_len;
+      c.ap_macs = r.aps.empty() ? site.aps : r.aps;
+      for (uint64_t mac : c.ap_macs) {
+        if (site.failing.count(mac)) c.failed[mac] = "AP offline";
+      }
+      for (uint64_t mac : r.failed_aps) c.failed[mac] = "AP offline";
+      Begin(site, std::move(c));
+    }
+  }
+}
+
+std::string SimState::NewId() {
+  auto next = [this] {
+    uint64_t z = (id_state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  uint64_t a = next(), b = next();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+SimState::Site& SimState::NewSite(const std::string& id, const std::string& name,
+                                  const std::string& org_id) {
+  Site& site = sites_[id];
+  site = Site{};
+  site.index = next_site_index_++;
+  site.id = id;
+  site.name = name;
+  site.org_id = org_id;
+  truth_.SetSite(site.index, id, name);
+  return site;
+}
+
+void SimState::Begin(Site& site, Capture c) {
+  if (c.format == "stream") {
+    auto t = std::make_shared<StreamTarget>();
+    t->site_index = site.index;
+    t->channel = "/sites/" + site.id + "/pcaps";
+    t->capture_id = c.id;
+    t->capture_serial = c.serial;
+    t->wireless = StreamsWireless(c.type);
+    t->wired = StreamsWired(c.type);
+    t->max_pkt_len = c.max_pkt_len;
+    t->settings = site.stream;
+    for (uint64_t mac : c.ap_macs) {
+      if (!c.failed.count(mac)) t->aps.push_back(MakeApRadio(mac));
+    }
+    if (!t->aps.empty() && (t->wireless || t->wired)) site.target = std::move(t);
+  }
+  site.running = std::move(c);
+}
+
+void SimState::End(Site& site, std::vector<Ended>* ended) {
+  if (!site.running) return;
+  ended->push_back(Ended{site.index, "/sites/" + site.id + "/pcaps", site.running->id});
+  site.history.push_back(std::move(*site.running));
+  site.running.reset();
+  site.target.reset();
+}
+
+void SimState::ReapLocked(std::vector<Ended>* ended) {
+  double now = Now();
+  for (auto& [id, site] : sites_) {
+    if (site.running && now >= site.running->started + site.running->duration) End(site, ended);
+  }
+}
+
+void SimState::Notify(const std::vector<Ended>& ended) {
+  if (ended.empty()) return;
+  CaptureEndListener listener;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    listener = listener_;
+  }
+  if (!listener) return;
+  for (const Ended& e : ended) listener(e.site_index, e.channel, e.capture_id);
+}
+
+void SimState::Reap() {
+  std::vector<Ended> ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReapLocked(&ended);
+  }
+  Notify(ended);
+}
+
+void SimState::SetCaptureEndListener(CaptureEndListener l) {
+  std::lock_guard<std::mutex> lock(mu_);
+  listener_ = std::move(l);
+}
+
+SimState::Admission SimState::Admit(std::string_view method, std::string_view target,
+                                    std::string_view authorization) {
+  Admission a;
+  a.endpoint = EndpointName(method, ParseTarget(target));
+  std::lock_guard<std::mutex> lock(mu_);
+  ++requests_[a.endpoint];
+  a.latency_ms = faults_.latency_ms;
+  if (authorization.empty()) {
+    a.reply = Detail(401, "Authentication credentials were not provided.");
+    return a;
+  }
+  if (authorization.size() != token_.size() + 6 || authorization.substr(0, 6) != "Token " ||
+      authorization.substr(6) != token_) {
+    a.reply = Detail(401, "Invalid token.");
+    return a;
+  }
+  ++rest_calls_;
+  if (faults_.status_429_every > 0 && rest_calls_ % faults_.status_429_every == 0) {
+    HttpReply r = Detail(429, "Too Many Requests");
+    if (faults_.retry_after_s >= 0) {
+      r.headers.emplace_back("Retry-After", std::to_string(faults_.retry_after_s));
+    }
+    a.reply = std::move(r);
+  } else if (faults_.error_5xx_every > 0 && rest_calls_ % faults_.error_5xx_every == 0) {
+    a.reply = Detail(faults_.error_code, "Internal Server Error (injected)");
+  }
+  return a;
+}
+
+void SimState::CountCode(int status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++codes_[status];
+}
+
+HttpReply SimState::HandleRest(std::string_view method, std::string_view target,
+                               std::string_view body) {
+  Target t = ParseTarget(target);
+  std::string endpoint = EndpointName(method, t);
+  if (endpoint == "other") return Detail(404, "Not found.");
+  if (endpoint == "self") {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Self();
+  }
+  if (endpoint == "org_sites") {
+    std::lock_guard<std::mutex> lock(mu_);
+    return OrgSites(t.segments[3], t.query);
+  }
+  const std::string& site_id = t.segments[3];
+  if (endpoint == "capture_start") {
+    auto st = StartCapture(site_id, body);
+    if (!st.ok()) return Detail(st.error().code ? st.error().code : 400, st.error().message);
+    std::lock_guard<std::mutex> lock(mu_);
+    return CaptureStatus(sites_.at(site_id));
+  }
+  if (endpoint == "capture_stop") {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!sites_.count(site_id)) return Detail(404, "site not found");
+    }
+    if (!StopCapture(site_id)) return Detail(404, "no capture is running");
+    return Json("{}");
+  }
+  std::vector<Ended> ended;
+  HttpReply reply;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReapLocked(&ended);
+    auto it = sites_.find(site_id);
+    if (it == sites_.end()) {
+      reply = Detail(404, "site not found");
+    } else if (endpoint == "capture_status") {
+      reply = CaptureStatus(it->second);
+    } else if (endpoint == "capture_list") {
+      reply = CaptureList(it->second, t.query);
+    } else {  // capture_annotate
+      rapidjson::Document doc;
+      doc.Parse(body.data(), body.size());
+      if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("notes") ||
+          !doc["notes"].IsString()) {
+        reply = Detail(400, "body must be {\"notes\": \"...\"}");
+      } else {
+        Site& site = it->second;
+        Capture* found = nullptr;
+        if (site.running && site.running->id == t.segments[5]) found = &*site.running;
+        for (Capture& c : site.history) {
+          if (c.id == t.segments[5]) found = &c;
+        }
+        if (!found) {
+          reply = Detail(404, "pcap not found");
+        } else {
+          found->notes = doc["notes"].GetString();
+          rapidjson::StringBuffer sb;
+          Writer w(sb);
+          w.StartObject();
+          w.Key("id");
+          w.String(found->id);
+          w.Key("type");
+          w.String(found->type);
+          w.Key("format");
+          w.String(found->format);
+          w.Key("timestamp");
+          WriteEpoch(w, found->started);
+          w.Key("duration");
+          WriteEpoch(w, found->duration);
+          w.Key("notes");
+          w.String(found->notes);
+          w.EndObject();
+          reply = Json(sb.GetString());
+        }
+      }
+    }
+  }
+  Notify(ended);
+  return reply;
+}
+
+HttpReply SimState::Self() const {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("email");
+  w.String(email_);
+  w.Key("first_name");
+  w.String("Demo");
+  w.Key("last_name");
+  w.String("User");
+  w.Key("privileges");
+  w.StartArray();
+  for (const OrgSpec& org : orgs_) {
+    w.StartObject();
+    w.Key("scope");
+    w.String("org");
+    w.Key("org_id");
+    w.String(org.id);
+    w.Key("role");
+    w.String("admin");
+    w.Key("name");
+    w.String(org.name);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Json(sb.GetString());
+}
+
+HttpReply SimState::OrgSites(const std::string& org,
+                             const std::map<std::string, std::string>& q) const {
+  bool known = std::any_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org; });
+  if (!known) return Detail(404, "org not found");
+  int64_t limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
+  int64_t page = std::max<int64_t>(IntParam(q, "page", 1), 1);
+  std::vector<const Site*> list;
+  for (const auto& [id, site] : sites_) {
+    if (site.org_id == org) list.push_back(&site);
+  }
+  std::sort(list.begin(), list.end(), [](const Site* a, const Site* b) { return a->index < b->index; });
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartArray();
+  for (int64_t i = (page - 1) * limit; i < page * limit && i < static_cast<int64_t>(list.size());
+       ++i) {
+    const Site& s = *list[i];
+    w.StartObject();
+    w.Key("id");
+    w.String(s.id);
+    w.Key("name");
+    w.String(s.name);
+    w.Key("org_id");
+    w.String(s.org_id);
+    w.Key("timezone");
+    w.String("UTC");
+    w.Key("country_code");
+    w.String("US");
+    w.EndObject();
+  }
+  w.EndArray();
+  HttpReply r = Json(sb.GetString());
+  r.headers.emplace_back("X-Page-Limit", std::to_string(limit));
+  r.headers.emplace_back("X-Page-Page", std::to_string(page));
+  r.headers.emplace_back("X-Page-Total", std::to_string(list.size()));
+  return r;
+}
+
+HttpReply SimState::CaptureStatus(const Site& site) const {
+  if (!site.running) return Json("{}");
+  const Capture& c = *site.running;
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("id");
+  w.String(c.id);
+  w.Key("type");
+  w.String(c.type);
+  w.Key("format");
+  w.String(c.format);
+  w.Key("enabled");
+  w.Bool(true);
+  w.Key("started_time");
+  WriteEpoch(w, c.started);
+  w.Key("duration");
+  WriteEpoch(w, c.duration);
+  w.Key("expiry");
+  WriteEpoch(w, c.started + c.duration);
+  w.Key("max_num_packets");
+  w.Int(c.max_num_packets);
+  w.Key("max_pkt_len");
+  w.Int(c.max_pkt_len);
+  if (!c.client_mac.empty()) {
+    w.Key("client_mac");
+    w.String(c.client_mac);
+  }
+  if (!c.ssid.empty()) {
+    w.Key("ssid");
+    w.String(c.ssid);
+  }
+  if (!c.band.empty()) {
+    w.Key("band");
+    w.String(c.band);
+  }
+  w.Key("ap_macs");
+  w.StartArray();
+  for (uint64_t mac : c.ap_macs) w.String(common::FormatMac(mac));
+  w.EndArray();
+  w.Key("aps");
+  w.StartObject();
+  for (uint64_t mac : c.ap_macs) {
+    std::string key = common::FormatMac(mac);
+    w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+    w.StartObject();
+    auto f = c.failed.find(mac);
+    w.Key("status");
+    w.String(f == c.failed.end() ? "ok" : "failed");
+    if (f != c.failed.end()) {
+      w.Key("reason");
+      w.String(f->second);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  w.Key("failed_aps");
+  w.StartArray();
+  for (const auto& [mac, reason] : c.failed) w.String(common::FormatMac(mac));
+  w.EndArray();
+  w.Key("notes");
+  w.String(c.notes);
+  w.EndObject();
+  return Json(sb.GetString());
+}
+
+HttpReply SimState::CaptureList(const Site& site,
+                                const std::map<std::string, std::string>& q) const {
+  double now = std::floor(Now());
+  auto start = NumberParam(q, "start");
+  auto end = NumberParam(q, "end");
+  auto duration = DurationParam(q);
+  if (q.count("duration") && !duration) return Detail(400, "invalid duration");
+  double e = end ? *end : (start && duration ? *start + *duration : now);
+  double s = start ? *start : e - (duration ? *duration : 86400);
+  int64_t limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
+  int64_t page = std::max<int64_t>(IntParam(q, "page", 1), 1);
+  std::string client_mac;
+  if (auto it = q.find("client_mac"); it != q.end()) client_mac = common::NormaliseMac(it->second);
+
+  std::vector<const Capture*> items;
+  for (const Capture& c : site.history) {
+    if (c.started < s || c.started > e) continue;
+    if (!client_mac.empty() && common::NormaliseMac(c.client_mac) != client_mac) continue;
+    items.push_back(&c);
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Capture* a, const Capture* b) { return a->started > b->started; });
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("results");
+  w.StartArray();
+  int64_t total = static_cast<int64_t>(items.size());
+  for (int64_t i = (page - 1) * limit; i < page * limit && i < total; ++i) {
+    const Capture& c = *items[i];
+    w.StartObject();
+    w.Key("id");
+    w.String(c.id);
+    w.Key("type");
+    w.String(c.type);
+    w.Key("format");
+    w.String(c.format);
+    w.Key("timestamp");
+    WriteEpoch(w, c.started);
+    w.Key("duration");
+    WriteEpoch(w, c.duration);
+    w.Key("ap_macs");
+    w.StartArray();
+    for (uint64_t mac : c.ap_macs) w.String(common::FormatMac(mac));
+    w.EndArray();
+    if (!c.client_mac.empty()) {
+      w.Key("client_mac");
+      w.String(c.client_mac);
+    }
+    w.Key("notes");
+    w.String(c.notes);
+    w.Key("url");
+    w.String("");
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("start");
+  WriteEpoch(w, s);
+  w.Key("end");
+  WriteEpoch(w, e);
+  w.Key("limit");
+  w.Int64(limit);
+  w.Key("page");
+  w.Int64(page);
+  w.Key("total");
+  w.Int64(total);
+  if (page * limit < total) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "?start=%lld&end=%lld&limit=%lld&page=%lld",
+                  static_cast<long long>(s), static_cast<long long>(e),
+                  static_cast<long long>(limit), static_cast<long long>(page + 1));
+    std::string next = "/api/v1/sites/" + site.id + "/pcaps" + buf;
+    if (!client_mac.empty()) next += "&client_mac=" + client_mac;
+    w.Key("next");
+    w.String(next);
+  }
+  w.EndObject();
+  return Json(sb.GetString());
+}
+
+common::Result<SimState::Capture> SimState::BuildCapture(Site& site, std::string_view body_json) {
+  rapidjson::Document doc;
+  if (body_json.empty()) body_json = "{}";
+  doc.Parse(body_json.data(), body_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return common::MakeError("request body is not a JSON object", 400);
+  }
+  Capture c;
+  auto str = [&](const char* key, std::string* out) -> bool {
+    if (!doc.HasMember(key) || doc[key].IsNull()) return true;
+    if (!doc[key].IsString()) return false;
+    *out = doc[key].GetString();
+    return true;
+  };
+  auto num = [&](const char* key, double* out) -> bool {
+    if (!doc.HasMember(key) || doc[key].IsNull()) return true;
+    if (!doc[key].IsNumber()) return false;
+    *out = doc[key].GetDouble();
+    return true;
+  };
+  double duration = 600, num_packets = 1024, max_pkt_len = 128;
+  if (!str("type", &c.type) || !str("format", &c.format) || !str("client_mac", &c.client_mac) ||
+      !str("ssid", &c.ssid) || !str("band", &c.band) || !num("duration", &duration) ||
+      !num("num_packets", &num_packets) || !num("max_pkt_len", &max_pkt_len)) {
+    return common::MakeError("a capture field has the wrong type", 400);
+  }
+  if (duration <= 0) return common::MakeError("duration must be positive", 400);
+  if (max_pkt_len <= 0 || num_packets <= 0) {
+    return common::MakeError("num_packets and max_pkt_len must be positive", 400);
+  }
+  c.duration = duration;
+  c.max_num_packets = static_cast<int>(num_packets);
+  c.max_pkt_len = static_cast<int>(max_pkt_len);
+  std::vector<std::string> requested;
+  if (doc.HasMember("ap_macs") && doc["ap_macs"].IsArray()) {
+    for (const auto& v : doc["ap_macs"].GetArray()) {
+      if (!v.IsString()) return common::MakeError("ap_macs must hold strings", 400);
+      requested.push_back(v.GetString());
+    }
+  } else if (doc.HasMember("ap_mac") && doc["ap_mac"].IsString()) {
+    requested.push_back(doc["ap_mac"].GetString());
+  }
+  for (const std::string& text : requested) {
+    auto mac = common::ParseMac(text);
+    if (!mac) return common::MakeError("invalid AP MAC '" + text + "'", 400);
+    if (std::find(c.ap_macs.begin(), c.ap_macs.end(), *mac) == c.ap_macs.end()) {
+      c.ap_macs.push_back(*mac);
+    }
+  }
+  if (requested.empty()) c.ap_macs = site.aps;
+  for (uint64_t mac : c.ap_macs) {
+    if (site.failing.count(mac)) {
+      c.failed[mac] = "AP offline";
+    } else if (std::find(site.aps.begin(), site.aps.end(), mac) == site.aps.end()) {
+      c.failed[mac] = "AP not assigned to this site";
+    }
+  }
+  c.started = std::floor(Now());
+  return c;
+}
+
+common::Status SimState::StartCapture(const std::string& site_id, std::string_view body_json) {
+  std::vector<Ended> ended;
+  common::Status status = common::Ok{};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReapLocked(&ended);
+    auto it = sites_.find(site_id);
+    if (it == sites_.end()) {
+      status = common::MakeError("site not found", 404);
+    } else if (it->second.running) {
+      status = common::MakeError("a capture is already running", 400);
+    } else {
+      auto c = BuildCapture(it->second, body_json);
+      if (!c.ok()) {
+        status = c.error();
+      } else {
+        c->id = NewId();
+        c->serial = next_serial_++;
+        Begin(it->second, std::move(*c));
+      }
+    }
+  }
+  Notify(ended);
+  return status;
+}
+
+bool SimState::StopCapture(const std::string& site_id) {
+  std::vector<Ended> ended;
+  bool stopped = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReapLocked(&ended);
+    auto it = sites_.find(site_id);
+    if (it != sites_.end() && it->second.running) {
+      End(it->second, &ended);
+      stopped = true;
+    }
+  }
+  Notify(ended);
+  return stopped;
+}
+
+void SimState::AddSite(const std::string& org_id, const std::string& site_id,
+                       const std::string& name, const std::vector<uint64_t>& aps) {
+  std::vector<Ended> ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (std::none_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org_id; })) {
+      orgs_.push_back(OrgSpec{org_id, org_id});
+    }
+    auto it = sites_.find(site_id);
+    if (it != sites_.end()) End(it->second, &ended);
+    Site& site = NewSite(site_id, name, org_id);
+    site.aps = aps;
+  }
+  Notify(ended);
+}
+
+bool SimState::RemoveSite(const std::string& site_id) {
+  std::vector<Ended> ended;
+  bool removed = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sites_.find(site_id);
+    if (it != sites_.end()) {
+      End(it->second, &ended);
+      sites_.erase(it);
+      removed = true;
+    }
+  }
+  Notify(ended);
+  return removed;
+}
+
+int SimState::CheckUpgrade(std::string_view authorization) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int status = 0;
+  if (faults_.upgrade_status != 0) {
+    status = faults_.upgrade_status;
+  } else if (authorization.size() != token_.size() + 6 ||
+             authorization.substr(0, 6) != "Token " || authorization.substr(6) != token_) {
+    status = 401;
+  }
+  if (status != 0) ++ws_upgrade_rejected_;
+  return status;
+}
+
+void SimState::CountWsConnection() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++ws_connections_;
+  }
+  truth_.AddConnection();
+}
+
+std::optional<uint32_t> SimState::FindSite(const std::string& site_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sites_.find(site_id);
+  if (it == sites_.end()) return std::nullopt;
+  return it->second.index;
+}
+
+void SimState::RunningTargets(const std::vector<std::string>& site_ids,
+                              std::vector<std::shared_ptr<const StreamTarget>>* out) const {
+  out->clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  double now = Now();
+  for (const std::string& id : site_ids) {
+    auto it = sites_.find(id);
+    if (it == sites_.end() || !it->second.target) continue;
+    const Capture& c = *it->second.running;
+    if (now >= c.started + c.duration) continue;  // expired, the reaper ends it shortly
+    out->push_back(it->second.target);
+  }
+}
+
+Faults SimState::faults() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return faults_;
+}
+
+void SimState::SetFaults(const Faults& f) {
+  std::lock_guard<std::mutex> lock(mu_);
+  faults_ = f;
+  rest_calls_ = 0;
+  drops_done_ = 0;
+  hang_.store(f.hang);
+}
+
+bool SimState::ReserveData(uint64_t* epoch) {
+  *epoch = limit_epoch_.load(std::memory_order_acquire);
+  int64_t limit = limit_.load(std::memory_order_acquire);
+  if (limit <= 0) return true;
+  int64_t cur = reserved_.load(std::memory_order_relaxed);
+  do {
+    if (cur >= limit) return false;
+  } while (!reserved_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+  return true;
+}
+
+void SimState::ReleaseData(uint64_t epoch, int64_t n) {
+  if (n <= 0 || limit_.load() <= 0) return;
+  if (epoch != limit_epoch_.load(std::memory_order_acquire)) return;
+  reserved_.fetch_sub(n, std::memory_order_relaxed);
+}
+
+void SimState::SetStreamLimit(int64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  limit_epoch_.fetch_add(1);
+  reserved_.store(0);
+  limit_.store(n < 0 ? 0 : n);
+}
+
+bool SimState::ShouldDrop(uint64_t written) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (faults_.drop_stream_after <= 0 || written < static_cast<uint64_t>(faults_.drop_stream_after)) {
+    return false;
+  }
+  if (faults_.drop_stream_times > 0 &&
+      drops_done_ >= static_cast<uint64_t>(faults_.drop_stream_times)) {
+    return false;
+  }
+  ++drops_done_;
+  truth_.AddDrop();
+  return true;
+}
+
+std::string SimState::StatsJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("requests");
+  w.StartObject();
+  for (const char* name : {"capture_status", "capture_list", "capture_start", "capture_stop",
+                           "capture_annotate", "self", "org_sites"}) {
+    auto it = requests_.find(name);
+    w.Key(name);
+    w.Uint64(it == requests_.end() ? 0 : it->second);
+  }
+  if (auto it = requests_.find("other"); it != requests_.end()) {
+    w.Key("other");
+    w.Uint64(it->second);
+  }
+  w.EndObject();
+  w.Key("codes");
+  w.StartObject();
+  for (const auto& [code, n] : codes_) {
+    std::string key = std::to_string(code);
+    w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+    w.Uint64(n);
+  }
+  w.EndObject();
+  w.Key("ws_connections");
+  w.Uint64(ws_connections_);
+  w.Key("ws_upgrade_rejected");
+  w.Uint64(ws_upgrade_rejected_);
+  w.EndObject();
+  return sb.GetString();
+}
+
+HttpReply SimState::HandleControl(std::string_view method, std::string_view target,
+                                  std::string_view body) {
+  Target t = ParseTarget(target);
+  const auto& s = t.segments;
+  if (s.size() < 2 || s[0] != "sim") return Detail(404, "Not found.");
+  const std::string& what = s[1];
+  auto parse = [&](rapidjson::Document* doc) {
+    doc->Parse(body.empty() ? "{}" : std::string(body).c_str());
+    return !doc->HasParseError() && doc->IsObject();
+  };
+  if (method == "GET" && what == "truth" && s.size() == 2) return Json(truth_.ToJson());
+  if (method == "GET" && what == "stats" && s.size() == 2) return Json(StatsJson());
+  if (method == "POST" && what == "reset_truth" && s.size() == 2) {
+    truth_.Reset();
+    return Json("{}");
+  }
+  if (method == "POST" && what == "faults" && s.size() == 2) {
+    rapidjson::Document doc;
+    if (!parse(&doc)) return Detail(400, "body must be a JSON object");
+    Faults f;
+    for (auto& m : doc.GetObject()) {
+      std::string key = m.name.GetString();
+      const auto& v = m.value;
+      if (key == "hang") {
+        if (!v.IsBool()) return Detail(400, "hang must be a boolean");
+        f.hang = v.GetBool();
+        continue;
+      }
+      if (!v.IsInt()) return Detail(400, key + " must be an integer");
+      int n = v.GetInt();
+      if (key == "status_429_every") f.status_429_every = n;
+      else if (key == "retry_after_s") f.retry_after_s = n;
+      else if (key == "error_5xx_every") f.error_5xx_every = n;
+      else if (key == "error_code") f.error_code = n;
+      else if (key == "latency_ms") f.latency_ms = n;
+      else if (key == "drop_stream_after") f.drop_stream_after = n;
+      else if (key == "drop_stream_times") f.drop_stream_times = n;
+      else if (key == "upgrade_status") f.upgrade_status = n;
+      else return Detail(400, "unknown fault '" + key + "'");
+    }
+    SetFaults(f);
+    return Json("{}");
+  }
+  if (method == "POST" && what == "stream" && s.size() == 2) {
+    rapidjson::Document doc;
+    if (!parse(&doc)) return Detail(400, "body must be a JSON object");
+    for (auto& m : doc.GetObject()) {
+      std::string key = m.name.GetString();
+      if (!m.value.IsNumber()) return Detail(400, key + " must be a number");
+      double v = m.value.GetDouble();
+      if (key == "limit") SetStreamLimit(static_cast<int64_t>(v));
+      else if (key == "rate" && v > 0) SetRate(v);
+      else if (key == "data_as_string" && v >= 0 && v <= 1) SetDataAsStringRatio(v);
+      else return Detail(400, "bad stream setting '" + key + "'");
+    }
+    return Json("{}");
+  }
+  if (method == "POST" && what == "sites" && s.size() == 2) {
+    rapidjson::Document doc;
+    if (!parse(&doc) || !doc.HasMember("id") || !doc["id"].IsString()) {
+      return Detail(400, "body must be {\"org_id\", \"id\", \"name\", \"aps\"}");
+    }
+    std::string org = doc.HasMember("org_id") && doc["org_id"].IsString()
+                          ? doc["org_id"].GetString() : "";
+    if (org.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!orgs_.empty()) org = orgs_.front().id;
+    }
+    std::string name = doc.HasMember("name") && doc["name"].IsString() ? doc["name"].GetString()
+                                                                       : "";
+    std::vector<uint64_t> aps;
+    if (doc.HasMember("aps") && doc["aps"].IsArray()) {
+      for (const auto& v : doc["aps"].GetArray()) {
+        auto mac = v.IsString() ? common::ParseMac(v.GetString()) : std::nullopt;
+        if (!mac) return Detail(400, "aps must hold MAC strings");
+        aps.push_back(*mac);
+      }
+    }
+    AddSite(org, doc["id"].GetString(), name, aps);
+    return Json("{}");
+  }
+  if (method == "DELETE" && what == "sites" && s.size() == 3) {
+    if (!RemoveSite(s[2])) return Detail(404, "site not found");
+    return Json("{}");
+  }
+  return Detail(404, "Not found.");
+}
+
+}  // namespace mpe::sim

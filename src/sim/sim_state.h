@@ -1,0 +1,169 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "sim/cloud_sim.h"
+#include "sim/packet_gen.h"
+#include "sim/scenario.h"
+#include "sim/truth.h"
+
+namespace mpe::sim {
+
+// A response of the REST or control API, independent of the HTTP library.
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// The simulated cloud's model: orgs, sites, captures, faults, request statistics, stream
+// controls and the ground truth. No I/O: the server feeds it requests and it answers them.
+// Thread-safe (one mutex for the model; the truth has its own); the capture-end listener is
+// called without the lock held, from whichever thread ended the capture.
+class SimState {
+ public:
+  using CaptureEndListener = std::function<void(uint32_t site_index, const std::string& channel,
+                                                const std::string& capture_id)>;
+
+  SimState(const Scenario& scenario, uint64_t seed, std::string token, const common::Clock& clock,
+           double rate);
+
+  // What to do with a REST request before routing it: its endpoint name (counted here), the
+  // latency to add, and a canned reply (401 or an injected fault) when there is one.
+  struct Admission {
+    std::string endpoint;
+    int latency_ms = 0;
+    std::optional<HttpReply> reply;
+  };
+  Admission Admit(std::string_view method, std::string_view target,
+                  std::string_view authorization);
+  bool Hanging() const { return hang_.load(std::memory_order_relaxed); }
+  HttpReply HandleRest(std::string_view method, std::string_view target, std::string_view body);
+  // /sim/... control endpoints (no token, no faults).
+  HttpReply HandleControl(std::string_view method, std::string_view target,
+                          std::string_view body);
+  void CountCode(int status);
+
+  // WebSocket upgrade: 0 to accept, else the HTTP status to answer (counted as rejected).
+  int CheckUpgrade(std::string_view authorization);
+  // Site index when the site exists.
+  std::optional<uint32_t> FindSite(const std::string& site_id) const;
+  // Streaming captures now running at the given sites.
+  void RunningTargets(const std::vector<std::string>& site_ids,
+                      std::vector<std::shared_ptr<const StreamTarget>>* out) const;
+
+  double NowSeconds() const { return Now(); }
+  double rate() const { return rate_.load(std::memory_order_relaxed); }
+  double data_as_string() const { return data_as_string_.load(std::memory_order_relaxed); }
+  Faults faults() const;
+  // Takes one slot of the stream limit; false when the limit is reached. `epoch` identifies
+  // the limit the slot belongs to, for ReleaseData.
+  bool ReserveData(uint64_t* epoch);
+  void ReleaseData(uint64_t epoch, int64_t n);
+  // Whether a connection that completed `written` data writes is to be dropped now; counts it.
+  bool ShouldDrop(uint64_t written);
+
+  void SetFaults(const Faults& f);
+  void SetStreamLimit(int64_t n);
+  void SetRate(double r) { rate_.store(r); }
+  void SetDataAsStringRatio(double r) { data_as_string_.store(r); }
+  common::Status StartCapture(const std::string& site_id, std::string_view body_json);
+  bool StopCapture(const std::string& site_id);
+  void AddSite(const std::string& org_id, const std::string& site_id, const std::string& name,
+               const std::vector<uint64_t>& aps);
+  bool RemoveSite(const std::string& site_id);
+  // Ends captures whose duration is over (called periodically and before REST calls).
+  void Reap();
+
+  void SetCaptureEndListener(CaptureEndListener l);
+  void CountWsConnection();
+  GroundTruth& truth() { return truth_; }
+  const GroundTruth& truth() const { return truth_; }
+  std::string StatsJson() const;
+
+ private:
+  struct Capture {
+    std::string id;
+    uint64_t serial = 0;
+    std::string type = "radiotap";
+    std::string format = "stream";
+    double started = 0;
+    double duration = 600;
+    int max_num_packets = 1024;
+    int max_pkt_len = 128;
+    std::vector<uint64_t> ap_macs;
+    std::map<uint64_t, std::string> failed;  // mac -> reason
+    std::string client_mac, ssid, band;
+    std::string notes;
+  };
+  struct Site {
+    uint32_t index = 0;
+    std::string id, name, org_id;
+    std::vector<uint64_t> aps;
+    std::set<uint64_t> failing;
+    StreamSettings stream;
+    std::optional<Capture> running;
+    std::shared_ptr<StreamTarget> target;  // set while a streaming capture runs
+    std::vector<Capture> history;          // finished captures
+  };
+  struct Ended {
+    uint32_t site_index;
+    std::string channel;
+    std::string capture_id;
+  };
+
+  double Now() const { return clock_.NowSeconds(); }
+  std::string NewId();  // requires mu_
+  Site& NewSite(const std::string& id, const std::string& name, const std::string& org_id);
+  common::Result<Capture> BuildCapture(Site& site, std::string_view body_json);  // requires mu_
+  void Begin(Site& site, Capture c);                                              // requires mu_
+  void End(Site& site, std::vector<Ended>* ended);                                // requires mu_
+  void ReapLocked(std::vector<Ended>* ended);
+  void Notify(const std::vector<Ended>& ended);
+
+  HttpReply CaptureStatus(const Site& site) const;
+  HttpReply CaptureList(const Site& site, const std::map<std::string, std::string>& q) const;
+  HttpReply OrgSites(const std::string& org, const std::map<std::string, std::string>& q) const;
+  HttpReply Self() const;
+
+  const common::Clock& clock_;
+  const std::string token_;
+  GroundTruth truth_;
+  std::atomic<bool> hang_{false};
+  std::atomic<double> rate_;
+  std::atomic<double> data_as_string_{0.5};
+  std::atomic<int64_t> limit_{0};
+  std::atomic<int64_t> reserved_{0};
+  std::atomic<uint64_t> limit_epoch_{0};
+
+  mutable std::mutex mu_;
+  std::string email_;
+  std::vector<OrgSpec> orgs_;
+  std::map<std::string, Site> sites_;
+  uint32_t next_site_index_ = 0;
+  uint64_t next_serial_ = 1;
+  uint64_t id_state_;
+  Faults faults_;
+  uint64_t rest_calls_ = 0;  // admitted (authenticated) REST calls since SetFaults
+  uint64_t drops_done_ = 0;
+  std::map<std::string, uint64_t> requests_;
+  std::map<int, uint64_t> codes_;
+  uint64_t ws_connections_ = 0;
+  uint64_t ws_upgrade_rejected_ = 0;
+  CaptureEndListener listener_;
+};
+
+}  // namespace mpe::sim

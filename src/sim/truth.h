@@ -1,0 +1,93 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+namespace mpe::sim {
+
+// What one delivered stream message adds to the ground truth. Small and copyable so it can
+// ride along with the queued message text until the write completes.
+struct TruthDelta {
+  enum class Kind : uint8_t { kNone, kWireless, kWired, kCaptureEnd, kSubscribed };
+  Kind kind = Kind::kNone;
+  uint8_t direction = 0;  // 0 tx, 1 rx
+  uint8_t band = 0;       // sim::Band
+  uint8_t frame = 0;      // FrameKind index
+  uint8_t proto = 0;      // WiredProto index
+  bool has_lost = false;
+  int16_t rssi = 0;
+  int16_t channel = 0;
+  int16_t vlan = -1;  // -1: untagged ("none")
+  uint32_t site = 0;  // site index (GroundTruth::SetSite)
+  uint64_t ap_mac = 0;
+  uint64_t capture_serial = 0;
+  int64_t lost = 0;
+  double length = 0;
+  double rate_mbps = 0;
+};
+
+// The simulator's own account of every message it delivered, expressed as the metric series
+// the exporter must show (label semantics of MIST_MODEL.md). It shares no code with
+// decode/ or metrics/. Thread-safe: sessions call Add from any io thread; readers call ToJson.
+class GroundTruth {
+ public:
+  // Registers the labels of a site index (append-only, indices are never reused).
+  void SetSite(uint32_t index, const std::string& site_id, const std::string& name);
+  void Add(const TruthDelta& d);
+  void AddConnection();
+  void AddDrop();
+  // Zeroes every sum; remembers the last lost_messages value per capture so cumulative
+  // accounting continues the way a long-running client sees it.
+  void Reset();
+  uint64_t data_messages() const;
+  std::string ToJson() const;
+
+ private:
+  struct Counter {
+    uint64_t count = 0;
+    double bytes = 0;
+  };
+  struct Histogram {
+    std::array<uint64_t, 12> buckets{};  // non-cumulative; last = above every bound
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  struct SiteCounts {
+    uint64_t data = 0;
+    uint64_t capture_end = 0;
+    int64_t lost_cumulative = 0;
+    int64_t lost_per_message = 0;
+  };
+  using PacketKey = std::tuple<uint32_t, uint64_t, uint8_t, uint8_t>;  // site ap iface dir
+  using FrameKey = std::tuple<uint32_t, uint64_t, uint8_t, uint8_t>;   // site ap band frame
+  using RssiKey = std::tuple<uint32_t, uint64_t, uint8_t>;             // site ap band
+  using ChannelKey = std::tuple<uint32_t, uint8_t, int16_t>;           // site band channel
+  using RateKey = std::tuple<uint32_t, uint8_t>;                       // site band
+  using WiredKey = std::tuple<uint32_t, uint64_t, uint8_t, int16_t>;   // site ap proto vlan
+
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> sites_;  // index -> (id, label)
+  std::map<PacketKey, Counter> packets_;
+  std::map<FrameKey, uint64_t> frames_;
+  std::map<RssiKey, Histogram> rssi_;
+  std::map<ChannelKey, uint64_t> channels_;
+  std::map<RateKey, Histogram> rates_;
+  std::map<WiredKey, Counter> wired_;
+  std::map<uint32_t, SiteCounts> site_counts_;
+  std::unordered_map<uint64_t, int64_t> last_lost_;  // capture serial -> last value seen
+  uint64_t data_ = 0;
+  uint64_t capture_end_ = 0;
+  int64_t lost_cumulative_ = 0;
+  int64_t lost_per_message_ = 0;
+  uint64_t connections_ = 0;
+  uint64_t drops_ = 0;
+  uint64_t subscriptions_ = 0;
+};
+
+}  // namespace mpe::sim

@@ -1,0 +1,123 @@
+#include "sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+namespace mpe::sim {
+namespace {
+
+constexpr char kHq[] = "978c48e6-6ef6-11e6-8bbf-02e208b2d34f";
+constexpr char kOrg[] = "9e1f3c2a-0000-4000-8000-000000000001";
+
+TEST(ScenarioTest, DefaultScenarioHoldsTheThreeDemoSites) {
+  auto sc = ParseScenario(DefaultScenarioYaml());
+  ASSERT_TRUE(sc.ok()) << sc.error().message;
+  ASSERT_EQ(sc->orgs.size(), 1u);
+  EXPECT_EQ(sc->orgs[0].id, kOrg);
+  EXPECT_EQ(sc->orgs[0].name, "Demo Org");
+  ASSERT_EQ(sc->sites.size(), 3u);
+
+  const SiteSpec& hq = sc->sites[0];
+  EXPECT_EQ(hq.id, kHq);
+  EXPECT_EQ(hq.name, "HQ");
+  EXPECT_EQ(hq.org_id, kOrg);
+  EXPECT_EQ(hq.aps, (std::vector<uint64_t>{0x5c5b350e0001, 0x5c5b350e0002, 0x5c5b350e0003,
+                                           0x5c5b350e0004}));
+  EXPECT_EQ(hq.failing_aps, (std::vector<uint64_t>{0x5c5b350e0004}));
+  ASSERT_TRUE(hq.capture.has_value());
+  EXPECT_EQ(hq.capture->type, "radiotap,wired");
+  EXPECT_EQ(hq.capture->duration_s, 3600);
+  ASSERT_EQ(hq.history.size(), 7u);
+  std::set<std::string> types;
+  for (const auto& h : hq.history) {
+    types.insert(h.type);
+    EXPECT_LT(h.started_ago_s, 86400);
+  }
+  EXPECT_TRUE(types.count("radiotap") && types.count("wired") && types.count("client"));
+
+  const SiteSpec& branch = sc->sites[1];
+  EXPECT_EQ(branch.id, "a1b2c3d4-0000-4000-8000-000000000002");
+  EXPECT_EQ(branch.name, "Branch-01");
+  EXPECT_EQ(branch.aps.size(), 2u);
+  ASSERT_TRUE(branch.capture.has_value());
+  EXPECT_EQ(branch.capture->type, "radiotap");
+  EXPECT_EQ(branch.history.size(), 3u);
+
+  const SiteSpec& warehouse = sc->sites[2];
+  EXPECT_EQ(warehouse.id, "a1b2c3d4-0000-4000-8000-000000000003");
+  EXPECT_EQ(warehouse.name, "Warehouse");
+  EXPECT_EQ(warehouse.aps.size(), 2u);
+  EXPECT_FALSE(warehouse.capture.has_value());
+  EXPECT_EQ(warehouse.history.size(), 1u);
+}
+
+std::string Canonical(const Scenario& sc) {
+  std::string out = sc.email + "\n";
+  for (const auto& o : sc.orgs) out += o.id + "|" + o.name + "\n";
+  for (const auto& s : sc.sites) {
+    out += s.id + "|" + s.name + "|" + s.org_id + "|";
+    for (auto m : s.aps) out += std::to_string(m) + ",";
+    out += "|";
+    for (auto m : s.failing_aps) out += std::to_string(m) + ",";
+    out += "|" + std::to_string(s.stream.wired_share) + "|" +
+           std::to_string(s.stream.lost_messages_every) + "|";
+    for (auto b : s.stream.bands) out += BandName(b) + std::string(",");
+    for (auto v : s.stream.vlans) out += std::to_string(v) + ",";
+    if (s.capture) {
+      out += "|cap " + s.capture->type + " " + s.capture->format + " " +
+             std::to_string(s.capture->duration_s) + " " + std::to_string(s.capture->max_pkt_len);
+    }
+    for (const auto& h : s.history) {
+      out += "|h " + h.type + " " + std::to_string(h.started_ago_s) + " " +
+             std::to_string(h.duration_s) + " " + h.notes;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+TEST(ScenarioTest, ConfigFileEqualsTheBuiltInDefault) {
+  auto file = LoadScenarioFile(std::string(MPE_SOURCE_DIR) + "/config/sim_scenario.yaml");
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  auto builtin = ParseScenario(DefaultScenarioYaml());
+  ASSERT_TRUE(builtin.ok());
+  EXPECT_EQ(Canonical(*file), Canonical(*builtin));
+}
+
+TEST(ScenarioTest, UnknownKeyIsAnErrorThatNamesIt) {
+  auto sc = ParseScenario(
+      "orgs: [{id: o1}]\nsites:\n  - {id: s1, org: o1, colour: blue}\n");
+  ASSERT_FALSE(sc.ok());
+  EXPECT_NE(sc.error().message.find("sites[0].colour"), std::string::npos) << sc.error().message;
+}
+
+TEST(ScenarioTest, SiteOfUndeclaredOrgIsAnError) {
+  auto sc = ParseScenario("orgs: [{id: o1}]\nsites: [{id: s1, org: o2}]\n");
+  ASSERT_FALSE(sc.ok());
+  EXPECT_NE(sc.error().message.find("unknown org"), std::string::npos);
+}
+
+TEST(ScenarioTest, DurationsAcceptSecondsAndUnits) {
+  auto sc = ParseScenario(
+      "orgs: [{id: o1}]\n"
+      "sites:\n"
+      "  - id: s1\n"
+      "    org: o1\n"
+      "    capture: {duration: 1.5}\n"
+      "    history: [{started_ago: 2h, duration: 90}, {started_ago: 1d30m, duration: 5m}]\n");
+  ASSERT_TRUE(sc.ok()) << sc.error().message;
+  EXPECT_EQ(sc->sites[0].capture->duration_s, 1.5);
+  EXPECT_EQ(sc->sites[0].history[0].started_ago_s, 7200);
+  EXPECT_EQ(sc->sites[0].history[0].duration_s, 90);
+  EXPECT_EQ(sc->sites[0].history[1].started_ago_s, 88200);
+  EXPECT_EQ(sc->sites[0].history[1].duration_s, 300);
+}
+
+TEST(ScenarioTest, BadMacAndBandAreErrors) {
+  EXPECT_FALSE(ParseScenario("orgs: [{id: o1}]\nsites: [{id: s1, org: o1, aps: [zz]}]\n").ok());
+  EXPECT_FALSE(
+      ParseScenario("orgs: [{id: o1}]\nsites: [{id: s1, org: o1, stream: {bands: [\"7\"]}}]\n")
+          .ok());
+}
+
+}  // namespace
+}  // namespace mpe::sim
