@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +14,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "poll/capture_metrics.h"
 
 namespace prometheus {
 class Registry;
@@ -40,11 +43,18 @@ namespace mpe::app {
 
 class StreamIngest;
 class DecodeMismatchMetrics;
+class SiteDirectory;
 
 // The running service: wires config -> REST pollers + stream ingest -> metrics -> HTTP.
-// Start order: metrics, HTTP (so /healthz answers at once), pollers, stream. Stop order is
-// the reverse. Start/Stop/Reload are called from the main thread; everything else runs on
-// the components' own threads.
+// Start order: metrics, HTTP (so /healthz answers at once), pollers, stream, site discovery.
+// Stop order is the reverse. Start/Stop are called from the main thread; everything else runs
+// on the components' own threads.
+//
+// The site set is dynamic: the SiteDirectory (explicit sites + discovery, filtered by shard)
+// hands every change to ApplySites, which updates the aggregator, the pollers and the stream
+// connections in place. ApplySites calls are serialised by apply_mu_; ingests_ is also read by
+// scrapes, so it is swapped under ingests_mu_, and connections are stopped outside that lock
+// so a scrape never waits for a WebSocket close.
 class App {
  public:
   explicit App(config::Config config, common::Clock& clock = common::SystemClock::Instance());
@@ -54,6 +64,12 @@ class App {
 
   common::Status Start();
   void Stop();
+  // Makes `owned` the set of sites this replica serves: removed sites lose their series (stream
+  // and capture state) and subscriptions; new ones get pollers and subscriptions. A kept site
+  // stays on its stream connection; new channels fill connections up to
+  // stream.max_channels_per_connection, then open new connections; emptied connections close.
+  // Thread-safe; called by the site directory (and by Start with the initial set).
+  common::Status ApplySites(std::vector<poll::SiteRef> owned);
 
   int http_port() const;
   // Full /metrics body (also used by tests).
@@ -63,7 +79,9 @@ class App {
 
  private:
   void MaintenanceLoop();
-  std::vector<std::pair<std::string, std::string>> OwnedSites() const;
+  std::unique_ptr<StreamIngest> NewIngest(std::vector<std::string> channels);
+  // `captures:` entries of sites this shard owns (unresolvable ones on shard 0 only).
+  config::Config ManagedCapturesConfig() const;
 
   config::Config config_;
   common::Clock& clock_;
@@ -74,10 +92,20 @@ class App {
   std::unique_ptr<poll::PollerSet> pollers_;
   std::unique_ptr<DecodeMismatchMetrics> mismatch_metrics_;
   std::unique_ptr<capture::ArchiveWriter> archive_;
+  config::Config managed_config_;  // ManagedCaptures keeps a reference
   std::unique_ptr<capture::ManagedCaptures> managed_;
   std::unique_ptr<metrics::StreamAggregator> aggregator_;
-  std::vector<std::unique_ptr<StreamIngest>> ingests_;
+  std::unique_ptr<SiteDirectory> directory_;
   std::unique_ptr<http::HttpServer> http_;
+
+  std::mutex apply_mu_;
+  std::map<std::string, poll::SiteRef> applied_;      // by id; guarded by apply_mu_
+  std::vector<std::vector<std::string>> conn_sites_;  // site ids per ingests_ entry; apply_mu_
+  mutable std::mutex ingests_mu_;
+  std::vector<std::unique_ptr<StreamIngest>> ingests_;  // guarded by ingests_mu_
+  // Counters of closed connections, so the exported totals never go down.
+  uint64_t retired_reconnects_ = 0;  // guarded by ingests_mu_
+  uint64_t retired_oversized_ = 0;   // guarded by ingests_mu_
 
   std::thread maintenance_;
   std::mutex mu_;

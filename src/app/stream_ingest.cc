@@ -15,7 +15,10 @@ StreamIngest::StreamIngest(stream::StreamOptions options, metrics::StreamAggrega
 StreamIngest::~StreamIngest() { Stop(); }
 
 common::Status StreamIngest::Start() {
-  client_->SetChannels(channels_);
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    client_->SetChannels(channels_);
+  }
   return client_->Start();
 }
 
@@ -24,7 +27,14 @@ void StreamIngest::Stop() {
 }
 
 void StreamIngest::SetChannels(std::vector<std::string> channels) {
+  std::lock_guard<std::mutex> lock(channels_mu_);
   client_->SetChannels(channels);
+  channels_ = std::move(channels);
+}
+
+size_t StreamIngest::channel_count() const {
+  std::lock_guard<std::mutex> lock(channels_mu_);
+  return channels_.size();
 }
 
 void StreamIngest::SetPcapSinks(DecodeMismatchMetrics* mismatch,
@@ -89,6 +99,7 @@ void StreamIngest::OnConnected() { connected_ = true; }
 
 void StreamIngest::OnDisconnected(std::string_view) {
   connected_ = false;
+  std::lock_guard<std::mutex> lock(channels_mu_);
   for (const auto& c : channels_) aggregator_.SetSubscribed(c, false);
 }
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,9 @@ class StreamIngest final : public stream::FrameSink {
 
   common::Status Start();
   void Stop();
+  // Changes the subscriptions on the open connection (no reconnect).
   void SetChannels(std::vector<std::string> channels);
+  size_t channel_count() const;
   // Optional pcap_raw consumers; both may be null and must outlive this. Call before Start.
   void SetPcapSinks(DecodeMismatchMetrics* mismatch, capture::ArchiveWriter* archive);
 
@@ -44,6 +47,7 @@ class StreamIngest final : public stream::FrameSink {
 
  private:
   metrics::StreamAggregator& aggregator_;
+  mutable std::mutex channels_mu_;  // SetChannels (app thread) vs OnDisconnected (io thread)
   std::vector<std::string> channels_;
   decode::FrameDecoder decoder_;
   std::unique_ptr<stream::StreamClient> client_;

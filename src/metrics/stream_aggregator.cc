@@ -506,6 +506,14 @@ void StreamAggregator::ClearSubscriptions() {
   for (auto& s : state_->sites) s->subscribed = false;
 }
 
+bool StreamAggregator::IsSubscribed(std::string_view site_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = state_->site_by_id.find(site_id);
+  if (it == state_->site_by_id.end()) return false;
+  const SiteState& s = *state_->sites[it->second];
+  return s.active && s.subscribed;
+}
+
 void StreamAggregator::Tick() {
   std::lock_guard<std::mutex> lock(mu_);
   State& st = *state_;

@@ -76,6 +76,9 @@ class StreamAggregator {
   void SetStreamHealth(bool connected, uint64_t reconnects, uint64_t oversized);
   void SetSubscribed(std::string_view channel, bool subscribed);
   void ClearSubscriptions();
+  // Whether the site's channel is currently subscribed (false for unknown sites); for the
+  // landing page, the same state as mist_pcap_stream_subscribed.
+  bool IsSubscribed(std::string_view site_id) const;
 
   // Refreshes the cached clock reading used for timestamps and staleness (call about once a
   // second; Record does not read the clock).

@@ -210,12 +210,24 @@ ApiResult<MistClient::Response> MistClient::Send(Endpoint endpoint, const char* 
     return common::MakeError(context + ": cancelled", kErrorCancelled);
   }
   auto started = clock_.SteadyNow();
+  // httplib's read timeout bounds each recv, not the response: a server dripping its body a byte
+  // at a time would hold the request (and a poller worker) forever. GET responses are cut at
+  // this deadline; it is a socket deadline, so it uses the real clock, not the injected one.
+  const auto total_budget =
+      timeout_ + std::min<std::chrono::milliseconds>(timeout_, kMaxConnectTimeout);
+  const auto deadline = std::chrono::steady_clock::now() + total_budget;
+  bool too_slow = false;
+  auto progress = [&deadline, &too_slow](uint64_t, uint64_t) {
+    if (std::chrono::steady_clock::now() < deadline) return true;
+    too_slow = true;
+    return false;
+  };
   httplib::Result res(nullptr, httplib::Error::Unknown);
   std::string exception_text;
   try {
     std::string m(method);
     if (m == "GET") {
-      res = client.Get(path, headers);
+      res = client.Get(path, headers, progress);
     } else if (m == "POST") {
       res = client.Post(path, headers, body ? *body : std::string(), "application/json");
     } else if (m == "PUT") {
@@ -234,6 +246,10 @@ ApiResult<MistClient::Response> MistClient::Send(Endpoint endpoint, const char* 
   if (!res) {
     if (metrics_ != nullptr) metrics_->Record(endpoint_name, "error", seconds);
     std::string why = exception_text.empty() ? httplib::to_string(res.error()) : exception_text;
+    if (too_slow) {
+      why = "response not complete within " + std::to_string(total_budget.count()) +
+            " ms (body arriving too slowly)";
+    }
     spdlog::debug(
         "mist request method={} endpoint={} path={} status=error duration_ms={:.1f} "
         "error={}",

@@ -53,7 +53,17 @@ CaptureMetrics::CaptureMetrics(prometheus::Registry& registry)
                        "Captures started within poll.list_window, by capture type.")),
       last_capture_(Gauges(registry, "mist_pcap_last_capture_timestamp_seconds",
                            "Start time of the site's most recent capture, epoch seconds.")),
-      up_(Gauges(registry, "mist_pcap_up", "1 when the last poll of the site succeeded.")) {}
+      up_(Gauges(registry, "mist_pcap_up", "1 when the last poll of the site succeeded.")),
+      interval_(Gauges(registry, "mist_pcap_poll_interval_seconds",
+                       "Poll interval in use by kind (status, list): the configured one, or "
+                       "longer when mist.max_requests_per_hour does not allow it.")) {}
+
+void CaptureMetrics::SetPollIntervals(std::chrono::milliseconds status,
+                                      std::chrono::milliseconds list) {
+  std::lock_guard<std::mutex> lock(mu_);
+  interval_.Add({{"kind", "status"}}).Set(std::chrono::duration<double>(status).count());
+  interval_.Add({{"kind", "list"}}).Set(std::chrono::duration<double>(list).count());
+}
 
 CaptureMetrics::SiteSeries& CaptureMetrics::SiteLocked(const SiteRef& site) {
   auto it = sites_.find(site.id);

@@ -4,6 +4,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
@@ -19,7 +20,8 @@ struct SiteRef {
   std::string name;
 };
 
-// Owns the "Capture state" families of SPEC §6 plus mist_pcap_up, and keeps them equal to
+// Owns the "Capture state" families of SPEC §6 plus mist_pcap_up (and the pollers' effective
+// intervals, mist_pcap_poll_interval_seconds), and keeps the site families equal to
 // the last successful poll of each site: per-capture series (info, start, expiry, limits)
 // exist only while that capture runs, failed-AP series only while the AP is failed, capture
 // type series only while the type is in the list window. Registers on `registry`, which must
@@ -36,6 +38,8 @@ class CaptureMetrics {
   void SetUp(const SiteRef& site, bool up);
   // Removes every series of the site.
   void RemoveSite(const std::string& site_id);
+  // mist_pcap_poll_interval_seconds{kind="status"|"list"}: the intervals the pollers use.
+  void SetPollIntervals(std::chrono::milliseconds status, std::chrono::milliseconds list);
 
  private:
   using Gauge = prometheus::Gauge;
@@ -78,6 +82,7 @@ class CaptureMetrics {
   prometheus::Family<Gauge>& captures_;
   prometheus::Family<Gauge>& last_capture_;
   prometheus::Family<Gauge>& up_;
+  prometheus::Family<Gauge>& interval_;
   std::map<std::string, SiteSeries> sites_;
 };
 

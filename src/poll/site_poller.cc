@@ -11,9 +11,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Idle workers re-check the schedule this often even without a notification, so an injected
-// clock that jumps is noticed.
-constexpr milliseconds kMaxIdleWait(250);
 constexpr milliseconds kMinBackoff(50);
 constexpr milliseconds kRateLimitedDefault(std::chrono::seconds(60));
 
@@ -37,6 +34,7 @@ std::vector<SiteRef> SitesFromConfig(const config::Config& config) {
 PollerSet::PollerSet(const config::Config& config, mist::MistClient& client,
                      CaptureMetrics& metrics, common::Clock& clock, int workers)
     : poll_(Sanitised(config.poll)),
+      max_requests_per_hour_(config.mist.max_requests_per_hour),
       client_(client),
       metrics_(metrics),
       clock_(clock),
@@ -46,15 +44,53 @@ PollerSet::PollerSet(const config::Config& config, mist::MistClient& client,
 
 PollerSet::~PollerSet() { Stop(); }
 
-void PollerSet::AddEntryLocked(const SiteRef& site, milliseconds offset, Steady now) {
+void PollerSet::AddEntryLocked(const SiteRef& site, milliseconds offset, milliseconds list_offset,
+                               Steady now) {
   auto backoff_min = [](milliseconds interval) { return std::max(kMinBackoff, interval / 4); };
-  Entry entry(site, backoff_min(poll_.status_interval), poll_.status_interval,
-              backoff_min(poll_.list_interval), poll_.list_interval, SeedFor(site.id));
+  Entry entry(site, backoff_min(intervals_.status), intervals_.status, backoff_min(intervals_.list),
+              intervals_.list, SeedFor(site.id));
   entry.generation = next_generation_++;
   entry.status_due = now + offset;
-  // The first list poll follows the first status poll; later ones keep list_interval.
-  entry.list_due = entry.status_due + milliseconds(1);
+  entry.list_due = now + list_offset;
   entries_.insert_or_assign(site.id, std::move(entry));
+}
+
+void PollerSet::UpdateIntervalsLocked(size_t n) {
+  const PollIntervals next =
+      EffectiveIntervals(n, poll_.status_interval, poll_.list_interval, max_requests_per_hour_);
+  const bool changed =
+      !intervals_known_ || next.status != intervals_.status || next.list != intervals_.list;
+  const bool was_stretched = intervals_known_ && intervals_.stretched();
+  intervals_ = next;
+  intervals_known_ = true;
+  if (!changed) return;
+  metrics_.SetPollIntervals(next.status, next.list);
+  auto seconds = [](milliseconds d) { return std::chrono::duration<double>(d).count(); };
+  if (next.stretched() && !was_stretched) {
+    spdlog::warn(
+        "mist request budget: polling {} sites every {}s (status) and {}s (list) needs {:.0f} "
+        "requests/hour, more than {:.0f} ({:.0f}% of mist.max_requests_per_hour {}); both "
+        "intervals stretched x{:.2f} to {}s and {}s",
+        n, seconds(poll_.status_interval), seconds(poll_.list_interval), next.required_per_hour,
+        next.usable_per_hour, kPollBudgetShare * 100, max_requests_per_hour_, next.stretch,
+        seconds(next.status), seconds(next.list));
+  } else if (next.stretched()) {
+    spdlog::info(
+        "mist request budget: {} sites; intervals now {}s (status) and {}s (list), x{:.2f}", n,
+        seconds(next.status), seconds(next.list), next.stretch);
+  } else if (was_stretched) {
+    spdlog::info("mist request budget: {} sites fit; back to the configured intervals", n);
+  }
+}
+
+PollIntervals PollerSet::intervals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return intervals_;
+}
+
+void PollerSet::SetMaxIdleWait(milliseconds wait) {
+  std::lock_guard<std::mutex> lock(mu_);
+  max_idle_wait_ = std::max(milliseconds(1), wait);
 }
 
 void PollerSet::SetSites(std::vector<SiteRef> sites) {
@@ -76,11 +112,17 @@ void PollerSet::SetSites(std::vector<SiteRef> sites) {
       ++it;
     }
   }
+  UpdateIntervalsLocked(entries_.size() + wanted.size());
   const Steady now = clock_.SteadyNow();
-  const int n = static_cast<int>(wanted.size());
-  int i = 0;
+  const int64_t n = static_cast<int64_t>(wanted.size());
+  int64_t i = 0;
   for (const auto& [id, site] : wanted) {
-    AddEntryLocked(site, poll_.status_interval * i / n, now);
+    // The first list poll follows the first status poll unless the budget is tight; then the
+    // list polls are spread over the list interval as well. Later ones keep the interval.
+    const milliseconds offset = intervals_.status * i / n;
+    const milliseconds list_offset =
+        (intervals_.list_follows_first_status ? offset : intervals_.list * i / n) + milliseconds(1);
+    AddEntryLocked(site, offset, list_offset, now);
     ++i;
   }
   cv_.notify_all();
@@ -141,8 +183,8 @@ void PollerSet::WorkerLoop() {
     const Steady start_at = std::max(due, hold_until_);
     if (best == nullptr || start_at > now) {
       auto wait = best == nullptr
-                      ? kMaxIdleWait
-                      : std::min<milliseconds>(kMaxIdleWait,
+                      ? max_idle_wait_
+                      : std::min<milliseconds>(max_idle_wait_,
                                                std::chrono::ceil<milliseconds>(start_at - now));
       cv_.wait_for(lock, wait);
       continue;
@@ -195,7 +237,7 @@ void PollerSet::RecordOutcomeLocked(Entry& e, Task task, Steady due, const commo
   e.busy = false;
   const Steady now = clock_.SteadyNow();
   const bool is_status = task == Task::kStatus;
-  const milliseconds interval = is_status ? poll_.status_interval : poll_.list_interval;
+  const milliseconds interval = is_status ? intervals_.status : intervals_.list;
   const char* endpoint = is_status ? "capture_status" : "capture_list";
   bool& ok = is_status ? e.status_ok : e.list_ok;
   bool& failing = is_status ? e.status_failing : e.list_failing;

@@ -18,6 +18,7 @@
 #include "mist/mist_client.h"
 #include "mist/models.h"
 #include "poll/capture_metrics.h"
+#include "poll/poll_budget.h"
 
 namespace mpe::poll {
 
@@ -36,8 +37,9 @@ struct SiteState {
 
 // Polls every site's capture status (poll.status_interval) and capture list (poll.list_interval
 // over poll.list_window) in the background and keeps CaptureMetrics current, so a scrape never
-// calls Mist. Site i of n first polls at i*status_interval/n (its list right after), so the
-// requests are spread over the interval; each site then keeps its phase.
+// calls Mist. Site i of n first polls at i*status_interval/n (its list right after, or at
+// i*list_interval/n when the budget is tight), so the requests are spread over the interval;
+// each site then keeps its phase.
 //
 // Threads: a fixed pool of `workers` threads share one schedule guarded by a mutex; each
 // picks the earliest due (site, task) that no other worker is polling, so a site never has
@@ -51,6 +53,12 @@ struct SiteState {
 // Stop() wakes the workers and cancels their in-flight requests (CancelToken, which shuts
 // the socket down), then joins: it returns promptly even while Mist hangs mid-response; only a
 // TCP connect in progress can hold it up to min(mist.timeout, 5 s).
+//
+// Request budget: SetSites recomputes the effective intervals for the new number of sites
+// (EffectiveIntervals over mist.max_requests_per_hour). When polling every site at the
+// configured intervals would not fit, both intervals are stretched by the same factor, one
+// warning gives the numbers, and mist_pcap_poll_interval_seconds{kind} shows what is used.
+// Kept sites switch to the new intervals at their next poll.
 //
 // Sites without a name are labelled with their id (no org is known here to look names up;
 // discovery passes names). Public methods may be called from any thread; the client, metrics
@@ -68,6 +76,11 @@ class PollerSet {
   // Replaces the site list. Kept sites keep their schedule; new ones are spread over the
   // status interval from now; removed (or renamed) sites lose their series.
   void SetSites(std::vector<SiteRef> sites);
+  // The intervals in use for the current site count.
+  PollIntervals intervals() const;
+  // Longest real-time nap of an idle worker before it re-reads the clock (default 250 ms).
+  // A test clock that runs faster than real time needs a shorter one. Call before Start.
+  void SetMaxIdleWait(std::chrono::milliseconds wait);
   // True once any status or list poll has succeeded (for /readyz).
   bool AnyPollSucceeded() const { return any_success_.load(); }
   std::vector<SiteState> States() const;
@@ -100,14 +113,19 @@ class PollerSet {
   };
 
   void WorkerLoop();
-  // Adds an entry due `offset` from now; caller holds mu_.
-  void AddEntryLocked(const SiteRef& site, std::chrono::milliseconds offset, Steady now);
+  // Adds an entry whose first status poll is due `offset` from now and its first list poll
+  // `list_offset` from now; caller holds mu_.
+  void AddEntryLocked(const SiteRef& site, std::chrono::milliseconds offset,
+                      std::chrono::milliseconds list_offset, Steady now);
+  // Recomputes intervals_ for n sites, logs and exports a change; caller holds mu_.
+  void UpdateIntervalsLocked(size_t n);
   // Schedules the next run of `task` and updates health after one attempt (error == nullptr
   // on success, after the caller applied the new values). Caller holds mu_.
   void RecordOutcomeLocked(Entry& e, Task task, Steady due, const common::Error* error,
                            int retry_after);
 
   const config::PollConfig poll_;
+  const int max_requests_per_hour_;
   mist::MistClient& client_;
   CaptureMetrics& metrics_;
   common::Clock& clock_;
@@ -116,6 +134,9 @@ class PollerSet {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Entry> entries_;
+  PollIntervals intervals_;
+  bool intervals_known_ = false;
+  std::chrono::milliseconds max_idle_wait_{250};
   uint64_t next_generation_ = 1;
   Steady hold_until_{};  // no request before this (429 / budget)
   bool stopping_ = false;

@@ -157,6 +157,8 @@ class WsSession final : public WsSessionBase,
 
   void OnRead(beast::error_code ec, size_t) {
     if (ec) {
+      // Beast has answered the client's close frame; the stats show how clients leave.
+      if (ec == websocket::error::closed) state().CountWsClose(ws_.reason().code);
       Close();
       return Fail(ec, "ws read");
     }

@@ -764,6 +764,11 @@ void SimState::CountWsConnection() {
   truth_.AddConnection();
 }
 
+void SimState::CountWsClose(int code) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++ws_close_codes_[code];
+}
+
 std::optional<uint32_t> SimState::FindSite(const std::string& site_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sites_.find(site_id);
@@ -866,6 +871,14 @@ std::string SimState::StatsJson() const {
   w.Uint64(ws_connections_);
   w.Key("ws_upgrade_rejected");
   w.Uint64(ws_upgrade_rejected_);
+  w.Key("ws_close_codes");
+  w.StartObject();
+  for (const auto& [code, n] : ws_close_codes_) {
+    std::string key = std::to_string(code);
+    w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+    w.Uint64(n);
+  }
+  w.EndObject();
   w.EndObject();
   return sb.GetString();
 }

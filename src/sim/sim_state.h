@@ -90,6 +90,8 @@ class SimState {
 
   void SetCaptureEndListener(CaptureEndListener l);
   void CountWsConnection();
+  // A close frame received from a client, by its close code (0 when it carried none).
+  void CountWsClose(int code);
   GroundTruth& truth() { return truth_; }
   const GroundTruth& truth() const { return truth_; }
   std::string StatsJson() const;
@@ -163,6 +165,7 @@ class SimState {
   std::map<int, uint64_t> codes_;
   uint64_t ws_connections_ = 0;
   uint64_t ws_upgrade_rejected_ = 0;
+  std::map<int, uint64_t> ws_close_codes_;
   CaptureEndListener listener_;
 };
 

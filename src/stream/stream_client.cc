@@ -1,5 +1,7 @@
 #include "stream/stream_client.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <future>
 #include <mutex>
@@ -9,8 +11,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "common/backoff.h"
 #include "common/logging.h"
@@ -163,7 +163,14 @@ class StreamClient::Impl final : public SessionObserver {
     last_rx_ = SteadyClock::now();
     stats_.connected = true;
     if (stats_.connects.fetch_add(1) > 0) stats_.reconnects.fetch_add(1);
-    spdlog::info("stream connected url={} channels={}", url_.Redacted(), order_.size());
+    if (failed_attempts_ > 0) {
+      spdlog::info("stream connected url={} channels={} (recovered after {} failed attempt(s))",
+                   url_.Redacted(), order_.size(), failed_attempts_);
+    } else {
+      spdlog::info("stream connected url={} channels={}", url_.Redacted(), order_.size());
+    }
+    failing_ = false;
+    failed_attempts_ = 0;
     settle_log_due_ = !order_.empty();
     for (const std::string& name : order_) Subscribe(name, channels_[name]);
     ArmSubTimer();
@@ -228,7 +235,8 @@ class StreamClient::Impl final : public SessionObserver {
     if (stopping_) return;
     ++generation_;
     open_ = false;
-    WsSession::Config config{url_, opts_.token, opts_.max_frame_bytes, opts_.connect_timeout};
+    WsSession::Config config{url_, opts_.token, opts_.max_frame_bytes, opts_.connect_timeout,
+                             failing_};
     session_ = std::make_shared<WsSession>(strand_, tls_ctx_.get(), std::move(config), *this);
     spdlog::debug("stream connecting url={}", url_.Redacted());
     session_->Run();
@@ -238,8 +246,11 @@ class StreamClient::Impl final : public SessionObserver {
     SetLastError(failure.stage + ": " + failure.message);
     if (stopping_) return FinishStop(failure.stage + ": " + failure.message);
     bool was_open = open_;
+    // The first failure of an outage was logged at warn; the attempts after it log at debug.
+    failing_ = true;
     if (failure.oversized) stats_.oversized_messages.fetch_add(1);
     if (!was_open) {
+      ++failed_attempts_;
       stats_.connect_failures.fetch_add(1);
       if (failure.http_status != 0) {
         stats_.upgrade_rejected.fetch_add(1);
@@ -304,8 +315,9 @@ class StreamClient::Impl final : public SessionObserver {
       if (silent < 2 * opts_.ping_interval) return ArmIdleTimer();
       stats_.half_open.fetch_add(1);
       auto ms = std::chrono::duration_cast<milliseconds>(silent).count();
-      spdlog::warn("stream read failed url={}: nothing received for {} ms (half-open), reconnecting",
-                   url_.Redacted(), ms);
+      spdlog::warn(
+          "stream read failed url={}: nothing received for {} ms (half-open), reconnecting",
+          url_.Redacted(), ms);
       SessionFailure failure;
       failure.stage = "read";
       failure.message = "nothing received for " + std::to_string(ms) + " ms (half-open)";
@@ -346,7 +358,8 @@ class StreamClient::Impl final : public SessionObserver {
         ++it;
         continue;
       }
-      if (open_ && (it->second.state == State::kPending || it->second.state == State::kSubscribed)) {
+      if (open_ &&
+          (it->second.state == State::kPending || it->second.state == State::kSubscribed)) {
         session_->SendText(SubscribeFrame("unsubscribe", it->first));
       }
       SetState(it->second, State::kIdle);
@@ -415,8 +428,8 @@ class StreamClient::Impl final : public SessionObserver {
     settle_log_due_ = false;
     size_t ok = 0;
     for (const auto& [name, ch] : channels_) ok += ch.state == State::kSubscribed;
-    spdlog::info("stream subscriptions settled url={} subscribed={} failed={}", url_.Redacted(),
-                 ok, channels_.size() - ok);
+    spdlog::info("stream subscriptions settled url={} subscribed={} failed={}", url_.Redacted(), ok,
+                 channels_.size() - ok);
   }
 
   // One timer serves every channel's ack deadline and subscribe retry: it fires at the earliest.
@@ -446,9 +459,10 @@ class StreamClient::Impl final : public SessionObserver {
       if (ch.state == State::kPending) {
         if (ch.resent) {
           stats_.ack_timeouts.fetch_add(1);
-          spdlog::warn("stream subscribe failed url={} channel={}: no channel_subscribed within "
-                       "{} ms after resubscribing, reconnecting",
-                       url_.Redacted(), name, opts_.ack_timeout.count());
+          spdlog::warn(
+              "stream subscribe failed url={} channel={}: no channel_subscribed within "
+              "{} ms after resubscribing, reconnecting",
+              url_.Redacted(), name, opts_.ack_timeout.count());
           SessionFailure failure;
           failure.stage = "subscribe";
           failure.message = "no channel_subscribed for " + name;
@@ -466,9 +480,10 @@ class StreamClient::Impl final : public SessionObserver {
     }
     if (resent > 0) {
       stats_.ack_timeouts.fetch_add(resent);
-      spdlog::warn("stream: {} subscription(s) not acknowledged within {} ms, resubscribing once "
-                   "(first channel={})",
-                   resent, opts_.ack_timeout.count(), first_resent);
+      spdlog::warn(
+          "stream: {} subscription(s) not acknowledged within {} ms, resubscribing once "
+          "(first channel={})",
+          resent, opts_.ack_timeout.count(), first_resent);
     }
     ArmSubTimer();
   }
@@ -541,6 +556,8 @@ class StreamClient::Impl final : public SessionObserver {
   bool got_data_ = false;
   bool stopping_ = false;
   bool settle_log_due_ = false;
+  bool failing_ = false;          // an outage is in progress (its first failure was logged)
+  uint64_t failed_attempts_ = 0;  // connect attempts failed since the last open connection
   SteadyClock::time_point last_rx_{};
   std::vector<std::string> order_;  // desired channels in subscribe order
   std::unordered_map<std::string, Channel> channels_;

@@ -14,8 +14,8 @@
 namespace mpe::stream {
 
 struct StreamOptions {
-  std::string url;    // ws://host:port/path or wss://host:port/path
-  std::string token;  // sent as "Authorization: Token <token>" on the upgrade; never logged
+  std::string url;      // ws://host:port/path or wss://host:port/path
+  std::string token;    // sent as "Authorization: Token <token>" on the upgrade; never logged
   std::string ca_file;  // extra CA bundle for wss; system CAs are always loaded, verification on
   std::chrono::milliseconds ping_interval{30000};
   std::chrono::milliseconds reconnect_min{1000};
@@ -56,16 +56,16 @@ struct StreamStats {
   // Successful upgrades after the first one: the number of times a lost connection was
   // re-established (== connects - 1 once connected at least once).
   std::atomic<uint64_t> reconnects{0};
-  std::atomic<uint64_t> disconnects{0};       // open connections lost (Stop not included)
-  std::atomic<uint64_t> connect_failures{0};  // attempts that ended before the upgrade succeeded
-  std::atomic<uint64_t> upgrade_rejected{0};  // of those: upgrade answered with a non-101 status
-  std::atomic<int> last_upgrade_status{0};    // HTTP status of the last rejected upgrade
+  std::atomic<uint64_t> disconnects{0};         // open connections lost (Stop not included)
+  std::atomic<uint64_t> connect_failures{0};    // attempts that ended before the upgrade succeeded
+  std::atomic<uint64_t> upgrade_rejected{0};    // of those: upgrade answered with a non-101 status
+  std::atomic<int> last_upgrade_status{0};      // HTTP status of the last rejected upgrade
   std::atomic<uint64_t> subscribe_failures{0};  // subscribe_failed events reported by the app
   std::atomic<uint64_t> ack_timeouts{0};        // subscriptions not acknowledged in ack_timeout
   std::atomic<uint64_t> oversized_messages{0};  // messages larger than max_frame_bytes
-  std::atomic<uint64_t> half_open{0};  // connections dropped: nothing received for 2 pings
-  std::atomic<uint64_t> frames{0};     // messages handed to the sink
-  std::atomic<uint64_t> bytes{0};      // payload bytes handed to the sink
+  std::atomic<uint64_t> half_open{0};           // connections dropped: nothing received for 2 pings
+  std::atomic<uint64_t> frames{0};              // messages handed to the sink
+  std::atomic<uint64_t> bytes{0};               // payload bytes handed to the sink
   std::atomic<int64_t> last_retry_delay_ms{0};  // delay before the latest scheduled attempt
 };
 

@@ -1,9 +1,8 @@
 #include "stream/stream_url.h"
 
 #include <algorithm>
-#include <cctype>
-
 #include <boost/asio/ip/address.hpp>
+#include <cctype>
 
 namespace mpe::stream {
 namespace {
@@ -11,7 +10,8 @@ namespace {
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   return std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   });
 }
 
@@ -47,7 +47,8 @@ common::Result<StreamUrl> ParseStreamUrl(std::string_view url) {
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
-    if (close == std::string_view::npos) return common::MakeError("stream url: unclosed '[' in host");
+    if (close == std::string_view::npos)
+      return common::MakeError("stream url: unclosed '[' in host");
     out.host = std::string(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {

@@ -1,11 +1,11 @@
 #include "stream/ws_session.h"
 
-#include <charconv>
-#include <utility>
-
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <utility>
 
 namespace mpe::stream {
 namespace {
@@ -83,8 +83,9 @@ void WsSession::OnConnect(beast::error_code ec, net::ip::tcp::endpoint) {
     ok = SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 && SSL_set1_host(ssl, host.c_str()) == 1;
   }
   if (!ok) {
-    return Fail(beast::error_code(static_cast<int>(ERR_get_error()), net::error::get_ssl_category()),
-                "tls_handshake");
+    return Fail(
+        beast::error_code(static_cast<int>(ERR_get_error()), net::error::get_ssl_category()),
+        "tls_handshake");
   }
   tls_->next_layer().async_handshake(
       net::ssl::stream_base::client,
@@ -131,7 +132,8 @@ void WsSession::OnWsHandshake(beast::error_code ec) {
     if (ec == websocket::error::upgrade_declined) {
       failure.http_status = static_cast<int>(upgrade_response_.result_int());
       auto it = upgrade_response_.find(beast::http::field::retry_after);
-      if (it != upgrade_response_.end()) failure.retry_after =
+      if (it != upgrade_response_.end())
+        failure.retry_after =
             ParseRetryAfter(std::string_view(it->value().data(), it->value().size()));
     }
     return Fail(ec, "ws_handshake", std::move(failure));
@@ -159,21 +161,24 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
     SessionFailure failure;
     if (ec == websocket::error::message_too_big) {
       failure.oversized = true;
-      failure.message = "message larger than max_frame_bytes=" +
-                        std::to_string(config_.max_message) + " (" + ec.message() + ")";
+      failure.message =
+          "message larger than max_frame_bytes=" + std::to_string(config_.max_message) + " (" +
+          ec.message() + ")";
     } else if (ec == websocket::error::closed) {
       websocket::close_reason reason = Visit([](auto& ws) { return ws.reason(); });
-      failure.message = "server closed the connection (code " + std::to_string(reason.code) +
-                        (reason.reason.empty()
-                             ? ""
-                             : " " + std::string(reason.reason.data(), reason.reason.size())) +
-                        ")";
+      failure.message =
+          "server closed the connection (code " + std::to_string(reason.code) +
+          (reason.reason.empty() ? ""
+                                 : " " + std::string(reason.reason.data(), reason.reason.size())) +
+          ")";
     }
     return Fail(ec, "read", std::move(failure));
   }
-  // The sink may write data[len]; prepare(1) guarantees that byte exists right after the message
-  // (flat_buffer is contiguous), possibly moving the message, so take the pointer afterwards.
-  buffer_.prepare(1);
+  // The sink may write data[len], and the frame decoder's SSE4.2 scanner reads in aligned 16-byte
+  // blocks up to 15 bytes past it (FrameDecoder::kPadding). prepare(16) guarantees those bytes
+  // exist right after the message (flat_buffer is contiguous), possibly moving the message, so
+  // take the pointer afterwards.
+  buffer_.prepare(16);
   char* data = static_cast<char*>(buffer_.data().data());
   bool is_text = Visit([](auto& ws) { return ws.got_text(); });
   observer_.OnSessionMessage(this, data, bytes, is_text);
@@ -266,8 +271,8 @@ void WsSession::Fail(beast::error_code ec, const char* stage, SessionFailure fai
   if (tls_ && failure.stage == "tls_handshake") {
     long verify = SSL_get_verify_result(tls_->next_layer().native_handle());
     if (verify != X509_V_OK) {
-      failure.message += std::string(" (certificate verify: ") +
-                         X509_verify_cert_error_string(verify) + ")";
+      failure.message +=
+          std::string(" (certificate verify: ") + X509_verify_cert_error_string(verify) + ")";
     }
   }
   CloseSocket();
@@ -277,7 +282,10 @@ void WsSession::Fail(beast::error_code ec, const char* stage, SessionFailure fai
     observer_.OnSessionClosed(this, ec);
     return;
   }
-  if (failure.http_status == 401 || failure.http_status == 403) {
+  if (config_.quiet_failures && !open_) {
+    spdlog::debug("stream {} still failing url={}: {}", stage, config_.url.Redacted(),
+                  failure.message);
+  } else if (failure.http_status == 401 || failure.http_status == 403) {
     spdlog::error("stream {} failed url={}: {}", stage, config_.url.Redacted(), failure.message);
   } else {
     spdlog::warn("stream {} failed url={}: {}", stage, config_.url.Redacted(), failure.message);

@@ -1,12 +1,5 @@
 #pragma once
 
-#include <chrono>
-#include <cstddef>
-#include <deque>
-#include <memory>
-#include <optional>
-#include <string>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -16,6 +9,12 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "stream/stream_url.h"
 
@@ -33,9 +32,9 @@ struct SessionFailure {
   std::string stage;  // resolve, connect, tls_handshake, ws_handshake, read, write
   beast::error_code ec;
   std::string message;
-  int http_status = 0;                   // the upgrade was answered with this non-101 status
-  std::chrono::seconds retry_after{0};   // from a rejected upgrade's Retry-After (seconds form)
-  bool oversized = false;                // a message exceeded max_message
+  int http_status = 0;                  // the upgrade was answered with this non-101 status
+  std::chrono::seconds retry_after{0};  // from a rejected upgrade's Retry-After (seconds form)
+  bool oversized = false;               // a message exceeded max_message
 };
 
 // What a session reports to its owner, always on the session's strand. The session pointer lets
@@ -62,6 +61,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     std::string token;
     size_t max_message = 1 << 20;
     std::chrono::milliseconds connect_timeout{10000};
+    // The owner already reported this outage: a failed connect attempt is logged at debug, not
+    // warn/error, so a long outage yields one warn line instead of one per attempt. A connection
+    // that opened and then fails is a new outage and is always logged loud.
+    bool quiet_failures = false;
   };
 
   // `tls` must be non-null for wss urls and outlive the session.

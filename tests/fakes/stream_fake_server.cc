@@ -1,11 +1,6 @@
 #include "fakes/stream_fake_server.h"
 
-#include <cstdlib>
-#include <deque>
-#include <filesystem>
-#include <functional>
-#include <future>
-#include <optional>
+#include <rapidjson/document.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
@@ -13,7 +8,12 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <rapidjson/document.h>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <optional>
 
 #include "common/logging.h"
 
@@ -47,9 +47,11 @@ common::Result<std::unique_ptr<TempCert>> MakeSelfSignedCert() {
   cert->dir = tmpl;
   cert->cert_file = cert->dir + "/cert.pem";
   cert->key_file = cert->dir + "/key.pem";
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost"
-                    " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout '" +
-                    cert->key_file + "' -out '" + cert->cert_file + "' >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
+      "/CN=localhost"
+      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout '" +
+      cert->key_file + "' -out '" + cert->cert_file + "' >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) return common::MakeError("openssl req failed");
   return cert;
 }
@@ -74,11 +76,10 @@ class FakeStreamServer::ConnImpl final : public FakeStreamServer::Conn {
 
   void Start() override {
     if constexpr (kTls) {
-      ws_.next_layer().async_handshake(
-          net::ssl::stream_base::server,
-          [self = Self()](beast::error_code ec) {
-            if (!ec) self->ReadUpgrade();
-          });
+      ws_.next_layer().async_handshake(net::ssl::stream_base::server,
+                                       [self = Self()](beast::error_code ec) {
+                                         if (!ec) self->ReadUpgrade();
+                                       });
     } else {
       ReadUpgrade();
     }
@@ -101,8 +102,7 @@ class FakeStreamServer::ConnImpl final : public FakeStreamServer::Conn {
   }
 
  private:
-  static constexpr bool kTls =
-      !std::is_same_v<Ws, websocket::stream<beast::tcp_stream>>;
+  static constexpr bool kTls = !std::is_same_v<Ws, websocket::stream<beast::tcp_stream>>;
 
   std::shared_ptr<ConnImpl> Self() {
     return std::static_pointer_cast<ConnImpl>(shared_from_this());
@@ -151,9 +151,8 @@ class FakeStreamServer::ConnImpl final : public FakeStreamServer::Conn {
   }
 
   void DoRead() {
-    ws_.async_read(read_buffer_, [self = Self()](beast::error_code ec, size_t) {
-      self->OnRead(ec);
-    });
+    ws_.async_read(read_buffer_,
+                   [self = Self()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {

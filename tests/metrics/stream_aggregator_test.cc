@@ -236,5 +236,22 @@ TEST_F(StreamAggregatorTest, SubscriptionAcksSetTheGaugeAndRemovingASiteDropsIts
   EXPECT_EQ(agg.SeriesCount(StreamAggregator::Family::kPackets), 0u);
 }
 
+TEST_F(StreamAggregatorTest, IsSubscribedFollowsAcksUnsubscribesAndSiteRemoval) {
+  StreamAggregator agg({}, clock_);
+  agg.AddSite(kSite, "HQ");
+  EXPECT_FALSE(agg.IsSubscribed(kSite));
+  EXPECT_FALSE(agg.IsSubscribed("no-such-site"));
+  Event ack;
+  ack.kind = EventKind::kSubscribed;
+  ack.channel = kChannel;
+  agg.Record(ack);
+  EXPECT_TRUE(agg.IsSubscribed(kSite));
+  agg.SetSubscribed(kChannel, false);
+  EXPECT_FALSE(agg.IsSubscribed(kSite));
+  agg.Record(ack);
+  agg.RemoveSite(kSite);
+  EXPECT_FALSE(agg.IsSubscribed(kSite));
+}
+
 }  // namespace
 }  // namespace mpe::metrics

@@ -58,8 +58,12 @@ class TestWsClient {
         req.set(http::field::authorization, "Token " + token);
       }));
     }
+    // The async form fills `res` also when the upgrade is declined (the sync one does not).
     websocket::response_type res;
-    ws_.handshake(res, "127.0.0.1:" + std::to_string(port), "/api-ws/v1/stream", ec);
+    ws_.async_handshake(res, "127.0.0.1:" + std::to_string(port), "/api-ws/v1/stream",
+                        [&ec](beast::error_code e) { ec = e; });
+    ioc_.run();
+    ioc_.restart();
     if (ec) return static_cast<int>(res.result_int());
     StartReading();
     thread_ = std::thread([this] { ioc_.run(); });

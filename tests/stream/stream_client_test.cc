@@ -1,16 +1,16 @@
 #include "stream/stream_client.h"
 
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <rapidjson/document.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "fakes/stream_fake_server.h"
 
@@ -170,8 +170,8 @@ TEST_F(StreamClientTest, ConnectsWithTheTokenAndSubscribesToEveryChannel) {
   EXPECT_EQ(client.stats().connect_failures, 0u);
   EXPECT_EQ(sink.connected(), 1);
   EXPECT_TRUE(LogContains("stream connected url=" + server.Url() + " channels=3"));
-  EXPECT_TRUE(LogContains("stream subscriptions settled url=" + server.Url() +
-                          " subscribed=3 failed=0"));
+  EXPECT_TRUE(
+      LogContains("stream subscriptions settled url=" + server.Url() + " subscribed=3 failed=0"));
 }
 
 TEST_F(StreamClientTest, DeliversExactFramesInOrderWithTheirTextFlag) {
@@ -212,8 +212,7 @@ TEST_F(StreamClientTest, SetChannelsAddsAndRemovesWithoutReconnecting) {
     return client.SubscribedChannels() == std::vector<std::string>{kB, kC} &&
            server.ReceivedOn(1).size() == 4;
   }));
-  EXPECT_EQ(server.ReceivedOn(1),
-            (std::vector<std::string>{Sub(kA), Sub(kB), Unsub(kA), Sub(kC)}));
+  EXPECT_EQ(server.ReceivedOn(1), (std::vector<std::string>{Sub(kA), Sub(kB), Unsub(kA), Sub(kC)}));
   EXPECT_EQ(server.upgrade_requests(), 1);
   EXPECT_EQ(server.connections(), 1);
   EXPECT_EQ(client.stats().connects, 1u);
@@ -234,7 +233,8 @@ TEST_F(StreamClientTest, ReconnectsAndResubscribesEveryTimeTheServerDrops) {
     server.DropConnections();
     ASSERT_TRUE(WaitUntil([&] {
       return client.stats().reconnects == i && client.SubscribedChannels().size() == 2;
-    })) << "drop " << i;
+    })) << "drop "
+        << i;
   }
   EXPECT_EQ(client.stats().reconnects, 3u);
   EXPECT_EQ(client.stats().connects, 4u);
@@ -527,8 +527,8 @@ TEST_F(StreamClientTest, CountsConnectFailuresWhileNothingListens) {
   ASSERT_TRUE(client.Start().ok());
   ASSERT_TRUE(WaitUntil([&] { return client.stats().connect_failures >= 2; }));
   EXPECT_EQ(client.stats().upgrade_rejected, 0u);
-  EXPECT_TRUE(LogContains("warning stream connect failed url=ws://127.0.0.1:" +
-                          std::to_string(port) + "/x: "));
+  EXPECT_TRUE(LogContains(
+      "warning stream connect failed url=ws://127.0.0.1:" + std::to_string(port) + "/x: "));
 }
 
 }  // namespace
