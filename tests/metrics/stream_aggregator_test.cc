@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 #include "common/clock.h"
@@ -251,6 +252,48 @@ TEST_F(StreamAggregatorTest, IsSubscribedFollowsAcksUnsubscribesAndSiteRemoval) 
   agg.Record(ack);
   agg.RemoveSite(kSite);
   EXPECT_FALSE(agg.IsSubscribed(kSite));
+}
+
+}  // namespace
+}  // namespace mpe::metrics
+
+namespace mpe::metrics {
+namespace {
+
+// Cardinality attack: 100k distinct AP MACs against a cap of 1,000 label sets per family.
+TEST(StreamAggregatorCardinalityTest, HundredThousandRandomMacsStayUnderTheCapWithExactDrops) {
+  common::ManualClock clock;
+  AggregatorOptions opts;
+  opts.max_series_per_family = 1000;
+  StreamAggregator agg(opts, clock);
+  agg.AddSite(kSite, "HQ");
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  std::set<uint64_t> macs;
+  while (macs.size() < 100000) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    macs.insert(x & 0xffffffffffffULL);
+  }
+  for (uint64_t mac : macs) agg.Record(Wireless(mac, -50, 5180, 36, 54, 100));
+  for (auto f : {StreamAggregator::Family::kPackets, StreamAggregator::Family::kFrames,
+                 StreamAggregator::Family::kRssi}) {
+    EXPECT_EQ(agg.SeriesCount(f), 1000u);
+    // 999 real label sets; every later update is folded into the overflow set.
+    EXPECT_EQ(agg.DroppedCount(f), 100000u - 999u);
+  }
+  EXPECT_EQ(agg.SeriesCount(StreamAggregator::Family::kChannels), 1u);
+  EXPECT_EQ(agg.DroppedCount(StreamAggregator::Family::kChannels), 0u);
+  // The AP intern table is bounded too (4 x cap + reserved ids), so memory stays bounded.
+  EXPECT_LE(agg.InternedApCount(), 4u * 1000u);
+  std::string text = "\n";
+  agg.AppendText(&text);
+  EXPECT_NE(text.find("\nmist_pcap_series_dropped_total{family=\"mist_pcap_packets_total\"} 99001\n"),
+            std::string::npos);
+  // Nothing lost: the sum over the family equals what arrived.
+  EXPECT_NE(text.find("mist_pcap_packets_total{site_id=\"other\",site=\"other\",ap_mac=\"other\","
+                      "interface=\"other\",direction=\"other\"} 99001\n"),
+            std::string::npos);
 }
 
 }  // namespace
