@@ -32,7 +32,7 @@ LABEL org.opencontainers.image.title="mist-pcap-exporter" \
 # Runtime shared libraries only; curl serves the HEALTHCHECK.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-       libprometheus-cpp-core1.0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 \
+       libprometheus-cpp-core1.0 libcpp-httplib0.11 libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 \
        ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
 
