@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   app::App app(std::move(cfg).value());
+  app.EnableReload(app::ReloadSource{cl->config_file, *cl, load_options});
   if (auto st = app.Start(); !st.ok()) {
     spdlog::error("cannot start: {}", st.error().message);
     app.Stop();
@@ -79,7 +80,8 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      spdlog::info("SIGHUP received");
+      spdlog::info("SIGHUP received, reloading {}", cl->config_file);
+      app.Reload();  // logs its outcome; a bad file keeps the running config
       continue;
     }
     spdlog::info("signal {} received, shutting down", sig);

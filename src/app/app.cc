@@ -17,6 +17,7 @@
 #include "capture/archive_writer.h"
 #include "capture/managed_captures.h"
 #include "capture/site_ref.h"
+#include "common/logging.h"
 #include "http/server.h"
 #include "metrics/process_metrics.h"
 #include "metrics/stream_aggregator.h"
@@ -215,6 +216,33 @@ common::Status App::ApplySites(std::vector<poll::SiteRef> owned) {
   return status;
 }
 
+void App::EnableReload(ReloadSource source) { reload_source_ = std::move(source); }
+
+std::pair<bool, std::string> App::Reload() {
+  if (!reloader_) return {false, "config reload is not enabled"};
+  // HTTP answers before the pollers exist; Stop closes the reloader before tearing down.
+  if (!started_) return {false, "config reload refused: the exporter is not running"};
+  ReloadOutcome outcome = reloader_->Reload();
+  return {outcome.ok, std::move(outcome.message)};
+}
+
+common::Status App::ApplyReload(const config::ReloadPlan& plan) {
+  auto changed = [&plan](std::string_view key) {
+    return std::find(plan.applied.begin(), plan.applied.end(), key) != plan.applied.end();
+  };
+  if (changed("log.level")) common::SetLogLevel(plan.next.log.level);
+  if (changed("poll.status_interval") || changed("poll.list_interval") ||
+      changed("poll.list_window")) {
+    pollers_->SetPollConfig(plan.next.poll);
+  }
+  // Sites and discovery: the directory re-selects and calls ApplySites on this thread.
+  if (changed("sites") || changed("discovery.org_id") || changed("discovery.include") ||
+      changed("discovery.exclude") || changed("discovery.interval")) {
+    directory_->Reconfigure(plan.next);
+  }
+  return common::Ok{};
+}
+
 common::Status App::Start() {
   registry_ = std::make_shared<prometheus::Registry>();
   prometheus::BuildGauge()
@@ -257,6 +285,12 @@ common::Status App::Start() {
   handlers.metrics = [this] { return MetricsText(); };
   handlers.ready = [this] { return Readiness(); };
   handlers.landing_page = [this] { return LandingPage(); };
+  if (reload_source_) {
+    reloader_ = std::make_unique<ConfigReloader>(
+        *reload_source_, config_, *registry_, clock_,
+        [this](const config::ReloadPlan& plan) { return ApplyReload(plan); });
+    handlers.reload = [this] { return Reload(); };
+  }
   std::optional<http::WebConfig> web;
   if (!config_.web.config_file.empty()) {
     auto loaded = http::LoadWebConfig(config_.web.config_file);
@@ -297,6 +331,7 @@ common::Status App::Start() {
 }
 
 void App::Stop() {
+  if (reloader_) reloader_->Close();  // waits for a reload in progress; none after this
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;

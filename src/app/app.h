@@ -6,14 +6,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "app/config_reloader.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "config/reload_plan.h"
 #include "poll/capture_metrics.h"
 
 namespace prometheus {
@@ -55,6 +58,10 @@ class SiteDirectory;
 // connections in place. ApplySites calls are serialised by apply_mu_; ingests_ is also read by
 // scrapes, so it is swapped under ingests_mu_, and connections are stopped outside that lock
 // so a scrape never waits for a WebSocket close.
+//
+// Config reload (EnableReload, then SIGHUP or POST /-/reload; see ConfigReloader): sites and
+// discovery go through the SiteDirectory (so ApplySites), poll.* to the PollerSet, log.level to
+// the logger; every other key needs a restart. Stop refuses reloads before it stops anything.
 class App {
  public:
   explicit App(config::Config config, common::Clock& clock = common::SystemClock::Instance());
@@ -62,8 +69,15 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
+  // Makes the service re-readable from `source` (which should be where the config given to the
+  // constructor came from). Call before Start; without it POST /-/reload answers 404.
+  void EnableReload(ReloadSource source);
   common::Status Start();
   void Stop();
+  // Re-reads the config (EnableReload) and applies what may change at run time: ok and a
+  // one-line message. Thread-safe; reloads run one at a time. Fails when reload is not
+  // enabled, before Start and after Stop.
+  std::pair<bool, std::string> Reload();
   // Makes `owned` the set of sites this replica serves: removed sites lose their series (stream
   // and capture state) and subscriptions; new ones get pollers and subscriptions. A kept site
   // stays on its stream connection; new channels fill connections up to
@@ -79,6 +93,7 @@ class App {
 
  private:
   void MaintenanceLoop();
+  common::Status ApplyReload(const config::ReloadPlan& plan);
   std::unique_ptr<StreamIngest> NewIngest(std::vector<std::string> channels);
   // `captures:` entries of sites this shard owns (unresolvable ones on shard 0 only).
   config::Config ManagedCapturesConfig() const;
@@ -97,6 +112,8 @@ class App {
   std::unique_ptr<metrics::StreamAggregator> aggregator_;
   std::unique_ptr<SiteDirectory> directory_;
   std::unique_ptr<http::HttpServer> http_;
+  std::optional<ReloadSource> reload_source_;
+  std::unique_ptr<ConfigReloader> reloader_;  // set by Start when reload is enabled
 
   std::mutex apply_mu_;
   std::map<std::string, poll::SiteRef> applied_;      // by id; guarded by apply_mu_

@@ -88,21 +88,40 @@ SiteDirectory::SiteDirectory(const config::Config& config, mist::MistClient& cli
 
 SiteDirectory::~SiteDirectory() { Stop(); }
 
+bool SiteDirectory::discovery_enabled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !config_.discovery.org_id.empty();
+}
+
 std::vector<poll::SiteRef> SiteDirectory::InitialSites() {
-  Publish(SelectSites(config_, {}), false);
+  {
+    std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
+    Publish(SelectSites(config_, {}), false);
+  }
   return Owned();
 }
 
 void SiteDirectory::Start() {
-  if (!discovery_enabled() || thread_.joinable()) return;
+  started_ = true;
+  if (discovery_enabled()) StartThread();
+}
+
+void SiteDirectory::Stop() {
+  started_ = false;
+  StopThread();
+}
+
+void SiteDirectory::StartThread() {
+  if (thread_.joinable()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = false;
   }
+  cancel_ = std::make_unique<mist::CancelToken>();  // a cancelled token stays cancelled
   thread_ = std::thread([this] { Run(); });
 }
 
-void SiteDirectory::Stop() {
+void SiteDirectory::StopThread() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -110,6 +129,39 @@ void SiteDirectory::Stop() {
   cv_.notify_all();
   cancel_->Cancel();
   if (thread_.joinable()) thread_.join();
+}
+
+void SiteDirectory::Reconfigure(const config::Config& config) {
+  bool enabled = false;
+  bool refresh_now = false;
+  {
+    std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
+    const bool org_changed = config_.discovery.org_id != config.discovery.org_id;
+    refresh_now = org_changed || config_.discovery.interval != config.discovery.interval;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      config_.sites = config.sites;
+      config_.discovery = config.discovery;
+      config_.shard = config.shard;
+      if (org_changed) failing_ = false;
+    }
+    // Another org's sites must not linger until the next successful round.
+    if (org_changed) discovered_.clear();
+    enabled = !config_.discovery.org_id.empty();
+    Publish(SelectSites(config_, enabled ? discovered_ : std::vector<mist::Site>{}), true);
+  }
+  if (!started_) return;
+  if (!enabled) {
+    StopThread();
+  } else if (!thread_.joinable()) {
+    StartThread();  // its first round runs at once
+  } else if (refresh_now) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      refresh_now_ = true;
+    }
+    cv_.notify_all();
+  }
 }
 
 std::vector<poll::SiteRef> SiteDirectory::Owned() const {
@@ -142,6 +194,7 @@ common::Result<std::vector<mist::Site>> SiteDirectory::Discover() {
 
 common::Status SiteDirectory::Refresh() {
   std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
+  if (config_.discovery.org_id.empty()) return common::Ok{};  // switched off by Reconfigure
   auto discovered = Discover();
   if (!discovered.ok()) {
     if (discovered.error().code == mist::kErrorCancelled) return discovered.error();  // Stop
@@ -161,9 +214,10 @@ common::Status SiteDirectory::Refresh() {
     if (failing_) spdlog::info("site discovery recovered");
     failing_ = false;
   }
-  SiteSelection selection = SelectSites(config_, *discovered);
+  discovered_ = std::move(*discovered);
+  SiteSelection selection = SelectSites(config_, discovered_);
   spdlog::debug("site discovery: {} sites listed, {} owned, {} skipped (shard {}/{})",
-                discovered->size(), selection.owned.size(), selection.skipped, config_.shard.index,
+                discovered_.size(), selection.owned.size(), selection.skipped, config_.shard.index,
                 config_.shard.count);
   Publish(std::move(selection), true);
   return common::Ok{};
@@ -188,16 +242,25 @@ void SiteDirectory::Publish(SiteSelection selection, bool notify) {
 }
 
 void SiteDirectory::Run() {
-  const auto interval = std::max(config_.discovery.interval, config::Duration(100));
-  common::Backoff backoff(std::min(interval, config::Duration(1000)), interval);
+  auto interval_now = [this] {
+    return std::max(config_.discovery.interval, config::Duration(100));
+  };
   std::unique_lock<std::mutex> lock(mu_);
+  auto interval = interval_now();
+  common::Backoff backoff(std::min(interval, config::Duration(1000)), interval);
   while (!stopping_) {
+    refresh_now_ = false;
     lock.unlock();
     const bool ok = Refresh().ok();
     lock.lock();
     if (stopping_) break;
+    if (interval_now() != interval) {  // changed by Reconfigure
+      interval = interval_now();
+      backoff = common::Backoff(std::min(interval, config::Duration(1000)), interval);
+    }
     if (ok) backoff.Reset();
-    cv_.wait_for(lock, ok ? interval : backoff.Next(), [this] { return stopping_; });
+    cv_.wait_for(lock, ok ? interval : backoff.Next(),
+                 [this] { return stopping_ || refresh_now_; });
   }
 }
 

@@ -51,8 +51,14 @@ SiteSelection SelectSites(const config::Config& config, const std::vector<mist::
 // with backoff (at most discovery.interval apart). Also exports
 // mist_pcap_exporter_sites{state="owned"|"skipped"}.
 //
-// Threads: Start/Stop from the owner's thread; the listener runs on the directory thread (or
-// on the caller of Refresh) and must not call Stop. Owned() is thread-safe. Config, client
+// Reconfigure (config reload) takes new sites/discovery settings: the owned set is re-selected
+// at once from the new `sites:` and the last discovered list (dropped when the org changes),
+// discovery starts or stops with discovery.org_id, and a changed org or interval triggers an
+// immediate refresh.
+//
+// Threads: Start/Stop/Reconfigure from the owner's threads, one at a time; the listener runs on
+// the directory thread (or on the caller of Refresh/Reconfigure) and must not call Stop or
+// Reconfigure. Owned() and discovery_enabled() are thread-safe. The config is copied; client
 // and registry must outlive it; Stop cancels an in-flight Mist request.
 class SiteDirectory {
  public:
@@ -64,7 +70,7 @@ class SiteDirectory {
   SiteDirectory(const SiteDirectory&) = delete;
   SiteDirectory& operator=(const SiteDirectory&) = delete;
 
-  bool discovery_enabled() const { return !config_.discovery.org_id.empty(); }
+  bool discovery_enabled() const;
   // The owned explicit sites, before any discovery (no Mist call, no listener call). Sets the
   // owned/skipped gauges.
   std::vector<poll::SiteRef> InitialSites();
@@ -73,14 +79,20 @@ class SiteDirectory {
   void Stop();
   // One discovery round on the caller's thread; calls the listener when the set changed.
   common::Status Refresh();
+  // Takes `config`'s sites, discovery and shard settings (see the class comment); calls the
+  // listener on this thread when the owned set changed. Waits for a discovery round in flight.
+  void Reconfigure(const config::Config& config);
   std::vector<poll::SiteRef> Owned() const;
 
  private:
   common::Result<std::vector<mist::Site>> Discover();
   void Publish(SiteSelection selection, bool notify);
+  void StartThread();
+  void StopThread();
   void Run();
 
-  const config::Config& config_;
+  // Written under refresh_mu_ and mu_; read under either.
+  config::Config config_;
   mist::MistClient& client_;
   Listener listener_;
   prometheus::Family<prometheus::Gauge>& sites_;
@@ -89,10 +101,13 @@ class SiteDirectory {
   prometheus::Counter& errors_;
   std::unique_ptr<mist::CancelToken> cancel_;
 
-  std::mutex refresh_mu_;  // one refresh (and listener call) at a time
+  std::mutex refresh_mu_;               // one refresh (and listener call) at a time
+  std::vector<mist::Site> discovered_;  // last successful discovery; guarded by refresh_mu_
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  bool started_ = false;  // between Start and Stop; owner's thread only
   bool stopping_ = false;
+  bool refresh_now_ = false;
   bool failing_ = false;
   bool published_ = false;
   std::vector<poll::SiteRef> owned_;

@@ -43,7 +43,19 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
     return std::make_unique<JsonMessageFlag>();
   }
 };
+
+spdlog::level::level_enum ParseLevel(std::string_view level) {
+  if (level == "debug") return spdlog::level::debug;
+  if (level == "warn") return spdlog::level::warn;
+  if (level == "error") return spdlog::level::err;
+  return spdlog::level::info;
+}
+
 }  // namespace
+
+void SetLogLevel(std::string_view level) {
+  spdlog::default_logger_raw()->set_level(ParseLevel(level));
+}
 
 void SetupLogging(std::string_view level, std::string_view format) {
   auto logger = std::make_shared<spdlog::logger>(
@@ -56,11 +68,7 @@ void SetupLogging(std::string_view level, std::string_view format) {
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
   }
-  spdlog::level::level_enum lvl = spdlog::level::info;
-  if (level == "debug") lvl = spdlog::level::debug;
-  else if (level == "warn") lvl = spdlog::level::warn;
-  else if (level == "error") lvl = spdlog::level::err;
-  logger->set_level(lvl);
+  logger->set_level(ParseLevel(level));
   logger->flush_on(spdlog::level::debug);
   spdlog::set_default_logger(std::move(logger));
 }

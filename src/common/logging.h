@@ -12,6 +12,10 @@ namespace mpe::common {
 // as key=value pairs so both formats carry it.
 void SetupLogging(std::string_view level, std::string_view format);
 
+// Changes the level of the process-wide logger (debug|info|warn|error; anything else: info)
+// without replacing it, so it is safe while other threads log (config reload).
+void SetLogLevel(std::string_view level);
+
 // Escapes a string for embedding in a JSON log line / JSON output.
 std::string JsonEscape(std::string_view s);
 

@@ -110,7 +110,14 @@ void HttpServer::Route() {
     res.set_content(handlers_.landing_page ? handlers_.landing_page() : std::string(),
                     "text/html; charset=utf-8");
   });
-  server_->Post("/-/reload", [this](const httplib::Request&, httplib::Response& res) {
+  // A content-reader handler: with a plain one cpp-httplib waits for a body that `curl -X POST`
+  // (no Content-Length) never sends and answers 400 after the read timeout. An announced body
+  // is drained and ignored.
+  server_->Post("/-/reload", [this](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& content_reader) {
+    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+      content_reader([](const char*, size_t) { return true; });
+    }
     if (!handlers_.reload) {
       res.status = 404;
       return;
@@ -118,6 +125,16 @@ void HttpServer::Route() {
     auto [ok, message] = handlers_.reload();
     res.status = ok ? 200 : 500;
     res.set_content(message + "\n", "text/plain; charset=utf-8");
+  });
+  // A reload changes state, so it is POST only (like Prometheus's /-/reload).
+  server_->Get("/-/reload", [this](const httplib::Request&, httplib::Response& res) {
+    if (!handlers_.reload) {
+      res.status = 404;
+      return;
+    }
+    res.status = 405;
+    res.set_header("Allow", "POST");
+    res.set_content("use POST to reload the config\n", "text/plain; charset=utf-8");
   });
 }
 

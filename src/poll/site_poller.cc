@@ -128,6 +128,25 @@ void PollerSet::SetSites(std::vector<SiteRef> sites) {
   cv_.notify_all();
 }
 
+void PollerSet::SetPollConfig(const config::PollConfig& poll) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const PollIntervals before = intervals_;
+  poll_ = Sanitised(poll);
+  UpdateIntervalsLocked(entries_.size());
+  const Steady now = clock_.SteadyNow();
+  auto pull_in = [now](Steady& due, milliseconds old_interval, milliseconds new_interval) {
+    if (new_interval >= old_interval || old_interval.count() <= 0 || due <= now) return;
+    const double factor =
+        static_cast<double>(new_interval.count()) / static_cast<double>(old_interval.count());
+    due = now + std::chrono::duration_cast<Steady::duration>((due - now) * factor);
+  };
+  for (auto& [id, e] : entries_) {
+    pull_in(e.status_due, before.status, intervals_.status);
+    pull_in(e.list_due, before.list, intervals_.list);
+  }
+  cv_.notify_all();
+}
+
 void PollerSet::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (running_) return;
@@ -198,6 +217,7 @@ void PollerSet::WorkerLoop() {
       auto it = entries_.find(site.id);
       return it != entries_.end() && it->second.generation == generation ? &it->second : nullptr;
     };
+    const auto list_window = poll_.list_window;
     lock.unlock();
     if (task == Task::kStatus) {
       auto result = client_.GetCaptureStatus(site.id, cancel);
@@ -214,7 +234,7 @@ void PollerSet::WorkerLoop() {
       }
     } else {
       mist::ListQuery query;
-      query.duration = std::chrono::duration_cast<std::chrono::seconds>(poll_.list_window);
+      query.duration = std::chrono::duration_cast<std::chrono::seconds>(list_window);
       auto result = client_.ListCaptures(site.id, query, cancel);
       lock.lock();
       if (Entry* e = find_entry()) {

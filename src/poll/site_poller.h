@@ -76,6 +76,11 @@ class PollerSet {
   // Replaces the site list. Kept sites keep their schedule; new ones are spread over the
   // status interval from now; removed (or renamed) sites lose their series.
   void SetSites(std::vector<SiteRef> sites);
+  // Replaces poll.* (config reload). The effective intervals are recomputed at once; when an
+  // interval got shorter every pending poll of that kind is pulled in by the same factor (the
+  // spread survives, nobody waits out the old interval); when it got longer, sites switch at
+  // their next poll. The new list_window applies from the next list poll.
+  void SetPollConfig(const config::PollConfig& poll);
   // The intervals in use for the current site count.
   PollIntervals intervals() const;
   // Longest real-time nap of an idle worker before it re-reads the clock (default 250 ms).
@@ -124,7 +129,7 @@ class PollerSet {
   void RecordOutcomeLocked(Entry& e, Task task, Steady due, const common::Error* error,
                            int retry_after);
 
-  const config::PollConfig poll_;
+  config::PollConfig poll_;  // guarded by mu_
   const int max_requests_per_hour_;
   mist::MistClient& client_;
   CaptureMetrics& metrics_;

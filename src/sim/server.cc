@@ -191,6 +191,7 @@ class WsSession final : public WsSessionBase,
       if (index) {
         if (std::find(site_ids_.begin(), site_ids_.end(), site_id) == site_ids_.end()) {
           site_ids_.push_back(site_id);
+          state().CountSubscription(site_id, 1);
         }
         site_indices_.insert(*index);
         w.Key("event");
@@ -203,7 +204,7 @@ class WsSession final : public WsSessionBase,
         w.String(site_id.empty() ? "unsupported channel" : "site not found or no privilege");
       }
     } else {
-      std::erase(site_ids_, site_id);
+      if (std::erase(site_ids_, site_id) > 0) state().CountSubscription(site_id, -1);
       if (auto index = site_id.empty() ? std::nullopt : state().FindSite(site_id)) {
         site_indices_.erase(*index);
       }
@@ -303,9 +304,16 @@ class WsSession final : public WsSessionBase,
     queue_.clear();
   }
 
+  // The connection is over: its channels no longer count as subscribed.
+  void ForgetSubscriptions() {
+    for (const auto& id : site_ids_) state().CountSubscription(id, -1);
+    site_ids_.clear();
+  }
+
   // Abrupt end of the TCP connection, no close frame (the drop fault).
   void Drop() {
     closed_ = true;
+    ForgetSubscriptions();
     timer_.cancel();
     ReleaseQueued();
     beast::error_code ignored;
@@ -317,6 +325,7 @@ class WsSession final : public WsSessionBase,
   void Close() {
     if (closed_) return;
     closed_ = true;
+    ForgetSubscriptions();
     timer_.cancel();
     ReleaseQueued();
     beast::error_code ignored;

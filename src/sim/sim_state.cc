@@ -274,6 +274,11 @@ void SimState::Reap() {
   Notify(ended);
 }
 
+void SimState::CountSubscription(const std::string& site_id, int delta) {
+  std::lock_guard<std::mutex> lock(mu_);
+  subscribed_[site_id] += delta;
+}
+
 void SimState::SetCaptureEndListener(CaptureEndListener l) {
   std::lock_guard<std::mutex> lock(mu_);
   listener_ = std::move(l);
@@ -282,9 +287,13 @@ void SimState::SetCaptureEndListener(CaptureEndListener l) {
 SimState::Admission SimState::Admit(std::string_view method, std::string_view target,
                                     std::string_view authorization) {
   Admission a;
-  a.endpoint = EndpointName(method, ParseTarget(target));
+  const Target t = ParseTarget(target);
+  a.endpoint = EndpointName(method, t);
   std::lock_guard<std::mutex> lock(mu_);
   ++requests_[a.endpoint];
+  if (a.endpoint == "capture_status" || a.endpoint == "capture_list") {
+    ++site_requests_[t.segments[3]];
+  }
   a.latency_ms = faults_.latency_ms;
   if (authorization.empty()) {
     a.reply = Detail(401, "Authentication credentials were not provided.");
@@ -865,6 +874,21 @@ std::string SimState::StatsJson() const {
     std::string key = std::to_string(code);
     w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
     w.Uint64(n);
+  }
+  w.EndObject();
+  w.Key("site_requests");
+  w.StartObject();
+  for (const auto& [site, n] : site_requests_) {
+    w.Key(site.c_str(), static_cast<rapidjson::SizeType>(site.size()));
+    w.Uint64(n);
+  }
+  w.EndObject();
+  w.Key("subscribed");
+  w.StartObject();
+  for (const auto& [site, n] : subscribed_) {
+    if (n <= 0) continue;
+    w.Key(site.c_str(), static_cast<rapidjson::SizeType>(site.size()));
+    w.Int64(n);
   }
   w.EndObject();
   w.Key("ws_connections");

@@ -90,6 +90,9 @@ class SimState {
 
   void SetCaptureEndListener(CaptureEndListener l);
   void CountWsConnection();
+  // A stream connection subscribed to (+1) or left (-1) a site's channel; /sim/stats shows the
+  // connections subscribed per site now.
+  void CountSubscription(const std::string& site_id, int delta);
   // A close frame received from a client, by its close code (0 when it carried none).
   void CountWsClose(int code);
   GroundTruth& truth() { return truth_; }
@@ -162,6 +165,8 @@ class SimState {
   uint64_t rest_calls_ = 0;  // admitted (authenticated) REST calls since SetFaults
   uint64_t drops_done_ = 0;
   std::map<std::string, uint64_t> requests_;
+  std::map<std::string, uint64_t> site_requests_;  // capture_status + capture_list by site id
+  std::map<std::string, int64_t> subscribed_;      // stream connections per site id
   std::map<int, uint64_t> codes_;
   uint64_t ws_connections_ = 0;
   uint64_t ws_upgrade_rejected_ = 0;

@@ -1,9 +1,14 @@
 #include "http/server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 
 #include "fakes/http_test_support.h"
 
@@ -97,12 +102,72 @@ TEST_F(HttpServerTest, ReloadIsAPostAndIsNotFoundWithoutAHandler) {
   EXPECT_EQ(res->body, "reloaded\n");
   EXPECT_EQ(reloads_.load(), 1);
 
+  auto get = Get("/-/reload");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(get->get_header_value("Allow"), "POST");
+  EXPECT_EQ(reloads_.load(), 1);
+
   HttpServer bare(Handlers{});
   ASSERT_TRUE(bare.Start("127.0.0.1:0").ok());
   httplib::Client c("127.0.0.1", bare.port());
   auto none = c.Post("/-/reload");
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 404);
+  auto none_get = c.Get("/-/reload");
+  ASSERT_TRUE(none_get);
+  EXPECT_EQ(none_get->status, 404);
+}
+
+// `curl -X POST .../-/reload` sends neither a body nor Content-Length.
+TEST_F(HttpServerTest, ReloadWithoutContentLengthIsAnsweredAtOnce) {
+  StartServer();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = "POST /-/reload HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string response;
+  char buf[512];
+  while (response.find("reloaded\n") == std::string::npos) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    response.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("reloaded\n"), std::string::npos) << response;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(reloads_.load(), 1);
+
+  // A body, when there is one, is read and ignored; the connection stays usable.
+  auto with_body = client_->Post("/-/reload", "{}", "application/json");
+  ASSERT_TRUE(with_body);
+  EXPECT_EQ(with_body->status, 200);
+  auto next = Get("/healthz");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(reloads_.load(), 2);
+}
+
+TEST_F(HttpServerTest, FailedReloadAnswers500WithTheErrorText) {
+  Handlers h = TestHandlers(&ready_, &reloads_);
+  h.reload = [] { return std::make_pair(false, std::string("cfg.yaml:3: sites: must be a list")); };
+  HttpServer server(std::move(h));
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  httplib::Client c("127.0.0.1", server.port());
+  auto res = c.Post("/-/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  EXPECT_EQ(res->body, "cfg.yaml:3: sites: must be a list\n");
+  server.Stop();
 }
 
 TEST_F(HttpServerTest, GzipsMetricsOnlyForClientsThatAskForIt) {

@@ -303,3 +303,49 @@ TEST_F(PollerSetTest, NotReadyUntilAPollSucceedsAndTheTokenNeverReachesTheLog) {
 
 }  // namespace
 }  // namespace mpe::poll
+
+namespace mpe::poll {
+namespace {
+
+TEST_F(PollerSetTest, SetPollConfigPullsPendingPollsInAndUsesTheNewListWindow) {
+  config_.poll.status_interval = std::chrono::seconds(60);
+  config_.poll.list_interval = std::chrono::seconds(60);
+  config_.sites = {{"s1", "HQ"}};
+  auto& poller = Start();
+  ASSERT_TRUE(WaitFor(
+      [&] { return server_.Count(StatusPath("s1")) == 1 && server_.Count(ListPath("s1")) == 1; }));
+  EXPECT_EQ(Get("mist_pcap_poll_interval_seconds", {{"kind", "status"}}), 60);
+
+  config::PollConfig faster = config_.poll;
+  faster.status_interval = milliseconds(100);
+  faster.list_interval = milliseconds(150);
+  faster.list_window = std::chrono::minutes(90);
+  const auto t0 = std::chrono::steady_clock::now();
+  poller.SetPollConfig(faster);
+  EXPECT_EQ(poller.intervals().status, milliseconds(100));
+  EXPECT_EQ(poller.intervals().list, milliseconds(150));
+  EXPECT_EQ(Get("mist_pcap_poll_interval_seconds", {{"kind", "status"}}), 0.1);
+  EXPECT_EQ(Get("mist_pcap_poll_interval_seconds", {{"kind", "list"}}), 0.15);
+  // Without the pull-in the next poll would be a minute away.
+  ASSERT_TRUE(WaitFor(
+      [&] { return server_.Count(StatusPath("s1")) >= 4 && server_.Count(ListPath("s1")) >= 3; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  std::string last_duration;
+  for (const auto& r : server_.Requests()) {
+    if (r.path == ListPath("s1") && r.params.count("duration")) {
+      last_duration = r.params.at("duration");
+    }
+  }
+  EXPECT_EQ(last_duration, "90m");
+
+  // Longer again: at most the polls already due go out, then the new interval holds.
+  poller.SetPollConfig(config_.poll);
+  EXPECT_EQ(Get("mist_pcap_poll_interval_seconds", {{"kind", "status"}}), 60);
+  WaitFor([] { return false; }, milliseconds(300));
+  const int settled = server_.Count(StatusPath("s1"));
+  WaitFor([] { return false; }, milliseconds(700));
+  EXPECT_EQ(server_.Count(StatusPath("s1")), settled);
+}
+
+}  // namespace
+}  // namespace mpe::poll

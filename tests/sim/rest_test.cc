@@ -206,6 +206,10 @@ TEST_F(CloudSimRestTest, StatsCountRequestsPerEndpointAndCode) {
   auto over_http = client_->Get("/sim/stats");
   ASSERT_TRUE(over_http);
   EXPECT_EQ(ParseJson(over_http->body)["requests"]["capture_status"].GetInt(), 3);
+  // Status and list polls by site (the anonymous one included); other endpoints are not.
+  ASSERT_TRUE(stats["site_requests"].IsObject());
+  EXPECT_EQ(stats["site_requests"].MemberCount(), 1u);
+  EXPECT_EQ(stats["site_requests"][kHq].GetInt(), 4);
 }
 
 class CloudSimPagingTest : public CloudSimRestTest {

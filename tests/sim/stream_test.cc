@@ -273,6 +273,36 @@ TEST_F(CloudSimStreamTest, UnsubscribeStopsTheData) {
   EXPECT_TRUE(unsubscribed);
 }
 
+TEST_F(CloudSimStreamTest, StatsShowTheConnectionsSubscribedPerSiteNow) {
+  auto subscribed = [&](const char* site) {
+    auto stats = ParseJson(sim_->StatsJson());
+    const auto& s = stats["subscribed"];
+    return s.HasMember(site) ? s[site].GetInt() : 0;
+  };
+  auto subscribed_sites = [&] {
+    return ParseJson(sim_->StatsJson())["subscribed"].MemberCount();
+  };
+  EXPECT_EQ(subscribed_sites(), 0u);
+  {
+    TestWsClient a, b;
+    ASSERT_EQ(a.Connect(sim_->port(), "tok"), 101);
+    ASSERT_EQ(b.Connect(sim_->port(), "tok"), 101);
+    a.Send(Subscribe(kHq));
+    a.Send(Subscribe(kHq));  // twice on one connection counts once
+    a.Send(Subscribe(kWarehouse));
+    b.Send(Subscribe(kHq));
+    b.Send(Subscribe("nope"));
+    ASSERT_TRUE(WaitFor([&] { return subscribed(kHq) == 2 && subscribed(kWarehouse) == 1; }));
+    EXPECT_EQ(subscribed_sites(), 2u);
+    a.Send(R"({"unsubscribe":"/sites/)" + std::string(kWarehouse) + R"(/pcaps"})");
+    ASSERT_TRUE(WaitFor([&] { return subscribed(kWarehouse) == 0; }));
+    EXPECT_EQ(subscribed(kHq), 2);
+    EXPECT_EQ(subscribed_sites(), 1u);
+  }
+  // Closed connections hold no subscription.
+  EXPECT_TRUE(WaitFor([&] { return subscribed_sites() == 0; }));
+}
+
 TEST_F(CloudSimStreamTest, DropFaultCutsTheConnectionWithoutACloseFrame) {
   Faults f;
   f.drop_stream_after = 5;
