@@ -44,8 +44,8 @@ std::string Yaml(const std::vector<std::string>& site_ids, const std::string& st
 class ConfigReloaderTest : public ::testing::Test {
  protected:
   ConfigReloaderTest() {
-    char tmpl[] = "/tmp/mpe-reload-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mpe-reload-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
     path_ = dir_ + "/exporter.yaml";
   }
   ~ConfigReloaderTest() override { std::filesystem::remove_all(dir_); }

@@ -51,8 +51,8 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) 
 class ReloadE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mpe-reload-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mpe-reload-e2e-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     path_ = dir_ + "/exporter.yaml";
     sim::SimOptions opts;
