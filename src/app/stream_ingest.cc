@@ -2,13 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string>
+
 #include "capture/archive_writer.h"
 
 namespace mpe::app {
 
 StreamIngest::StreamIngest(stream::StreamOptions options, metrics::StreamAggregator& aggregator,
-                           std::vector<std::string> channels)
+                           std::vector<std::string> channels, const common::Clock& clock)
     : aggregator_(aggregator),
+      clock_(clock),
       channels_(std::move(channels)),
       client_(std::make_unique<stream::StreamClient>(std::move(options), *this)) {}
 
@@ -37,8 +40,7 @@ size_t StreamIngest::channel_count() const {
   return channels_.size();
 }
 
-void StreamIngest::SetPcapSinks(DecodeMismatchMetrics* mismatch,
-                                capture::ArchiveWriter* archive) {
+void StreamIngest::SetPcapSinks(DecodeMismatchMetrics* mismatch, capture::ArchiveWriter* archive) {
   enricher_.set_metrics(mismatch);
   enricher_.set_decode_every_packet(archive != nullptr);  // the archive decodes anyway
   archive_ = archive;
@@ -58,9 +60,37 @@ std::string_view SiteIdOfChannel(std::string_view channel) {
 
 }  // namespace
 
+void StreamIngest::ReportDecodeError(decode::DecodeError error, std::string_view channel,
+                                     size_t len) {
+  DecodeErrorLog& log = error_log_[static_cast<size_t>(error)];
+  const auto now = clock_.SteadyNow();
+  if (log.logged && now - log.last < kDecodeErrorLogEvery) {
+    ++log.suppressed;
+    return;
+  }
+  // The channel comes from the bad frame itself: bounded and without control characters, so it
+  // cannot flood or forge log lines.
+  constexpr size_t kMaxChannel = 120;
+  std::string shown =
+      channel.empty() ? std::string("-") : std::string(channel.substr(0, kMaxChannel));
+  for (char& c : shown) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  // A bad frame from Mist is data, not a connection problem: the stream stays up, so one line
+  // per reason and minute is enough to notice it next to the counter.
+  spdlog::warn(
+      "stream frame skipped reason={} channel={} bytes={} ({} more since the last line); "
+      "counted in mist_pcap_stream_decode_errors_total, reported once per {} s per reason",
+      decode::ReasonName(error), shown, len, log.suppressed, kDecodeErrorLogEvery.count());
+  log.logged = true;
+  log.last = now;
+  log.suppressed = 0;
+}
+
 void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
   if (!is_text) {
     aggregator_.RecordDecodeError(decode::DecodeError::kBinaryFrame);
+    ReportDecodeError(decode::DecodeError::kBinaryFrame, {}, len);
     return;
   }
   decode::Event event = decoder_.Decode(data, len);
@@ -79,7 +109,26 @@ void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
   }
   bool radiotap = false;
   const decode::RawPacketInfo* raw = enricher_.Enrich(&event, &radiotap);
-  aggregator_.Record(event);
+  const auto site = aggregator_.Record(event);
+  // Report what the aggregator counted in decode_errors_total, with the same reason.
+  switch (event.kind) {
+    case decode::EventKind::kInvalid:
+      ReportDecodeError(event.error == decode::DecodeError::kNone
+                            ? decode::DecodeError::kInvalidJson
+                            : event.error,
+                        event.channel, len);
+      break;
+    case decode::EventKind::kData:
+    case decode::EventKind::kCaptureEnd:
+      if (site == metrics::StreamAggregator::kNoSite) [[unlikely]] {
+        ReportDecodeError(decode::DecodeError::kUnknownChannel, event.channel, len);
+      } else if (event.error != decode::DecodeError::kNone) [[unlikely]] {
+        ReportDecodeError(event.error, event.channel, len);
+      }
+      break;
+    default:
+      break;
+  }
   if (archive_ != nullptr) {
     const std::string_view site_id = SiteIdOfChannel(event.channel);
     if (site_id.empty()) return;

@@ -1,12 +1,16 @@
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "app/pcap_enricher.h"
+#include "common/clock.h"
 #include "common/result.h"
 #include "decode/frame_decoder.h"
 #include "metrics/stream_aggregator.h"
@@ -20,12 +24,16 @@ namespace mpe::app {
 
 // One stream connection and its ingest path: frames from the StreamClient's io thread are
 // decoded in place and recorded into the shared aggregator; subscription acks are handed back
-// to the client. OnFrame/OnConnected/OnDisconnected run on that io thread only; Start/Stop and
-// the accessors may be called from any thread.
+// to the client. Undecodable frames are counted (decode_errors_total) and reported with one warn
+// line per reason per kDecodeErrorLogEvery. OnFrame/OnConnected/OnDisconnected run on that io
+// thread only; Start/Stop and the accessors may be called from any thread.
 class StreamIngest final : public stream::FrameSink {
  public:
+  static constexpr std::chrono::seconds kDecodeErrorLogEvery{60};
+
   StreamIngest(stream::StreamOptions options, metrics::StreamAggregator& aggregator,
-               std::vector<std::string> channels);
+               std::vector<std::string> channels,
+               const common::Clock& clock = common::SystemClock::Instance());
   ~StreamIngest() override;
 
   common::Status Start();
@@ -46,7 +54,18 @@ class StreamIngest final : public stream::FrameSink {
   std::string last_error() const;
 
  private:
+  // Rate-limited report of one undecodable frame (io thread).
+  void ReportDecodeError(decode::DecodeError error, std::string_view channel, size_t len);
+
+  struct DecodeErrorLog {
+    bool logged = false;
+    std::chrono::steady_clock::time_point last{};
+    uint64_t suppressed = 0;  // errors of this reason since the last line
+  };
+
   metrics::StreamAggregator& aggregator_;
+  const common::Clock& clock_;
+  std::array<DecodeErrorLog, static_cast<size_t>(decode::DecodeError::kCount)> error_log_{};
   mutable std::mutex channels_mu_;  // SetChannels (app thread) vs OnDisconnected (io thread)
   std::vector<std::string> channels_;
   decode::FrameDecoder decoder_;
