@@ -355,6 +355,35 @@ TEST_F(StreamClientTest, WaitsAtLeastRetryAfterWhenRateLimited) {
   EXPECT_EQ(server.upgrade_requests(), 1);
 }
 
+// The recovery half of the 429 case of the fault matrix (tests/e2e/fault_matrix_test.cc): the
+// App uses the fixed 30 s minimum wait, too long for an e2e run, so it is shortened here.
+TEST_F(StreamClientTest, ConnectsAgainAfterTheRateLimitWaitAndSubscribes) {
+  fakes::FakeStreamServer server;
+  server.RejectUpgrades(429, {{"Retry-After", "0"}});
+  RecordingSink sink;
+  StreamOptions options = Options(server.Url());
+  options.rate_limited_min_wait = milliseconds(400);
+  StreamClient client(options, sink);
+  sink.Attach(&client);
+  client.SetChannels({kA});
+  ASSERT_TRUE(client.Start().ok());
+  ASSERT_TRUE(WaitUntil([&] { return client.stats().upgrade_rejected >= 1; }));
+  server.RejectUpgrades(0);
+  ASSERT_TRUE(WaitUntil([&] { return client.IsSubscribed(kA); }));
+  client.Stop();
+  // Every wait after a 429 was the minimum, above reconnect_max (200 ms).
+  EXPECT_EQ(client.stats().last_retry_delay_ms, 400);
+  EXPECT_EQ(client.stats().last_upgrade_status, 429);
+  // A slow machine may see a second 429 before the rejection is lifted: compare with the server.
+  EXPECT_EQ(client.stats().upgrade_rejected, static_cast<uint64_t>(server.upgrade_requests() - 1));
+  EXPECT_EQ(client.stats().connects, 1u);
+  EXPECT_EQ(sink.connected(), 1);
+  EXPECT_TRUE(LogContains("warning stream ws_handshake failed url=" + server.Url() +
+                          ": upgrade rejected with HTTP 429"));
+  EXPECT_TRUE(LogContains("recovered after " + std::to_string(server.upgrade_requests() - 1) +
+                          " failed attempt(s)"));
+}
+
 TEST_F(StreamClientTest, ConnectsOverTlsWhenTheCaFileTrustsTheServer) {
   auto cert = fakes::MakeSelfSignedCert();
   ASSERT_TRUE(cert.ok()) << cert.error().message;
