@@ -91,6 +91,42 @@ class InsituJsonReader {
     }
   }
 
+  // After an escape: moves the plain bytes up to the next '"', '\\' or control byte from src
+  // down to dst (dst < src), 16 at a time. A 16-byte store is only made where it cannot
+  // overwrite input not read yet: whole plain blocks, or when the gap is wide enough.
+  static void CopyRun(char*& src, char*& dst) {
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control = _mm_set1_epi8(0x1F);
+    for (;;) {
+      if ((reinterpret_cast<uintptr_t>(src) & 4095) > 4096 - 16) {
+        if (EndsString(*src)) return;
+        *dst++ = *src++;
+        continue;
+      }
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+      const __m128i hit =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                       _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
+      const int mask = _mm_movemask_epi8(hit);
+      if (mask == 0) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), v);
+        src += 16;
+        dst += 16;
+        continue;
+      }
+      const size_t n = static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      if (static_cast<size_t>(src - dst) + n >= 16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), v);
+      } else {
+        for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+      }
+      src += n;
+      dst += n;
+      return;
+    }
+  }
+
   // Compares byte by byte so that a truncated literal stops at the NUL.
   bool Literal(const char* word) {
     const char* p = p_;
@@ -194,11 +230,7 @@ class InsituJsonReader {
         default:
           return Fail();
       }
-      char* next = ScanString(src);
-      const size_t run = static_cast<size_t>(next - src);
-      std::memmove(dst, src, run);
-      dst += run;
-      src = next;
+      CopyRun(src, dst);
     }
     *dst = '\0';
     p_ = src + 1;

@@ -206,6 +206,9 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
   if (done_) return;
   if (ec) return Fail(ec, "read");
   reader_.Commit(bytes);
+  // Liveness is noted once per read, not per message (a clock read each).
+  observer_.OnSessionActivity(this);
+  if (done_) return;
   if (!ParseFrames()) return;
   DoRead();
 }

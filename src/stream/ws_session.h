@@ -49,7 +49,8 @@ class SessionObserver {
   virtual ~SessionObserver() = default;
   virtual void OnSessionOpen(WsSession* s) = 0;
   virtual void OnSessionMessage(WsSession* s, char* data, size_t len, bool is_text) = 0;
-  virtual void OnSessionActivity(WsSession* s) = 0;  // a ping, pong or close frame arrived
+  // Bytes arrived (once per socket read), or a ping, pong or close frame.
+  virtual void OnSessionActivity(WsSession* s) = 0;
   virtual void OnSessionFailed(WsSession* s, const SessionFailure& failure) = 0;
   virtual void OnSessionClosed(WsSession* s, beast::error_code ec) = 0;  // after Close()
 };
