@@ -1,27 +1,40 @@
 #include "common/mac.h"
 
+#include <array>
 #include <cctype>
+#include <cstdint>
 
 namespace mpe::common {
 
 namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+
+constexpr uint8_t kSeparator = 0xFE;
+constexpr uint8_t kInvalid = 0xFF;
+
+// Hex digit value, kSeparator for ':', '-' and '.', kInvalid otherwise: one load per character
+// instead of three range tests (AP MACs are parsed once per stream message).
+constexpr std::array<uint8_t, 256> MakeHexTable() {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = kInvalid;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<uint8_t>(c - 'A' + 10);
+  t[':'] = t['-'] = t['.'] = kSeparator;
+  return t;
 }
+constexpr std::array<uint8_t, 256> kHexTable = MakeHexTable();
+
 }  // namespace
 
 std::optional<uint64_t> ParseMac(std::string_view text) {
   uint64_t value = 0;
   int digits = 0;
   for (char c : text) {
-    int h = HexValue(c);
-    if (h >= 0) {
+    const uint8_t h = kHexTable[static_cast<uint8_t>(c)];
+    if (h < 16) {
       if (++digits > 12) return std::nullopt;
-      value = (value << 4) | static_cast<uint64_t>(h);
-    } else if (c != ':' && c != '-' && c != '.') {
+      value = (value << 4) | h;
+    } else if (h != kSeparator) {
       return std::nullopt;
     }
   }

@@ -1,8 +1,5 @@
 #include "decode/frame_decoder.h"
 
-#include <rapidjson/error/error.h>
-#include <rapidjson/reader.h>
-
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -12,16 +9,14 @@
 #include <system_error>
 
 #include "common/mac.h"
+#include "decode/insitu_json.h"
 
 namespace mpe::decode {
 namespace {
 
-// In situ: strings are unescaped where they lie and NUL-terminated, so views need no copy and
-// a `data` string is ready for a second in-situ pass. StopWhenDone: we check the tail
-// ourselves against `len`, which also catches a NUL byte inside the frame. No
-// kParseValidateEncodingFlag: it disables the SSE4.2 string scan for every string (measured
-// in bench/decode_bench.cc); instead the few strings we keep are validated (ValidUtf8).
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseStopWhenDoneFlag;
+// Frames are parsed in place (InsituJsonReader): strings are unescaped where they lie and
+// NUL-terminated, so views need no copy and a `data` string is ready for a second in-place
+// pass. The reader does not validate UTF-8; the few strings we keep are checked (ValidUtf8).
 
 // Largest integer a double represents exactly; bounds lost_messages.
 constexpr int64_t kMaxExactInt = int64_t{1} << 53;
@@ -63,16 +58,36 @@ enum class Field : uint8_t {
   kTimestamp,
 };
 
+// k == lit, compared inline 8 bytes at a time (a libc memcmp call per key showed up as ~5% of
+// ingest CPU).
+template <size_t N>
+bool Is(std::string_view k, const char (&lit)[N]) {
+  constexpr size_t n = N - 1;
+  if (k.size() != n) return false;
+  const char* p = k.data();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t a, b;
+    std::memcpy(&a, p + i, 8);
+    std::memcpy(&b, lit + i, 8);
+    if (a != b) return false;
+  }
+  for (; i < n; ++i) {
+    if (p[i] != lit[i]) return false;
+  }
+  return true;
+}
+
 Field TopField(std::string_view k) {
   switch (k.size()) {
     case 4:
-      return k == "data" ? Field::kData : Field::kUnknown;
+      return Is(k, "data") ? Field::kData : Field::kUnknown;
     case 5:
-      return k == "event" ? Field::kEvent : Field::kUnknown;
+      return Is(k, "event") ? Field::kEvent : Field::kUnknown;
     case 6:
-      return k == "detail" ? Field::kDetail : Field::kUnknown;
+      return Is(k, "detail") ? Field::kDetail : Field::kUnknown;
     case 7:
-      return k == "channel" ? Field::kChannel : Field::kUnknown;
+      return Is(k, "channel") ? Field::kChannel : Field::kUnknown;
     default:
       return Field::kUnknown;
   }
@@ -81,13 +96,13 @@ Field TopField(std::string_view k) {
 Field DataField(std::string_view k) {
   switch (k.size()) {
     case 8:
-      return k == "pcap_raw" ? Field::kPcapRaw : Field::kUnknown;
+      return Is(k, "pcap_raw") ? Field::kPcapRaw : Field::kUnknown;
     case 9:
-      return k == "pcap_dict" ? Field::kPcapDict : Field::kUnknown;
+      return Is(k, "pcap_dict") ? Field::kPcapDict : Field::kUnknown;
     case 10:
-      return k == "capture_id" ? Field::kCaptureId : Field::kUnknown;
+      return Is(k, "capture_id") ? Field::kCaptureId : Field::kUnknown;
     case 13:
-      return k == "lost_messages" ? Field::kLostMessages : Field::kUnknown;
+      return Is(k, "lost_messages") ? Field::kLostMessages : Field::kUnknown;
     default:
       return Field::kUnknown;
   }
@@ -96,37 +111,37 @@ Field DataField(std::string_view k) {
 Field PcapField(std::string_view k) {
   switch (k.size()) {
     case 4:
-      if (k == "rssi") return Field::kRssi;
-      if (k == "vlan") return Field::kVlan;
+      if (Is(k, "rssi")) return Field::kRssi;
+      if (Is(k, "vlan")) return Field::kVlan;
       break;
     case 5:
-      if (k == "proto") return Field::kProto;
+      if (Is(k, "proto")) return Field::kProto;
       break;
     case 6:
-      if (k == "ap_mac") return Field::kApMac;
-      if (k == "length") return Field::kLength;
+      if (Is(k, "ap_mac")) return Field::kApMac;
+      if (Is(k, "length")) return Field::kLength;
       break;
     case 7:
-      if (k == "channel") return Field::kChannelNumber;
+      if (Is(k, "channel")) return Field::kChannelNumber;
       break;
     case 8:
-      if (k == "datarate") return Field::kDatarate;
-      if (k == "pcap_raw") return Field::kPcapRaw;
+      if (Is(k, "datarate")) return Field::kDatarate;
+      if (Is(k, "pcap_raw")) return Field::kPcapRaw;
       break;
     case 9:
-      if (k == "interface") return Field::kInterface;
-      if (k == "direction") return Field::kDirection;
-      if (k == "timestamp") return Field::kTimestamp;
+      if (Is(k, "interface")) return Field::kInterface;
+      if (Is(k, "direction")) return Field::kDirection;
+      if (Is(k, "timestamp")) return Field::kTimestamp;
       break;
     case 10:
-      if (k == "frame_type") return Field::kFrameType;
-      if (k == "capture_id") return Field::kCaptureId;
+      if (Is(k, "frame_type")) return Field::kFrameType;
+      if (Is(k, "capture_id")) return Field::kCaptureId;
       break;
     case 13:
-      if (k == "frame_subtype") return Field::kFrameSubtype;
+      if (Is(k, "frame_subtype")) return Field::kFrameSubtype;
       break;
     case 17:
-      if (k == "channel_frequency") return Field::kFrequency;
+      if (Is(k, "channel_frequency")) return Field::kFrequency;
       break;
     default:
       break;
@@ -158,7 +173,7 @@ struct Scalar {
     v.d = d;
     return v;
   }
-  static Scalar OfString(const char* s, rapidjson::SizeType n) {
+  static Scalar OfString(const char* s, unsigned n) {
     Scalar v = OfType(Type::kString);
     v.s = std::string_view(s, n);
     return v;
@@ -274,7 +289,7 @@ bool ToDatarate(const Scalar& v, double* out) {
 }
 
 // Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). Only the short strings we keep
-// for labels and logs are checked; see kParseFlags.
+// for labels and logs are checked (the JSON reader does not validate encoding).
 bool ValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const unsigned char* end = p + s.size();
@@ -342,14 +357,14 @@ class Handler {
     return OnScalar(Scalar::OfDouble(static_cast<double>(u)));
   }
   bool Double(double d) { return OnScalar(Scalar::OfDouble(d)); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+  bool RawNumber(const char* s, unsigned n, bool) {
     return OnScalar(Scalar::OfString(s, n));
   }
-  bool String(const char* s, rapidjson::SizeType n, bool) {
+  bool String(const char* s, unsigned n, bool) {
     return OnScalar(Scalar::OfString(s, n));
   }
 
-  bool Key(const char* s, rapidjson::SizeType n, bool) {
+  bool Key(const char* s, unsigned n, bool) {
     if (skip_ > 0) return true;
     std::string_view k(s, n);
     switch (ctx_[known_ - 1]) {
@@ -389,7 +404,7 @@ class Handler {
     return true;
   }
 
-  bool EndObject(rapidjson::SizeType) {
+  bool EndObject(unsigned) {
     --depth_;
     if (skip_ > 0) {
       --skip_;
@@ -410,7 +425,7 @@ class Handler {
     return true;
   }
 
-  bool EndArray(rapidjson::SizeType) {
+  bool EndArray(unsigned) {
     --depth_;
     --skip_;
     field_ = Field::kUnknown;
@@ -699,13 +714,6 @@ Event Invalid(Event ev, DecodeError error) {
   return ev;
 }
 
-bool OnlyWhitespace(const char* p, const char* end) {
-  for (; p < end; ++p) {
-    if (!IsSpace(*p)) return false;
-  }
-  return true;
-}
-
 // First missing field a packet needs for its labels and values, kNone when complete.
 DecodeError MissingField(const PacketFields& p) {
   if (p.interface == Interface::kUnknown || p.direction == Direction::kUnknown || !p.has_ap_mac ||
@@ -721,24 +729,20 @@ DecodeError MissingField(const PacketFields& p) {
 }  // namespace
 
 struct FrameDecoder::Impl {
-  // Recursive in-situ parsing never touches the reader's stack, so nothing is allocated per
-  // message; the reader is kept anyway so that any future flag needing the stack reuses it.
-  rapidjson::Reader reader;
-
   enum class Outcome { kOk, kInvalidJson, kNumberTooBig, kNotObject };
 
   // Parses the NUL-terminated text [text, text+len) with `handler`.
-  Outcome Parse(char* text, size_t len, Handler* handler) {
-    rapidjson::InsituStringStream stream(text);
-    rapidjson::ParseResult r = reader.Parse<kParseFlags>(stream, *handler);
-    if (!r) {
-      if (!handler->too_deep() && r.Code() == rapidjson::kParseErrorNumberTooBig) {
+  static Outcome Parse(char* text, size_t len, Handler* handler) {
+    InsituJsonReader<Handler> reader(text, *handler);
+    const JsonStatus status = reader.Parse(text);
+    if (status != JsonStatus::kOk) {
+      if (!handler->too_deep() && status == JsonStatus::kNumberTooBig) {
         return Outcome::kNumberTooBig;
       }
       return Outcome::kInvalidJson;
     }
-    // The reader stops at a NUL: anything but whitespace before `len` is an error.
-    if (!OnlyWhitespace(text + stream.Tell(), text + len)) return Outcome::kInvalidJson;
+    // The reader stops after the root value: anything before `len` (a NUL too) is an error.
+    if (reader.offset() != len) return Outcome::kInvalidJson;
     if (!handler->root_is_object()) return Outcome::kNotObject;
     return Outcome::kOk;
   }

@@ -35,12 +35,29 @@ uint32_t Read32(const uint8_t* p, bool big_endian) {
 }  // namespace
 
 common::Status Base64Decode(std::string_view text, std::vector<uint8_t>* out) {
-  out->clear();
-  out->reserve(text.size() / 4 * 3 + 3);
+  out->resize(text.size() / 4 * 3 + 3);
+  uint8_t* o = out->data();
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  // Fast path: whole groups of four alphabet characters (every table value >= 64 is a space,
+  // '=' or junk, handled by the general loop below from the first such group on).
+  while (i + 4 <= n) {
+    const uint32_t a = kBase64[s[i]], b = kBase64[s[i + 1]], c = kBase64[s[i + 2]],
+                   d = kBase64[s[i + 3]];
+    if ((a | b | c | d) >= 64) break;
+    const uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+    o[0] = static_cast<uint8_t>(v >> 16);
+    o[1] = static_cast<uint8_t>(v >> 8);
+    o[2] = static_cast<uint8_t>(v);
+    o += 3;
+    i += 4;
+  }
   uint32_t acc = 0;
   int bits = 0;
   size_t padding = 0;
-  for (char ch : text) {
+  for (; i < n; ++i) {
+    const char ch = static_cast<char>(s[i]);
     if (ch == '=') {
       ++padding;
       continue;
@@ -55,9 +72,10 @@ common::Status Base64Decode(std::string_view text, std::vector<uint8_t>* out) {
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out->push_back(static_cast<uint8_t>(acc >> bits));
+      *o++ = static_cast<uint8_t>(acc >> bits);
     }
   }
+  out->resize(static_cast<size_t>(o - out->data()));
   // A lone 6-bit group cannot encode a byte; more than two '=' is malformed.
   if (bits >= 6 || padding > 2) {
     out->clear();

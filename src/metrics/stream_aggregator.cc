@@ -1,6 +1,7 @@
 #include "metrics/stream_aggregator.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <functional>
 
@@ -50,6 +51,8 @@ struct StringViewHash {
 // Bounded interning of label strings: past max_ids new values map to "other".
 class StringTable {
  public:
+  StringTable(const StringTable&) = delete;  // cache_ points into map_
+  StringTable& operator=(const StringTable&) = delete;
   explicit StringTable(uint32_t max_ids, std::initializer_list<std::string_view> seed = {})
       : max_ids_(max_ids) {
     labels_ = {"unknown", "other"};
@@ -57,20 +60,36 @@ class StringTable {
   }
   uint32_t Intern(std::string_view v) {
     if (v.empty()) return kUnknownId;
+    // A direct-mapped cache in front of the hash map: label values repeat from message to
+    // message, and comparing a few bytes is cheaper than hashing them.
+    CacheSlot& slot = cache_[SlotOf(v)];
+    if (slot.key != nullptr && *slot.key == v) return slot.id;
     auto it = map_.find(v);
-    if (it != map_.end()) return it->second;
-    if (labels_.size() >= max_ids_) return kOtherId;
-    uint32_t id = static_cast<uint32_t>(labels_.size());
-    labels_.push_back(EscapeLabelValue(v));
-    map_.emplace(std::string(v), id);
-    return id;
+    if (it == map_.end()) {
+      if (labels_.size() >= max_ids_) return kOtherId;
+      uint32_t id = static_cast<uint32_t>(labels_.size());
+      labels_.push_back(EscapeLabelValue(v));
+      it = map_.emplace(std::string(v), id).first;
+    }
+    slot = {&it->first, it->second};  // node-based map, never erased: the key stays put
+    return it->second;
   }
   const std::string& Label(uint32_t id) const { return labels_[id]; }
 
  private:
+  struct CacheSlot {
+    const std::string* key = nullptr;
+    uint32_t id = 0;
+  };
+  static size_t SlotOf(std::string_view v) {
+    const auto b = [&v](size_t i) { return static_cast<size_t>(static_cast<uint8_t>(v[i])); };
+    return (v.size() * 7 + b(0) * 31 + b(v.size() / 2) * 131 + b(v.size() - 1)) & 63;
+  }
+
   uint32_t max_ids_;
   std::vector<std::string> labels_;  // escaped label values
   std::unordered_map<std::string, uint32_t, StringViewHash, std::equal_to<>> map_;
+  std::array<CacheSlot, 64> cache_{};
 };
 
 // AP MACs interned by their 48-bit value; ids of APs no series uses any more are recycled.
@@ -228,6 +247,11 @@ struct StreamAggregator::State {
   std::vector<std::unique_ptr<SiteState>> sites;
   std::unordered_map<std::string, SiteHandle, StringViewHash, std::equal_to<>> site_by_id;
   std::unordered_map<std::string, SiteHandle, StringViewHash, std::equal_to<>> site_by_channel;
+  // The last channel looked up and its handle: one connection's messages mostly come from a
+  // few sites, and a compare is cheaper than hashing a 50-byte channel per message. Cleared
+  // whenever site_by_channel changes.
+  std::string last_channel;
+  SiteHandle last_channel_site = kNoSite;
 
   ApTable aps;
   StringTable interfaces{64, {"radiotap", "wired"}};
@@ -400,6 +424,7 @@ StreamAggregator::SiteHandle StreamAggregator::AddSite(const std::string& id,
              EscapeLabelValue(name.empty() ? id : name) + "\"";
   s.channel = "/sites/" + id + "/pcaps";
   st.site_by_channel[s.channel] = h;
+  st.last_channel.clear();
   return h;
 }
 
@@ -412,6 +437,7 @@ void StreamAggregator::RemoveSite(const std::string& id) {
   SiteState& s = *st.sites[h];
   if (!s.active) return;
   st.site_by_channel.erase(s.channel);
+  st.last_channel.clear();
   s.active = false;
   auto of_site = [h](const auto& series) { return Field(series.key, 0, 16) == h; };
   st.packets.RemoveIf(of_site);
@@ -427,8 +453,14 @@ StreamAggregator::SiteHandle StreamAggregator::Record(const decode::Event& e) {
   State& st = *state_;
   SiteHandle h = kNoSite;
   if (!e.channel.empty()) {
-    auto it = st.site_by_channel.find(e.channel);
-    if (it != st.site_by_channel.end()) h = it->second;
+    if (!st.last_channel.empty() && st.last_channel == e.channel) {
+      h = st.last_channel_site;
+    } else {
+      auto it = st.site_by_channel.find(e.channel);
+      if (it != st.site_by_channel.end()) h = it->second;
+      st.last_channel.assign(e.channel);
+      st.last_channel_site = h;
+    }
   }
   switch (e.kind) {
     case EventKind::kData:

@@ -181,8 +181,7 @@ class StreamClient::Impl final : public SessionObserver {
 
   void OnSessionMessage(WsSession* s, char* data, size_t len, bool is_text) override {
     if (s != session_.get()) return;
-    last_rx_ = SteadyClock::now();
-    got_data_ = true;
+    got_data_ = true;  // last_rx_ is set per read, in OnSessionActivity
     stats_.frames.fetch_add(1, std::memory_order_relaxed);
     stats_.bytes.fetch_add(len, std::memory_order_relaxed);
     try {

@@ -5,18 +5,23 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "stream/stream_url.h"
+#include "stream/ws_frames.h"
 
 namespace mpe::stream {
 
@@ -44,17 +49,20 @@ class SessionObserver {
   virtual ~SessionObserver() = default;
   virtual void OnSessionOpen(WsSession* s) = 0;
   virtual void OnSessionMessage(WsSession* s, char* data, size_t len, bool is_text) = 0;
-  virtual void OnSessionActivity(WsSession* s) = 0;  // a ping, pong or close frame arrived
+  // Bytes arrived (once per socket read), or a ping, pong or close frame.
+  virtual void OnSessionActivity(WsSession* s) = 0;
   virtual void OnSessionFailed(WsSession* s, const SessionFailure& failure) = 0;
   virtual void OnSessionClosed(WsSession* s, beast::error_code ec) = 0;  // after Close()
 };
 
 // One connection attempt and, if it succeeds, one WebSocket connection (ws or wss). Kept alive by
 // the handlers it has in flight (shared_from_this); everything runs on the owner's strand, so no
-// locking. Writes (text, ping, close) go through a one-at-a-time queue. Reports at most one of
-// OnSessionFailed / OnSessionClosed, and nothing after Abort(). Logs its own failures once, with
-// the stage and the redacted url.
-class WsSession : public std::enable_shared_from_this<WsSession> {
+// locking. The upgrade is plain HTTP/1.1 through Beast's http parser; after it, frames are read
+// by FrameReader (see ws_frames.h for why not Beast's websocket::stream). Writes (text, ping,
+// pong, close) go through a one-at-a-time queue. Reports at most one of OnSessionFailed /
+// OnSessionClosed, and nothing after Abort(). Logs its own failures once, with the stage and the
+// redacted url.
+class WsSession : public std::enable_shared_from_this<WsSession>, private FrameReader::Handler {
  public:
   struct Config {
     StreamUrl url;
@@ -78,13 +86,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void Abort();
 
  private:
-  using PlainWs = websocket::stream<beast::tcp_stream>;
-  using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+  using PlainSocket = net::ip::tcp::socket;
+  using TlsSocket = net::ssl::stream<net::ip::tcp::socket>;
 
   struct Outgoing {
-    enum class Kind { kText, kPing, kClose } kind;
-    std::string text;
-    websocket::close_code code = websocket::close_code::normal;
+    enum class Kind { kText, kPing, kPong, kClose } kind;
+    std::string wire;  // the whole masked frame
   };
 
   template <class F>
@@ -97,30 +104,40 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void OnConnect(beast::error_code ec, net::ip::tcp::endpoint endpoint);
   void OnTlsHandshake(beast::error_code ec);
   void DoWsHandshake();
-  void OnWsHandshake(beast::error_code ec);
+  void OnUpgradeWritten(beast::error_code ec, size_t bytes);
+  void OnUpgradeRead(beast::error_code ec, size_t bytes);
   void DoRead();
   void OnRead(beast::error_code ec, size_t bytes);
-  void Enqueue(Outgoing out);
+  bool ParseFrames();
+  bool OnMessage(char* data, size_t len, bool is_text) override;
+  bool OnControl(Opcode op, std::string_view payload) override;
+  void Enqueue(Outgoing::Kind kind, std::string_view payload);
   void DoWrite();
   void OnWrite(beast::error_code ec, size_t bytes);
-  void OnClose(beast::error_code ec);
   void Fail(beast::error_code ec, const char* stage, SessionFailure failure = {});
   void CloseSocket();
+  net::ip::tcp::socket& Socket() { return tls_ ? tls_->next_layer() : *plain_; }
 
   Strand strand_;
   Config config_;
   SessionObserver& observer_;
   net::ip::tcp::resolver resolver_;
   net::steady_timer deadline_;  // bounds the whole connect phase
-  std::optional<PlainWs> plain_;
-  std::optional<TlsWs> tls_;
-  websocket::response_type upgrade_response_;
-  beast::flat_buffer buffer_;
+  std::optional<PlainSocket> plain_;
+  std::optional<TlsSocket> tls_;
+  std::string upgrade_key_;  // Sec-WebSocket-Key sent
+  std::optional<beast::http::request<beast::http::empty_body>> upgrade_request_;
+  std::optional<beast::http::response_parser<beast::http::empty_body>> upgrade_parser_;
+  beast::flat_buffer upgrade_buffer_;
+  FrameReader reader_;
+  std::mt19937 mask_rng_;
   std::deque<Outgoing> queue_;
+  std::string server_close_;  // "code N reason" of a close frame the server sent first
   const char* stage_ = "resolve";
   bool open_ = false;
   bool writing_ = false;
-  bool closing_ = false;
+  bool closing_ = false;         // we sent (or queued) a close frame
+  bool server_closed_ = false;   // the server closed first; failing once our reply is out
   bool done_ = false;  // reported (or aborted): stay silent from now on
   bool timed_out_ = false;
   int queued_pings_ = 0;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
+
+#include <iostream>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -123,6 +125,9 @@ class StreamClientTest : public ::testing::Test {
     // Whatever happened in the test, the token never reached a log line.
     for (const std::string& line : log_->last_formatted()) {
       EXPECT_EQ(line.find(kToken), std::string::npos) << line;
+    }
+    if (HasFailure()) {
+      for (const std::string& line : log_->last_formatted()) std::cerr << "log: " << line << '\n';
     }
     spdlog::set_default_logger(previous_logger_);
   }
