@@ -16,16 +16,17 @@ PY=/usr/bin/python3
 [[ -x "$EXPORTER" ]] || { echo "build the exporter first (scripts/build.sh)"; exit 1; }
 [[ -d "$HARNESS/peer_node/node_modules" ]] || (cd "$HARNESS/peer_node" && npm ci --no-audit --no-fund)
 
-run() {  # name n args...
-  local name="$1" n="$2"; shift 2
-  for i in $(seq 1 "$RUNS"); do
-    $PY "$HARNESS/run_bench.py" --name "$name" -n "$n" --json-out "$OUT/$name-$i.json" "$@" \
-      | tail -1 || echo "$name run $i failed"
-  done
+run() {  # name n run_index args...
+  local name="$1" n="$2" i="$3"; shift 3
+  $PY "$HARNESS/run_bench.py" --name "$name" -n "$n" --json-out "$OUT/$name-$i.json" "$@" \
+    | tail -1 || echo "$name run $i failed"
 }
-run floor "$N" --floor
-run peer_python "$N_PEERS" --cmd "taskset -c $CORE $PY peer_python.py --ws-port {ws_port} --site-id {site_id} --metrics-port {metrics_port}"
-run peer_node "$N_PEERS" --cmd "taskset -c $CORE node peer_node/index.js --ws-port {ws_port} --site-id {site_id} --metrics-port {metrics_port}"
-run mist_pcap_exporter "$N" --config-template "$ROOT/bench/bench-config.yaml" \
-  --cmd "taskset -c $CORE env MIST_API_TOKEN=bench $EXPORTER --config.file={config} --web.listen-address=127.0.0.1:{metrics_port}"
+# Rounds interleave the four so that a slow spell of a shared machine hits all of them alike.
+for i in $(seq 1 "$RUNS"); do
+  run floor "$N" "$i" --floor
+  run peer_python "$N_PEERS" "$i" --cmd "taskset -c $CORE $PY peer_python.py --ws-port {ws_port} --site-id {site_id} --metrics-port {metrics_port}"
+  run peer_node "$N_PEERS" "$i" --cmd "taskset -c $CORE node peer_node/index.js --ws-port {ws_port} --site-id {site_id} --metrics-port {metrics_port}"
+  run mist_pcap_exporter "$N" "$i" --config-template "$ROOT/bench/bench-config.yaml" \
+    --cmd "taskset -c $CORE env MIST_API_TOKEN=bench $EXPORTER --config.file={config} --web.listen-address=127.0.0.1:{metrics_port}"
+done
 $PY "$ROOT/bench/summarize.py" "$OUT" | tee "$ROOT/bench/results.md"
