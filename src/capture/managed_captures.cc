@@ -195,10 +195,10 @@ void ManagedCaptures::Check(Entry& e) {
     return;
   }
   e.starts_ok->Increment();
-  e.backoff->Reset();
   if (started->id.empty()) {
     e.adopt_next_running = true;
   } else {
+    e.backoff->Reset();
     e.ours.push_back(started->id);
   }
   while (e.ours.size() > kRememberedIds) e.ours.pop_front();
@@ -207,8 +207,11 @@ void ManagedCaptures::Check(Entry& e) {
   state.last_error.clear();
   spdlog::info("managed capture site={}: started capture {} (type {})", state.site, started->id,
                e.request.type);
-  e.next_due = started->id.empty() ? clock_.SteadyNow()
-                                   : clock_.SteadyNow() + config_.poll.status_interval;
+  // Without an id the next status check tells what runs. It waits for the backoff (1 s, then
+  // doubling) rather than coming at once: a start answered 200 without starting anything
+  // would otherwise be repeated in a tight loop.
+  e.next_due = clock_.SteadyNow() + (started->id.empty() ? e.backoff->Next()
+                                                         : config_.poll.status_interval);
   e.state = state;
   Publish(e, state);
 }

@@ -146,6 +146,26 @@ TEST_F(ManagedCapturesTest, LeavesAForeignCaptureAloneAndLogsItOnce) {
   EXPECT_EQ(State().state, "running_ours");
 }
 
+// A start answered 200 without an id (and nothing running afterwards) must not become a tight
+// loop of starts: the checks after it back off.
+TEST_F(ManagedCapturesTest, AStartAnsweredWithoutAnIdIsRetriedWithBackoffNotAtOnce) {
+  server_.SetJson("GET", kStatusPath, "{}");
+  server_.SetJson("POST", kStatusPath, "{}");
+  managed_->Tick();
+  EXPECT_EQ(Count("POST"), 1);
+  for (int i = 0; i < 5; ++i) managed_->Tick();  // no time passed: nothing is due
+  EXPECT_EQ(Count("POST"), 1);
+  EXPECT_EQ(Count("GET"), 1);
+  clock_.Advance(std::chrono::seconds(2));  // past the first delay (1 s, jittered)
+  managed_->Tick();
+  EXPECT_EQ(Count("GET"), 2);
+  EXPECT_EQ(Count("POST"), 2);
+  clock_.Advance(std::chrono::milliseconds(500));  // the second delay is longer than that
+  managed_->Tick();
+  EXPECT_EQ(Count("POST"), 2);
+  EXPECT_EQ(Starts("ok"), 2);
+}
+
 TEST_F(ManagedCapturesTest, BacksOffAfterAFailedStartAndCountsIt) {
   server_.SetJson("GET", kStatusPath, "{}");
   server_.Set("POST", kStatusPath,
