@@ -917,7 +917,11 @@ HttpReply SimState::HandleControl(std::string_view method, std::string_view targ
     doc->Parse(body.empty() ? "{}" : std::string(body).c_str());
     return !doc->HasParseError() && doc->IsObject();
   };
-  if (method == "GET" && what == "truth" && s.size() == 2) return Json(truth_.ToJson());
+  if (method == "GET" && what == "truth" && s.size() == 2) {
+    auto f = t.query.find("families");
+    bool families = f == t.query.end() || (f->second != "0" && f->second != "false");
+    return Json(families ? truth_.ToJson() : truth_.SummaryJson());
+  }
   if (method == "GET" && what == "stats" && s.size() == 2) return Json(StatsJson());
   if (method == "POST" && what == "reset_truth" && s.size() == 2) {
     truth_.Reset();

@@ -109,6 +109,35 @@ uint64_t GroundTruth::data_messages() const {
   return data_;
 }
 
+std::string GroundTruth::SummaryJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("messages");
+  w.StartObject();
+  w.Key("data");
+  w.Uint64(data_);
+  w.Key("capture_end");
+  w.Uint64(capture_end_);
+  w.EndObject();
+  w.Key("lost_messages");
+  w.StartObject();
+  w.Key("cumulative");
+  w.Int64(lost_cumulative_);
+  w.Key("per_message");
+  w.Int64(lost_per_message_);
+  w.EndObject();
+  w.Key("connections");
+  w.Uint64(connections_);
+  w.Key("drops");
+  w.Uint64(drops_);
+  w.Key("subscriptions");
+  w.Uint64(subscriptions_);
+  w.EndObject();
+  return sb.GetString();
+}
+
 std::string GroundTruth::ToJson() const {
   std::lock_guard<std::mutex> lock(mu_);
   rapidjson::StringBuffer sb;

@@ -47,6 +47,9 @@ class GroundTruth {
   void Reset();
   uint64_t data_messages() const;
   std::string ToJson() const;
+  // The totals of ToJson without "families" (messages, lost_messages, connections, drops,
+  // subscriptions): cheap to poll while thousands of series stream (GET /sim/truth?families=0).
+  std::string SummaryJson() const;
 
  private:
   struct Counter {

@@ -345,6 +345,40 @@ TEST_F(CloudSimStreamTest, StreamSettingsCanBeChangedOverHttp) {
   EXPECT_EQ(ParseJson(c.Get("/sim/truth")->body)["messages"]["data"].GetInt(), 0);
 }
 
+TEST_F(CloudSimStreamTest, TruthWithoutFamiliesHasTheSameTotals) {
+  sim_->SetStreamLimit(7);
+  TestWsClient ws;
+  ASSERT_EQ(ws.Connect(sim_->port(), "tok"), 101);
+  ws.Send(Subscribe(kHq));
+  ASSERT_EQ(ReadData(ws, 7).size(), 7u);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ParseJson(sim_->TruthJson())["messages"]["data"].GetUint64() == 7u; }));
+  httplib::Client c("127.0.0.1", sim_->port());
+  auto full = ParseJson(c.Get("/sim/truth")->body);
+  for (const char* q : {"/sim/truth?families=0", "/sim/truth?families=false"}) {
+    auto res = c.Get(q);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    auto summary = ParseJson(res->body);
+    EXPECT_FALSE(summary.HasMember("families")) << q;
+    ASSERT_TRUE(summary.IsObject()) << q;
+    for (const char* key : {"connections", "drops", "subscriptions"}) {
+      ASSERT_TRUE(summary.HasMember(key)) << q << " " << key;
+      EXPECT_EQ(summary[key].GetUint64(), full[key].GetUint64()) << q << " " << key;
+    }
+    for (const char* key : {"data", "capture_end"}) {
+      EXPECT_EQ(summary["messages"][key].GetUint64(), full["messages"][key].GetUint64()) << key;
+    }
+    for (const char* key : {"cumulative", "per_message"}) {
+      EXPECT_EQ(summary["lost_messages"][key].GetInt64(), full["lost_messages"][key].GetInt64())
+          << key;
+    }
+    EXPECT_EQ(summary["messages"]["data"].GetUint64(), 7u);
+  }
+  EXPECT_TRUE(full.HasMember("families"));
+  EXPECT_TRUE(ParseJson(c.Get("/sim/truth?families=1")->body).HasMember("families"));
+}
+
 class CloudSimLostMessagesTest : public CloudSimStreamTest {
  protected:
   void SetUp() override {
