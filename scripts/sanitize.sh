@@ -22,8 +22,10 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$SUPP/ubsa
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$SUPP/tsan.supp"
 
 start=$(date +%s)
-# -O1 -g: several times faster to build and run than -O0, still precise stacks.
-cmake -S . -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+# clang-14, -O1 -gline-tables-only: stacks keep file:line, and the Beast-heavy files build in
+# a fraction of the time gcc -g needs with ASan (gcc: 388 s for src/sim/server.cc alone).
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1" \
   -DMPE_SANITIZE="$SANITIZE" -DMPE_BUILD_BENCH=OFF -DMPE_WERROR=ON >/dev/null
 cmake --build "$DIR" -j"${JOBS:-2}" --target mpe_tests mpe_e2e_tests
 built=$(date +%s)

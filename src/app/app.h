@@ -34,7 +34,7 @@ namespace mpe::metrics {
 class StreamAggregator;
 }
 namespace mpe::mist {
-class ApiMetrics;
+struct ApiMetrics;
 class MistClient;
 }  // namespace mpe::mist
 namespace mpe::poll {

@@ -133,7 +133,7 @@ class StreamClient::Impl final : public SessionObserver {
   }
 
   void OnUnsubscribed(std::string_view channel) {
-    net::post(strand_, [this, c = std::string(channel)] {
+    net::post(strand_, [c = std::string(channel)] {
       spdlog::debug("stream unsubscribed channel={}", c);
     });
   }

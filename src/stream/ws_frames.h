@@ -34,7 +34,7 @@ enum class Opcode : uint8_t {
 // client) carrying `payload`.
 void AppendClientFrame(std::string& out, Opcode op, std::string_view payload, uint32_t mask_key);
 
-// A close frame's payload: code (0 when absent) and reason.
+// A close frame's payload: code (0 when absent) and reason (a view into the parsed payload).
 struct ClosePayload {
   uint16_t code = 0;
   std::string_view reason;

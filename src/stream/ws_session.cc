@@ -195,9 +195,10 @@ void WsSession::OnUpgradeRead(beast::error_code ec, size_t) {
 }
 
 void WsSession::DoRead() {
-  auto [tail, room] = reader_.WritableTail();
+  // Not a structured binding: clang 14 (the sanitizer and fuzz builds) cannot capture one.
+  const std::pair<char*, size_t> tail = reader_.WritableTail();
   Visit([&](auto& stream) {
-    stream.async_read_some(net::buffer(tail, room),
+    stream.async_read_some(net::buffer(tail.first, tail.second),
                            beast::bind_front_handler(&WsSession::OnRead, shared_from_this()));
   });
 }

@@ -35,9 +35,9 @@ class StreamIngestTest : public ::testing::Test {
   double DecodeErrors(const std::string& reason) {
     std::string text;
     aggregator_.AppendText(&text);
+    const auto samples = testing::ParseMetricsText(text);
     const auto* s =
-        testing::FindSample(testing::ParseMetricsText(text), "mist_pcap_stream_decode_errors_total",
-                            {{"reason", reason}});
+        testing::FindSample(samples, "mist_pcap_stream_decode_errors_total", {{"reason", reason}});
     return s != nullptr ? s->value : -1;
   }
 

@@ -34,6 +34,18 @@
 #include "fakes/stream_fake_server.h"
 #include "sim/cloud_sim.h"
 
+// The exporter under test is built with the same flags as this binary.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MPE_TEST_UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MPE_TEST_UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef MPE_TEST_UNDER_SANITIZER
+#define MPE_TEST_UNDER_SANITIZER 0
+#endif
+
 namespace mpe {
 namespace {
 
@@ -163,7 +175,8 @@ class FaultMatrixTest : public ::testing::Test {
   }
 
   double Value(const std::string& name, const Labels& labels = {}) {
-    const Sample* s = FindSample(Scrape(), name, labels);
+    const std::vector<Sample> m = Scrape();
+    const Sample* s = FindSample(m, name, labels);
     return s ? s->value : -1;
   }
 
@@ -892,7 +905,12 @@ TEST_F(FaultMatrixTest, HundredThousandRandomApMacsStayUnderTheSeriesCap) {
             dropped);
   EXPECT_EQ(SumSamples(m, "mist_pcap_packets_total"), kMessages);
   const long growth_mib = (RssKib() - rss_before) / 1024;
+#if MPE_TEST_UNDER_SANITIZER
+  // ASan and TSan keep freed memory in quarantine and map shadow memory: RSS says nothing here.
+  (void)growth_mib;
+#else
   EXPECT_LT(growth_mib, 64) << "RSS grew by " << growth_mib << " MiB";
+#endif
   EXPECT_EQ(Warnings(), 0) << WarningText();
 }
 

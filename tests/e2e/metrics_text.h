@@ -70,6 +70,10 @@ inline const Sample* FindSample(const std::vector<Sample>& samples, const std::s
     if (s.name == name && s.labels == labels) return &s;
   return nullptr;
 }
+// The result points into `samples`: a temporary (FindSample(Scrape(), ...)) would leave it
+// dangling, which only ASan notices.
+const Sample* FindSample(std::vector<Sample>&& samples, const std::string& name,
+                         const std::map<std::string, std::string>& labels) = delete;
 
 // Sum of every sample of `name` whose labels include all of `match`.
 inline double SumSamples(const std::vector<Sample>& samples, const std::string& name,

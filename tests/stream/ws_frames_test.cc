@@ -82,7 +82,8 @@ TEST(WsFramesTest, ClientFramesAreMaskedWithTheKeyAndUseTheShortestLength) {
 
 TEST(WsFramesTest, ParsesClosePayloads) {
   ClosePayload close;
-  ASSERT_TRUE(ParseClosePayload(std::string("\x03\xf3going", 7), &close));
+  const std::string payload("\x03\xf3going", 7);  // outlives close.reason, a view into it
+  ASSERT_TRUE(ParseClosePayload(payload, &close));
   EXPECT_EQ(close.code, 1011);
   EXPECT_EQ(close.reason, "going");
   ASSERT_TRUE(ParseClosePayload("", &close));
