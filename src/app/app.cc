@@ -384,7 +384,8 @@ std::string App::MetricsText() const {
   aggregator_->SetStreamHealth(connected, reconnects, oversized);
 
   std::string out;
-  out.reserve(1 << 16);
+  const size_t last = last_metrics_size_.load(std::memory_order_relaxed);
+  out.reserve(std::max<size_t>(1 << 16, last + last / 8));
   {
     prometheus::TextSerializer serializer;
     std::ostringstream os;
@@ -393,6 +394,7 @@ std::string App::MetricsText() const {
   }
   aggregator_->AppendText(&out);
   metrics::AppendProcessMetrics(&out);
+  last_metrics_size_.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 

@@ -119,6 +119,9 @@ class App {
   std::map<std::string, poll::SiteRef> applied_;      // by id; guarded by apply_mu_
   std::vector<std::vector<std::string>> conn_sites_;  // site ids per ingests_ entry; apply_mu_
   mutable std::mutex ingests_mu_;
+  // Size of the last /metrics body: the next one reserves a little more, so a 20 MB body is
+  // one allocation instead of ten doublings.
+  mutable std::atomic<size_t> last_metrics_size_{0};
   std::vector<std::unique_ptr<StreamIngest>> ingests_;  // guarded by ingests_mu_
   // Counters of closed connections, so the exported totals never go down.
   uint64_t retired_reconnects_ = 0;  // guarded by ingests_mu_

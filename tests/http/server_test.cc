@@ -188,6 +188,61 @@ TEST_F(HttpServerTest, GzipsMetricsOnlyForClientsThatAskForIt) {
   EXPECT_EQ(roundtrip->body, plain->body);
 }
 
+TEST_F(HttpServerTest, MetricsHonourGzipQValuesAndSayTheyVary) {
+  StartServer();
+  auto refused = Get("/metrics", {{"Accept-Encoding", "gzip;q=0, identity"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 200);
+  EXPECT_FALSE(refused->has_header("Content-Encoding"));
+  EXPECT_EQ(refused->get_header_value("Vary"), "Accept-Encoding");
+  EXPECT_EQ(refused->body.substr(0, 30), "# TYPE mpe_test_total counter\n");
+  EXPECT_EQ(refused->get_header_value("Content-Length"), std::to_string(refused->body.size()));
+
+  auto gz = Get("/metrics", {{"Accept-Encoding", "br;q=1, gzip;q=0.5"}});
+  ASSERT_TRUE(gz);
+  EXPECT_EQ(gz->get_header_value("Content-Encoding"), "gzip");  // never br
+  EXPECT_EQ(gz->get_header_value("Vary"), "Accept-Encoding");
+  EXPECT_EQ(gz->get_header_value("Content-Length"), std::to_string(gz->body.size()));
+  EXPECT_LT(gz->body.size(), refused->body.size());
+}
+
+TEST_F(HttpServerTest, LargeMetricsBodiesArriveWholeInBothEncodings) {
+  // 8 MB, written from the handler's buffer in many socket writes.
+  std::string big;
+  for (int i = 0; big.size() < (8u << 20); ++i)
+    big += "mpe_big_total{n=\"" + std::to_string(i) + "\"} " + std::to_string(i % 13) + "\n";
+  Handlers h;
+  h.metrics = [&big] { return big; };
+  HttpServer server(std::move(h));
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  httplib::Client plain_client("127.0.0.1", server.port());
+  plain_client.set_decompress(false);
+  auto plain = plain_client.Get("/metrics");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 200);
+  EXPECT_TRUE(plain->body == big) << "plain body differs, " << plain->body.size() << " bytes";
+  httplib::Client gunzipping("127.0.0.1", server.port());
+  auto gz = gunzipping.Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(gz);
+  EXPECT_EQ(gz->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_LT(std::stoul(gz->get_header_value("Content-Length")), big.size() / 5);
+  EXPECT_TRUE(gz->body == big) << "gunzipped body differs, " << gz->body.size() << " bytes";
+  server.Stop();
+}
+
+TEST_F(HttpServerTest, AnEmptyMetricsBodyIsAnEmpty200) {
+  HttpServer server(Handlers{});
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  httplib::Client c("127.0.0.1", server.port());
+  for (const char* enc : {"identity", "gzip"}) {
+    auto res = c.Get("/metrics", {{"Accept-Encoding", enc}});
+    ASSERT_TRUE(res) << enc;
+    EXPECT_EQ(res->status, 200) << enc;
+    EXPECT_EQ(res->body, "") << enc;
+  }
+  server.Stop();
+}
+
 TEST_F(HttpServerTest, StartsAgainAfterStop) {
   StartServer();
   server_->Stop();
