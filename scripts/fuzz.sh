@@ -2,8 +2,10 @@
 # Builds the libFuzzer targets (tests/fuzz/) with clang-14 into build-fuzz, replays every
 # regression and corpus input (must pass), then fuzzes each target for SECONDS_PER_TARGET
 # seconds on a scratch copy of its corpus, so the repository's corpus is never written to.
-# A crash, timeout or OOM input is copied into tests/fuzz/regressions/<target>/ and the script
-# exits 1 (after fuzzing the remaining targets); 0 when everything passes. Installs nothing:
+# A crash, timeout or OOM input is copied into tests/fuzz/pending/<target>/ (it becomes a
+# regression together with its fix, see tests/fuzz/README.md) and printed in base64, so a CI log
+# is enough to recover it; the script then exits 1 (after fuzzing the remaining targets); 0 when
+# everything passes. Prints the wall time of the build and of the fuzzing. Installs nothing:
 # clang-14 and libclang-rt-14-dev come from scripts/install_deps.sh.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 60; 0 = replay only)
 # Env: BUILD_DIR (build-fuzz), JOBS (2), FUZZ_TARGETS ("decode_frame pcap_raw config"),
@@ -27,9 +29,12 @@ for tool in clang-14 clang++-14; do
   fi
 done
 
+start=$(date +%s)
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -G Ninja -DMPE_FUZZ=ON \
   -DMPE_BUILD_TESTS=OFF -DMPE_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" -j"${JOBS:-2}" --target "${targets[@]/%/_fuzz}"
+built=$(date +%s)
+echo "fuzz: build $((built - start)) s"
 
 # UBSan only prints by default: make every report a crash libFuzzer saves.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
@@ -73,6 +78,7 @@ for t in "${targets[@]}"; do
 done
 
 if ((secs == 0)); then
+  echo "fuzz: replay only, $(($(date +%s) - start)) s"
   exit 0
 fi
 
@@ -100,21 +106,31 @@ for t in "${targets[@]}"; do
   mapfile -t found < <(find "$artifacts" -maxdepth 1 -type f | sort)
   if ((rc != 0 || ${#found[@]} > 0)); then
     status=1
-    mkdir -p "tests/fuzz/regressions/$t"
-    for f in "${found[@]}"; do cp "$f" "tests/fuzz/regressions/$t/"; done
-    echo "fuzz: $t: FAILED (exit $rc); ${#found[@]} input(s) saved to" \
-      "tests/fuzz/regressions/$t/:" >&2
-    for f in "${found[@]}"; do echo "  $(basename "$f")" >&2; done
+    mkdir -p "tests/fuzz/pending/$t"
+    for f in "${found[@]}"; do cp "$f" "tests/fuzz/pending/$t/"; done
+    echo "fuzz: $t: FAILED (exit $rc); ${#found[@]} input(s) saved to tests/fuzz/pending/$t/:" >&2
+    # CI machines are thrown away: the log must carry the input itself.
+    for f in "${found[@]}"; do
+      size=$(stat -c %s "$f")
+      if ((size > 65536)); then
+        echo "  $(basename "$f") ($size bytes; the first 64 KiB of it):" >&2
+      else
+        echo "  $(basename "$f") ($size bytes), to recreate it:" >&2
+      fi
+      echo "  base64 -d > tests/fuzz/pending/$t/$(basename "$f") <<'EOF'" >&2
+      head -c 65536 "$f" | base64 -w 76 >&2
+      echo "EOF" >&2
+    done
     grep -E 'ERROR: |SUMMARY: |fuzz invariant broken|runtime error' "$log" | head -n 10 >&2 || true
     # The frames in project code (the rest is libFuzzer and libc).
     grep -E '^ +#[0-9]+ .*(mpe::|/src/|/tests/fuzz/)' "$log" | head -n 15 >&2 || true
-    summary+=("$t: FAILED after $execs execs ($rate exec/s), see tests/fuzz/regressions/$t/")
+    summary+=("$t: FAILED after $execs execs ($rate exec/s), see tests/fuzz/pending/$t/")
   else
     summary+=("$t: OK $execs execs in ${secs}s ($rate exec/s), cov $cov_start -> $cov_end,\
  $added new inputs")
   fi
 done
 
-echo "fuzz summary:"
+echo "fuzz summary (build $((built - start)) s, fuzzing $(($(date +%s) - built)) s):"
 for line in "${summary[@]}"; do echo "  $line"; done
 exit "$status"
