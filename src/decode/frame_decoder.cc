@@ -364,6 +364,25 @@ class Handler {
     return OnScalar(Scalar::OfString(s, n));
   }
 
+  // The outer reader asks before each string value: a `data` string is taken raw (escaped, not
+  // unescaped) so that it can be parsed in one pass (InsituJsonReader's escaped mode).
+  bool WantsRawString() const {
+    return skip_ == 0 && known_ > 0 && Top() == Ctx::kTop && field_ == Field::kData;
+  }
+  bool RawString(char* begin, char* end) {
+    data_shape_ = Shape::kString;
+    data_raw_ = true;
+    data_string_ = begin;
+    data_string_len_ = static_cast<size_t>(end - begin);
+    return true;
+  }
+  // After a failed one-pass attempt: the `data` string, now unescaped in place.
+  void SetDataString(char* s, size_t n) {
+    data_raw_ = false;
+    data_string_ = s;
+    data_string_len_ = n;
+  }
+
   bool Key(const char* s, unsigned n, bool) {
     if (skip_ > 0) return true;
     std::string_view k(s, n);
@@ -441,6 +460,7 @@ class Handler {
   Shape data_shape() const { return data_shape_; }
   Shape pcap_shape() const { return pcap_shape_; }
   char* data_string() const { return data_string_; }
+  bool data_raw() const { return data_raw_; }
   size_t data_string_len() const { return data_string_len_; }
   DecodeError data_error() const { return data_error_; }
 
@@ -523,6 +543,7 @@ class Handler {
         if (v.type == Scalar::Type::kString) {
           data_shape_ = Shape::kString;
           // In situ: the unescaped text starts here and is NUL-terminated at [size].
+          data_raw_ = false;
           data_string_ = const_cast<char*>(v.s.data());
           data_string_len_ = v.s.size();
         } else {
@@ -703,6 +724,7 @@ class Handler {
   bool capture_id_from_data_ = false;
   Shape data_shape_ = Shape::kAbsent;
   Shape pcap_shape_ = Shape::kAbsent;
+  bool data_raw_ = false;  // data_string_ is still escaped (RawString), not NUL-terminated
   char* data_string_ = nullptr;
   size_t data_string_len_ = 0;
   DecodeError data_error_ = DecodeError::kNone;
@@ -746,9 +768,46 @@ struct FrameDecoder::Impl {
     if (!handler->root_is_object()) return Outcome::kNotObject;
     return Outcome::kOk;
   }
+
+  // One pass over a raw (still escaped) `data` string. True when it parsed completely into an
+  // object: the handler then holds exactly what unescaping and Parse would have given. False
+  // otherwise, with the handler and the event restored to what they were before, so that the
+  // caller can take the two-pass path, which decides what went wrong.
+  bool ParseEscaped(Handler* handler, Event* ev) {
+    const Handler saved_handler = *handler;
+    const Event saved_event = *ev;
+    handler->BeginInner();
+    char* const text = handler->data_string();
+    // Strings with escapes of their own are unescaped into `scratch`; the event's views into
+    // it stay valid until the next Decode, like its views into the frame.
+    const size_t need = handler->data_string_len() + 16;
+    if (scratch_size < need) {
+      scratch = std::make_unique<char[]>(need);
+      scratch_size = need;
+    }
+    InsituJsonReader<Handler, true> reader(text, *handler);
+    reader.set_scratch(scratch.get());
+    if (reader.Parse(text) == JsonStatus::kOk && reader.offset() == handler->data_string_len() &&
+        handler->root_is_object()) {
+      return true;
+    }
+    *handler = saved_handler;
+    *ev = saved_event;
+    return false;
+  }
+
+  std::unique_ptr<char[]> scratch;
+  size_t scratch_size = 0;
+  bool one_pass = true;
 };
 
 FrameDecoder::FrameDecoder() : impl_(std::make_unique<Impl>()) {}
+
+std::string_view FrameDecoder::scratch() const {
+  return {impl_->scratch.get(), impl_->scratch_size};
+}
+
+void FrameDecoder::set_one_pass_data_strings(bool on) { impl_->one_pass = on; }
 FrameDecoder::~FrameDecoder() = default;
 FrameDecoder::FrameDecoder(FrameDecoder&&) noexcept = default;
 FrameDecoder& FrameDecoder::operator=(FrameDecoder&&) noexcept = default;
@@ -802,7 +861,17 @@ Event FrameDecoder::Decode(char* data, size_t len) {
 
   if (h.channel_wrong_type()) return Invalid(ev, DecodeError::kWrongType);
   if (!h.has_channel()) return Invalid(ev, DecodeError::kMissingField);
-  if (h.data_shape() == Shape::kString) {
+  if (h.data_shape() == Shape::kString && h.data_raw() &&
+      (!impl_->one_pass || !impl_->ParseEscaped(&h, &ev))) {
+    // Not plain enough for one pass: unescape it where it lies and parse it as before. Every
+    // escape in it is a valid two-byte one (RawString), so unescaping cannot fail.
+    unsigned n = 0;
+    InsituJsonReader<Handler>::UnescapeString(h.data_string(), &n);
+    h.SetDataString(h.data_string(), n);
+  }
+  if (h.data_shape() == Shape::kString && h.data_raw()) {
+    // Parsed in one pass.
+  } else if (h.data_shape() == Shape::kString) {
     h.BeginInner();
     switch (impl_->Parse(h.data_string(), h.data_string_len(), &h)) {
       case Impl::Outcome::kOk:

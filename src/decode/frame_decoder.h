@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string_view>
 
 #include "decode/event.h"
 
@@ -35,9 +36,18 @@ class FrameDecoder {
 
   // Decodes one text frame IN PLACE (the buffer is modified). `data` must be writable and
   // have at least len+1 bytes (data[len] is overwritten with '\0'; see kPadding). The
-  // returned Event's string_views point into `data`. Frames above kMaxFrameBytes are not
-  // touched. Never throws.
+  // returned Event's string_views point into `data`, or into scratch() for strings that had
+  // to be unescaped out of a `data` string; both stay valid until the next Decode (and for as
+  // long as `data` lives). Frames above kMaxFrameBytes are not touched. Never throws.
   Event Decode(char* data, size_t len);
+
+  // The decoder's own buffer that event views may point into besides the frame.
+  std::string_view scratch() const;
+
+  // A `data` sent as a JSON string is read in one pass over the escaped text when it is plain
+  // enough, else unescaped and parsed (two passes); both give the same event. On by default;
+  // off only to compare the two in tests.
+  void set_one_pass_data_strings(bool on);
 
   // Binary frames carry nothing we understand: kInvalid with kBinaryFrame.
   static Event DecodeBinary(size_t len);

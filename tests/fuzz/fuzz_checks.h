@@ -83,10 +83,12 @@ inline bool Inside(std::string_view v, const char* base, size_t len) {
 // frame can be compared.
 inline std::string Where(std::string_view v, const char* base) {
   if (v.empty()) return "-";
+  if (base == nullptr) return "?";  // content only
   return std::to_string(v.data() - base) + "+" + std::to_string(v.size());
 }
 
-// Every field of an event in one string, views by position and content.
+// Every field of an event in one string, views by position and content (by content only when
+// base is null).
 inline std::string Dump(const decode::Event& e, const char* base) {
   auto view = [&](const char* name, std::string_view v) {
     return std::string(name) + "=" + Where(v, base) + "'" + std::string(v) + "' ";
@@ -114,12 +116,20 @@ inline std::string Dump(const decode::Event& e, const char* base) {
 }
 
 // Field-by-field equality of two events decoded from two copies of one frame; views must sit
-// at the same offset with the same bytes. Cheap: Dump only runs when this fails.
-inline bool SameEvent(const decode::Event& a, const char* base_a, const decode::Event& b,
-                      const char* base_b) {
+// at the same offset with the same bytes, in the frame or in the decoder's scratch buffer
+// (strings unescaped out of a `data` string). Cheap: Dump only runs when this fails.
+inline bool SameEvent(const decode::Event& a, const char* base_a, std::string_view scratch_a,
+                      const decode::Event& b, const char* base_b, std::string_view scratch_b) {
+  auto in = [](std::string_view v, std::string_view area) {
+    return Inside(v, area.data(), area.size()) && area.data() != nullptr;
+  };
   auto same = [&](std::string_view x, std::string_view y) {
     if (x.size() != y.size()) return false;
     if (x.empty()) return true;
+    if (in(x, scratch_a) || in(y, scratch_b)) {
+      return in(x, scratch_a) && in(y, scratch_b) &&
+             x.data() - scratch_a.data() == y.data() - scratch_b.data() && x == y;
+    }
     return x.data() - base_a == y.data() - base_b && x == y;
   };
   const decode::PacketFields& p = a.packet;
@@ -353,9 +363,21 @@ inline std::string CheckDecodeFrame(std::span<const uint8_t> input) {
   std::unique_ptr<char[]> buf2 = copy();
   FrameDecoder fresh;
   const decode::Event e2 = fresh.Decode(buf2.get(), len);
-  if (!internal::SameEvent(e, base, e2, buf2.get())) {
+  if (!internal::SameEvent(e, base, reused.scratch(), e2, buf2.get(), fresh.scratch())) {
     return "reused and fresh decoders disagree: " + internal::Dump(e, base) + " vs " +
            internal::Dump(e2, buf2.get());
+  }
+  // Reading a `data` string in one pass must give what unescaping and parsing it gives.
+  std::unique_ptr<char[]> buf3 = copy();
+  static FrameDecoder two_pass = [] {
+    FrameDecoder d;
+    d.set_one_pass_data_strings(false);
+    return d;
+  }();
+  const decode::Event e3 = two_pass.Decode(buf3.get(), len);
+  if (internal::Dump(e, nullptr) != internal::Dump(e3, nullptr)) {
+    return "one-pass and two-pass readings of data disagree: " + internal::Dump(e, nullptr) +
+           " vs " + internal::Dump(e3, nullptr);
   }
   // Only built when a check fails.
   auto dump = [&] { return internal::Dump(e, base); };
@@ -364,8 +386,11 @@ inline std::string CheckDecodeFrame(std::span<const uint8_t> input) {
   const std::string_view views[] = {e.channel,       e.event_name,     e.detail,
                                     e.capture_id,    p.interface_text, p.frame_type,
                                     p.frame_subtype, p.proto,          p.pcap_raw};
+  const std::string_view scratch = reused.scratch();
   for (std::string_view v : views) {
-    if (!Inside(v, base, len)) return "a string_view points outside the frame: " + dump();
+    if (!Inside(v, base, len) && !Inside(v, scratch.data(), scratch.size())) {
+      return "a string_view points outside the frame and the decoder's scratch: " + dump();
+    }
   }
   // Strings kept for labels and logs are valid UTF-8 (pcap_raw is base64, checked below).
   for (size_t i = 0; i + 1 < std::size(views); ++i) {
