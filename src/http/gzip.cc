@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <thread>
+#include <vector>
 
 namespace mpe::http {
 namespace {
@@ -75,19 +77,22 @@ bool AcceptsGzip(std::string_view header) {
   return star_q > 0;
 }
 
-bool GzipCompress(std::string_view in, int level, std::string* out) {
+namespace {
+
+// Compresses `in` as raw deflate (no header) into *out, ending with Z_FINISH when `last`, else
+// with a sync flush (byte-aligned, no final block) so that another stream can follow it.
+bool DeflateRaw(std::string_view in, int level, bool last, std::string* out) {
   out->clear();
   z_stream zs{};
-  // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
-  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+  if (deflateInit2(&zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
   // Exposition text compresses about 10:1 at level 1; start near that and grow by halves.
   size_t capacity = std::max<size_t>(in.size() / 8, 4096);
   size_t used = 0;
   const auto* next_in = reinterpret_cast<const Bytef*>(in.data());
   size_t left_in = in.size();
   constexpr size_t kMaxChunk = std::numeric_limits<uInt>::max();
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
+  const int flush = last ? Z_FINISH : Z_SYNC_FLUSH;
+  for (;;) {
     if (used == out->size()) out->resize(capacity);
     const size_t room = std::min(out->size() - used, kMaxChunk);
     const size_t feed = std::min(left_in, kMaxChunk);
@@ -95,7 +100,7 @@ bool GzipCompress(std::string_view in, int level, std::string* out) {
     zs.avail_in = static_cast<uInt>(feed);
     zs.next_out = reinterpret_cast<Bytef*>(out->data() + used);
     zs.avail_out = static_cast<uInt>(room);
-    rc = deflate(&zs, feed == left_in ? Z_FINISH : Z_NO_FLUSH);
+    const int rc = deflate(&zs, feed == left_in ? flush : Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
       deflateEnd(&zs);
       out->clear();
@@ -105,10 +110,68 @@ bool GzipCompress(std::string_view in, int level, std::string* out) {
     next_in += consumed;
     left_in -= consumed;
     used += room - zs.avail_out;
+    // Done: the final block is out, or (sync flush) all input is in and zlib had room to spare.
+    if (rc == Z_STREAM_END || (!last && left_in == 0 && zs.avail_out != 0)) break;
     if (used == out->size()) capacity = out->size() + out->size() / 2;
   }
   deflateEnd(&zs);
   out->resize(used);
+  return true;
+}
+
+void PutLe32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+}  // namespace
+
+bool GzipCompress(std::string_view in, int level, std::string* out, unsigned threads) {
+  out->clear();
+  constexpr size_t kMinPiece = size_t{1} << 20;
+  if (threads == 0) threads = std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
+  const size_t pieces =
+      std::max<size_t>(1, std::min<size_t>(threads, in.size() / kMinPiece));
+  const size_t piece_len = in.size() / pieces;
+
+  std::vector<std::string> parts(pieces);
+  std::vector<uLong> crcs(pieces, 0);
+  std::vector<char> ok(pieces, 0);
+  auto work = [&](size_t i) {
+    const size_t begin = i * piece_len;
+    const size_t len = i + 1 == pieces ? in.size() - begin : piece_len;
+    const std::string_view piece = in.substr(begin, len);
+    ok[i] = DeflateRaw(piece, level, i + 1 == pieces, &parts[i]) ? 1 : 0;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    size_t done = 0;
+    while (done < len) {  // crc32 takes a uInt length
+      const size_t n = std::min<size_t>(len - done, std::numeric_limits<uInt>::max());
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(piece.data() + done), static_cast<uInt>(n));
+      done += n;
+    }
+    crcs[i] = crc;
+  };
+  std::vector<std::thread> helpers;
+  for (size_t i = 1; i < pieces; ++i) helpers.emplace_back(work, i);
+  work(0);
+  for (auto& t : helpers) t.join();
+  if (std::find(ok.begin(), ok.end(), 0) != ok.end()) return false;
+
+  size_t total = 18;
+  for (const auto& p : parts) total += p.size();
+  out->reserve(total);
+  // RFC 1952 header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
+  out->append("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  uLong crc = crcs[0];
+  for (size_t i = 0; i < pieces; ++i) {
+    out->append(parts[i]);
+    std::string().swap(parts[i]);
+    if (i > 0) {
+      const size_t len = i + 1 == pieces ? in.size() - i * piece_len : piece_len;
+      crc = crc32_combine(crc, crcs[i], static_cast<z_off_t>(len));
+    }
+  }
+  PutLe32(out, static_cast<uint32_t>(crc));
+  PutLe32(out, static_cast<uint32_t>(in.size() & 0xffffffffu));
   return true;
 }
 
