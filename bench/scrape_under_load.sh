@@ -22,7 +22,8 @@
 #
 # Env: SITES (100), APS (15), BANDS (2.4,5,6), TYPE (radiotap,wired), TARGET_SERIES (100000),
 # FILL (4000000 messages before the first check), RATE (50000), MAX_RATE (1000000),
-# N (1000000), RUNS (3), MAX_RUNS (1), SCRAPES (10), BUILD_DIR / EXPORTER_BIN / SIM_BIN,
+# N (1000000), RUNS (3), MAX_RUNS (1), SCRAPES (10), WINDOWS (1; 0 skips (b): scrapes and
+# memory only, as bench/run_harness.sh runs it), BUILD_DIR / EXPORTER_BIN / SIM_BIN,
 # SIM_CORE (0), EXPORTER_CORE (1), OUT (temp dir). Prints markdown (also in
 # $OUT/scrape_under_load.md); exits non-zero on errors, too few series, or totals != truth.
 set -euo pipefail
@@ -40,6 +41,7 @@ N="${N:-1000000}"
 RUNS="${RUNS:-3}"
 MAX_RUNS="${MAX_RUNS:-1}"
 SCRAPES="${SCRAPES:-10}"
+WINDOWS="${WINDOWS:-1}"
 export MIST_API_TOKEN="bench-$RANDOM$RANDOM"
 dir="$OUT/scrape"
 load_start="$(load_note)"
@@ -100,8 +102,10 @@ run_pair() {  # run_pair LABEL_RATE SIM_RATE RUNS
     done
   done
 }
-run_pair paced "$RATE" "$RUNS"
-run_pair max "$MAX_RATE" "$MAX_RUNS"
+if [[ "$WINDOWS" != 0 ]]; then
+  run_pair paced "$RATE" "$RUNS"
+  run_pair max "$MAX_RATE" "$MAX_RUNS"
+fi
 
 # Final check against the truth.
 scrape "$dir/final.txt" >/dev/null
@@ -129,7 +133,20 @@ scrape_cpu() {  # scrape_cpu LABEL -> median ms over the pairs
   printf '%s\n' "${out[@]}" | median
 }
 all_scrapes() { cat "$dir"/scrapes-"$1"-*.log | grep -v '^error' | awk '{print $1}'; }
-errors="$(cat "$dir"/scrapes-*.log | grep -c '^error' || true)"
+errors="$(cat "$dir"/scrapes-*.log 2>/dev/null | grep -c '^error' || true)"
+# Machine-readable summary (bench/run_harness.sh reads it).
+{
+  echo "label_sets=$label_sets_end"
+  echo "plain_ms=$(printf '%s\n' "${plain[@]}" | median)"
+  echo "plain_range=$(printf '%s\n' "${plain[@]}" | minmax)"
+  echo "gzip_ms=$(printf '%s\n' "${gz[@]}" | median)"
+  echo "gzip_range=$(printf '%s\n' "${gz[@]}" | minmax)"
+  echo "plain_mib=$(echo "$bytes / 1048576" | bc -l | cut -c1-5)"
+  echo "gzip_mib=$(echo "$gz_bytes / 1048576" | bc -l | cut -c1-5)"
+  echo "rss_kib=$rss"
+  echo "hwm_kib=$hwm"
+  echo "truth=$([[ "$ok" == yes* ]] && echo yes || echo no)"
+} >"$OUT/scrape.env"
 
 {
   echo "$SITES sites × $APS APs (bands $BANDS, capture $TYPE) on one stream connection; exporter"
@@ -145,31 +162,33 @@ errors="$(cat "$dir"/scrapes-*.log | grep -c '^error' || true)"
   printf '| %s | %s | gzip | %.1f MiB | **%s** (%s) | %.0f ms |\n' "$label_sets" "$samples" \
     "$(echo "$gz_bytes / 1048576" | bc -l)" "$(printf '%s\n' "${gz[@]}" | median)" \
     "$(printf '%s\n' "${gz[@]}" | minmax)" "$gz_cpu_ms"
-  echo
-  echo "**(b) Ingest without and with a scrape every second** (windows of $N messages; plain scrapes):"
-  echo
-  echo "| sim rate | scrapes | runs | exporter CPU µs/msg, median (min–max) | msgs/s, median | exporter core busy | exporter core: steal / others %, max | scrape wall ms under load, median / max |"
-  echo "|---|---|---|---|---|---|---|---|"
-  for l in paced max; do
-    r_label=$([[ $l == paced ]] && echo "$RATE (paced)" || echo "$MAX_RATE (as fast as the sim goes)")
-    runs=$([[ $l == paced ]] && echo "$RUNS" || echo "$MAX_RUNS")
-    for mode in none every1s; do
-      sc="—"
-      [[ $mode == every1s ]] && sc="$(all_scrapes "$l" | median) / $(all_scrapes "$l" | sort -g | tail -1)"
-      printf '| %s | %s | %s | **%.2f** (%s) | %.0f | %.0f %% | %s / %s | %s |\n' "$r_label" \
-        "$([[ $mode == none ]] && echo none || echo "1/s")" "$runs" "$(med "${cpu[$l-$mode]}")" \
-        "$(rng "${cpu[$l-$mode]}")" "$(med "${rate[$l-$mode]}")" "$(med "${busy[$l-$mode]}")" \
-        "$(tr ' ' '\n' <<<"${steals[$l-$mode]}" | grep . | sort -g | tail -1)" \
-        "$(tr ' ' '\n' <<<"${others[$l-$mode]}" | grep . | sort -g | tail -1)" "$sc"
+  if [[ "$WINDOWS" != 0 ]]; then
+    echo
+    echo "**(b) Ingest without and with a scrape every second** (windows of $N messages; plain scrapes):"
+    echo
+    echo "| sim rate | scrapes | runs | exporter CPU µs/msg, median (min–max) | msgs/s, median | exporter core busy | exporter core: steal / others %, max | scrape wall ms under load, median / max |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for l in paced max; do
+      r_label=$([[ $l == paced ]] && echo "$RATE (paced)" || echo "$MAX_RATE (as fast as the sim goes)")
+      runs=$([[ $l == paced ]] && echo "$RUNS" || echo "$MAX_RUNS")
+      for mode in none every1s; do
+        sc="—"
+        [[ $mode == every1s ]] && sc="$(all_scrapes "$l" | median) / $(all_scrapes "$l" | sort -g | tail -1)"
+        printf '| %s | %s | %s | **%.2f** (%s) | %.0f | %.0f %% | %s / %s | %s |\n' "$r_label" \
+          "$([[ $mode == none ]] && echo none || echo "1/s")" "$runs" "$(med "${cpu[$l-$mode]}")" \
+          "$(rng "${cpu[$l-$mode]}")" "$(med "${rate[$l-$mode]}")" "$(med "${busy[$l-$mode]}")" \
+          "$(tr ' ' '\n' <<<"${steals[$l-$mode]}" | grep . | sort -g | tail -1)" \
+          "$(tr ' ' '\n' <<<"${others[$l-$mode]}" | grep . | sort -g | tail -1)" "$sc"
+      done
     done
-  done
-  echo
-  for l in paced max; do
-    q="$(scrape_cpu "$l")"
-    direct="$(echo "$(med "${rate[$l-every1s]}") / $(med "${rate[$l-none]}") * 100" | bc -l)"
-    printf -- '- %s: exporter CPU per scrape under load %.0f ms, so one scrape a second leaves **%.0f %%** of a saturated core to ingest; measured msgs/s with / without scrapes %.0f %%.\n' \
-      "$l" "$q" "$(echo "100 - $q / 10" | bc -l)" "$direct"
-  done
+    echo
+    for l in paced max; do
+      q="$(scrape_cpu "$l")"
+      direct="$(echo "$(med "${rate[$l-every1s]}") / $(med "${rate[$l-none]}") * 100" | bc -l)"
+      printf -- '- %s: exporter CPU per scrape under load %.0f ms, so one scrape a second leaves **%.0f %%** of a saturated core to ingest; measured msgs/s with / without scrapes %.0f %%.\n' \
+        "$l" "$q" "$(echo "100 - $q / 10" | bc -l)" "$direct"
+    done
+  fi
   echo "- failed scrapes: $errors; RSS at the end $(echo "$rss / 1024" | bc -l | cut -c1-5) MiB (peak $(echo "$hwm / 1024" | bc -l | cut -c1-5) MiB); label sets at the end $label_sets_end ($samples_end samples)."
   echo "- totals = /sim/truth: $ok"
 } | tee "$OUT/scrape_under_load.md"

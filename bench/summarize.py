@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reads run_bench.py --json-out files (<name>-<i>.json) and prints a markdown table with
-medians and ratios against the peers and the floor."""
+medians and ratios against the peers and the floor; with a second argument, the scrape.env
+of bench/scrape_under_load.sh, also the scrape latency and memory per label set."""
 import glob
 import json
 import os
@@ -38,7 +39,33 @@ for name in ("floor", "peer_python", "peer_node", "mist_pcap_exporter"):
 ours = med("mist_pcap_exporter", "msgs_per_s")
 if ours:
     print()
-    for peer in ("peer_python", "peer_node", "floor"):
+    goals = {"peer_python": "goal ≥ 40×", "peer_node": "goal ≥ 8×"}
+    for peer in ("peer_python", "peer_node"):
         p = med(peer, "msgs_per_s")
         if p:
-            print(f"- ours / {peer}: {ours / p:.2f}×")
+            print(f"- ours / {peer}: {ours / p:.2f}× ({goals[peer]})")
+    floor = med("floor", "msgs_per_s")
+    if floor:
+        print(f"- floor / ours: {floor / ours:.2f}× (goal ≤ 3×)")
+
+if len(sys.argv) > 2:
+    env = {}
+    with open(sys.argv[2]) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            env[k] = v
+    sets = int(env["label_sets"])
+    rss, hwm = int(env["rss_kib"]) * 1024, int(env["hwm_kib"]) * 1024
+    print()
+    print(f"Scrape and memory at {sets:,} active label sets (`bench/scrape_under_load.sh`, "
+          f"stream paused, 10 curl scrapes each; totals = truth: {env['truth']}):")
+    print()
+    print("| what | value |")
+    print("|---|---|")
+    print(f"| one plain scrape, wall ms median (min–max) | {env['plain_ms']} ({env['plain_range']}),"
+          f" {env['plain_mib']} MiB |")
+    print(f"| one gzip scrape, wall ms median (min–max) | {env['gzip_ms']} ({env['gzip_range']}),"
+          f" {env['gzip_mib']} MiB |")
+    print(f"| RSS after the scrapes | {rss / 1048576:.1f} MiB = {rss / sets:.0f} bytes per label set |")
+    print(f"| peak RSS (a scrape body is resident while it is built) | {hwm / 1048576:.1f} MiB ="
+          f" {hwm / sets:.0f} bytes per label set |")
