@@ -128,18 +128,22 @@ void PutLe32(std::string* out, uint32_t v) {
 bool GzipCompress(std::string_view in, int level, std::string* out, unsigned threads) {
   out->clear();
   constexpr size_t kMinPiece = size_t{1} << 20;
-  if (threads == 0) threads = std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
-  const size_t pieces =
-      std::max<size_t>(1, std::min<size_t>(threads, in.size() / kMinPiece));
+  // Read once: hardware_concurrency() reads sysfs on every call.
+  static const unsigned kCores = std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
+  if (threads == 0) threads = kCores;
+  const size_t pieces = std::max<size_t>(1, std::min<size_t>(threads, in.size() / kMinPiece));
   const size_t piece_len = in.size() / pieces;
+  // The last piece takes the remainder.
+  auto piece_size = [&](size_t i) {
+    return i + 1 == pieces ? in.size() - i * piece_len : piece_len;
+  };
 
   std::vector<std::string> parts(pieces);
   std::vector<uLong> crcs(pieces, 0);
   std::vector<char> ok(pieces, 0);
   auto work = [&](size_t i) {
-    const size_t begin = i * piece_len;
-    const size_t len = i + 1 == pieces ? in.size() - begin : piece_len;
-    const std::string_view piece = in.substr(begin, len);
+    const size_t len = piece_size(i);
+    const std::string_view piece = in.substr(i * piece_len, len);
     ok[i] = DeflateRaw(piece, level, i + 1 == pieces, &parts[i]) ? 1 : 0;
     uLong crc = crc32(0L, Z_NULL, 0);
     size_t done = 0;
@@ -165,10 +169,7 @@ bool GzipCompress(std::string_view in, int level, std::string* out, unsigned thr
   for (size_t i = 0; i < pieces; ++i) {
     out->append(parts[i]);
     std::string().swap(parts[i]);
-    if (i > 0) {
-      const size_t len = i + 1 == pieces ? in.size() - i * piece_len : piece_len;
-      crc = crc32_combine(crc, crcs[i], static_cast<z_off_t>(len));
-    }
+    if (i > 0) crc = crc32_combine(crc, crcs[i], static_cast<z_off_t>(piece_size(i)));
   }
   PutLe32(out, static_cast<uint32_t>(crc));
   PutLe32(out, static_cast<uint32_t>(in.size() & 0xffffffffu));
