@@ -9,7 +9,9 @@
 #include <system_error>
 
 #include "common/mac.h"
+#include "decode/fast_frame.h"
 #include "decode/insitu_json.h"
+#include "decode/json_scan.h"
 
 namespace mpe::decode {
 namespace {
@@ -18,12 +20,11 @@ namespace {
 // NUL-terminated, so views need no copy and a `data` string is ready for a second in-place
 // pass. The reader does not validate UTF-8; the few strings we keep are checked (ValidUtf8).
 
-// Largest integer a double represents exactly; bounds lost_messages.
-constexpr int64_t kMaxExactInt = int64_t{1} << 53;
-// pcap caplen/origlen are 32-bit: a longer packet is not a packet.
-constexpr double kMaxLength = 4294967295.0;
-constexpr double kMaxDatarateMbps = 1e6;
-constexpr double kMaxAbsRssi = 1000;
+using internal::kMaxAbsRssi;
+using internal::kMaxDatarateMbps;
+using internal::kMaxExactInt;
+using internal::kMaxLength;
+using internal::ValidUtf8;
 
 enum class Ctx : uint8_t { kTop, kData, kPcap };
 
@@ -58,25 +59,7 @@ enum class Field : uint8_t {
   kTimestamp,
 };
 
-// k == lit, compared inline 8 bytes at a time (a libc memcmp call per key showed up as ~5% of
-// ingest CPU).
-template <size_t N>
-bool Is(std::string_view k, const char (&lit)[N]) {
-  constexpr size_t n = N - 1;
-  if (k.size() != n) return false;
-  const char* p = k.data();
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t a, b;
-    std::memcpy(&a, p + i, 8);
-    std::memcpy(&b, lit + i, 8);
-    if (a != b) return false;
-  }
-  for (; i < n; ++i) {
-    if (p[i] != lit[i]) return false;
-  }
-  return true;
-}
+using json::Is;
 
 Field TopField(std::string_view k) {
   switch (k.size()) {
@@ -285,47 +268,6 @@ bool ToDatarate(const Scalar& v, double* out) {
   }
   if (d < 0 || d > kMaxDatarateMbps) return false;
   *out = d;
-  return true;
-}
-
-// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). Only the short strings we keep
-// for labels and logs are checked (the JSON reader does not validate encoding).
-bool ValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const unsigned char* end = p + s.size();
-  // ASCII fast path, 8 bytes at a time: channels, ids and frame types are ASCII.
-  while (end - p >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, sizeof(word));
-    if (word & 0x8080808080808080ULL) break;
-    p += 8;
-  }
-  while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int n = 0;
-    uint32_t cp = 0;
-    uint32_t min = 0;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (end - p <= n) return false;
-    for (int k = 1; k <= n; ++k) {
-      if ((p[k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    p += n + 1;
-  }
   return true;
 }
 
@@ -750,6 +692,51 @@ DecodeError MissingField(const PacketFields& p) {
 
 }  // namespace
 
+namespace internal {
+
+// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). Only the short strings we keep
+// for labels and logs are checked (the JSON reader does not validate encoding).
+bool ValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* end = p + s.size();
+  // ASCII fast path, 8 bytes at a time: channels, ids and frame types are ASCII.
+  while (end - p >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, sizeof(word));
+    if (word & 0x8080808080808080ULL) break;
+    p += 8;
+  }
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int n = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (end - p <= n) return false;
+    for (int k = 1; k <= n; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+}  // namespace internal
+
 struct FrameDecoder::Impl {
   enum class Outcome { kOk, kInvalidJson, kNumberTooBig, kNotObject };
 
@@ -799,6 +786,7 @@ struct FrameDecoder::Impl {
   std::unique_ptr<char[]> scratch;
   size_t scratch_size = 0;
   bool one_pass = true;
+  bool fast_path = true;
 };
 
 FrameDecoder::FrameDecoder() : impl_(std::make_unique<Impl>()) {}
@@ -808,6 +796,7 @@ std::string_view FrameDecoder::scratch() const {
 }
 
 void FrameDecoder::set_one_pass_data_strings(bool on) { impl_->one_pass = on; }
+void FrameDecoder::set_fast_path(bool on) { impl_->fast_path = on; }
 FrameDecoder::~FrameDecoder() = default;
 FrameDecoder::FrameDecoder(FrameDecoder&&) noexcept = default;
 FrameDecoder& FrameDecoder::operator=(FrameDecoder&&) noexcept = default;
@@ -823,6 +812,15 @@ Event FrameDecoder::Decode(char* data, size_t len) {
   if (len > kMaxFrameBytes) return Invalid(ev, DecodeError::kFrameTooLarge);
   if (data == nullptr) return Invalid(ev, DecodeError::kInvalidJson);
   data[len] = '\0';
+
+  if (impl_->fast_path) {
+    if (internal::FastDecodeData(data, len, &ev)) [[likely]] {
+      ev.kind = EventKind::kData;
+      ev.error = MissingField(ev.packet);
+      return ev;
+    }
+    ev = Event{};  // the general reading below starts afresh
+  }
 
   Handler h(&ev);
   switch (impl_->Parse(data, len, &h)) {

@@ -49,6 +49,11 @@ class FrameDecoder {
   // off only to compare the two in tests.
   void set_one_pass_data_strings(bool on);
 
+  // Data frames of the usual shape are read by a fast path (decode/fast_frame.h) that gives
+  // the same event as the general reading, which takes every other frame. On by default; off
+  // only to compare the two in tests and benches.
+  void set_fast_path(bool on);
+
   // Binary frames carry nothing we understand: kInvalid with kBinaryFrame.
   static Event DecodeBinary(size_t len);
 

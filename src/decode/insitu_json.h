@@ -9,6 +9,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "decode/json_scan.h"
+
 namespace mpe::decode {
 
 // A strict RFC 8259 JSON reader that parses a NUL-terminated buffer in place and drives a
@@ -229,31 +231,7 @@ class InsituJsonReader {
     return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
   }
 
-  // First of '"', '\\' or a byte below 0x20 at or after p, 16 bytes at a time. A load never
-  // crosses into the next page (the bytes before a page end are checked one by one), so a
-  // buffer whose NUL is the last byte of a mapping is safe; within a page it may read up to 15
-  // bytes past the NUL.
-  static char* ScanString(char* p) {
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i control = _mm_set1_epi8(0x1F);
-    for (;;) {
-      if ((reinterpret_cast<uintptr_t>(p) & 4095) > 4096 - 16) {
-        do {
-          if (EndsString(*p)) return p;
-          ++p;
-        } while ((reinterpret_cast<uintptr_t>(p) & 4095) != 0);
-        continue;
-      }
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      const __m128i hit =
-          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                       _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
-      const int mask = _mm_movemask_epi8(hit);
-      if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
-      p += 16;
-    }
-  }
+  static char* ScanString(char* p) { return json::ScanString(p); }
 
   // After an escape: moves the plain bytes up to the next '"', '\\' or control byte from src
   // down to dst (dst < src), 16 at a time. A 16-byte store is only made where it cannot
@@ -301,24 +279,7 @@ class InsituJsonReader {
     return true;
   }
 
-  static int Hex4(const char* p) {
-    int v = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = p[i];
-      int d;
-      if (c >= '0' && c <= '9') {
-        d = c - '0';
-      } else if (c >= 'a' && c <= 'f') {
-        d = c - 'a' + 10;
-      } else if (c >= 'A' && c <= 'F') {
-        d = c - 'A' + 10;
-      } else {
-        return -1;
-      }
-      v = (v << 4) | d;
-    }
-    return v;
-  }
+  static int Hex4(const char* p) { return json::Hex4(p); }
 
   static char* PutUtf8(char* out, uint32_t cp) {
     if (cp < 0x80) {

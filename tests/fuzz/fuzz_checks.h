@@ -371,6 +371,7 @@ inline std::string CheckDecodeFrame(std::span<const uint8_t> input) {
   std::unique_ptr<char[]> buf3 = copy();
   static FrameDecoder two_pass = [] {
     FrameDecoder d;
+    d.set_fast_path(false);
     d.set_one_pass_data_strings(false);
     return d;
   }();
@@ -378,6 +379,24 @@ inline std::string CheckDecodeFrame(std::span<const uint8_t> input) {
   if (internal::Dump(e, nullptr) != internal::Dump(e3, nullptr)) {
     return "one-pass and two-pass readings of data disagree: " + internal::Dump(e, nullptr) +
            " vs " + internal::Dump(e3, nullptr);
+  }
+  // The fast path for usual data frames must give what the general reading gives: every
+  // field, doubles bit for bit (Dump prints six decimals).
+  std::unique_ptr<char[]> buf4 = copy();
+  static FrameDecoder general = [] {
+    FrameDecoder d;
+    d.set_fast_path(false);
+    return d;
+  }();
+  const decode::Event e4 = general.Decode(buf4.get(), len);
+  const auto bits = [](const decode::Event& x) {
+    const double d[] = {x.packet.length, x.packet.rssi, x.packet.datarate_mbps,
+                        x.packet.timestamp};
+    return std::string(reinterpret_cast<const char*>(d), sizeof d);
+  };
+  if (internal::Dump(e, nullptr) != internal::Dump(e4, nullptr) || bits(e) != bits(e4)) {
+    return "the fast path and the general reading disagree: " + internal::Dump(e, nullptr) +
+           " vs " + internal::Dump(e4, nullptr);
   }
   // Only built when a check fails.
   auto dump = [&] { return internal::Dump(e, base); };
