@@ -122,6 +122,7 @@ void BM_IngestStream(benchmark::State& state) {
   mpe::stream::StreamOptions options;
   options.url = "ws://127.0.0.1:1/api-ws/v1/stream";  // never started
   mpe::app::StreamIngest ingest(options, agg, {std::string("/sites/") + kSiteId + "/pcaps"});
+  ingest.set_fast_decode(state.range(0) != 0);
   Sink sink(ingest);
   for (auto _ : state) {
     mpe::stream::FrameReader reader(1 << 20);
@@ -143,7 +144,8 @@ void BM_IngestStream(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(stream.bytes.size()));
   state.counters["messages"] = static_cast<double>(stream.messages);
 }
-BENCHMARK(BM_IngestStream)->Unit(benchmark::kMillisecond);
+// Arg: 1 = the decoder's fast path on (as in the exporter), 0 = general reading only.
+BENCHMARK(BM_IngestStream)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -44,6 +44,9 @@ class StreamIngest final : public stream::FrameSink {
   // Optional pcap_raw consumers; both may be null and must outlive this. Call before Start.
   void SetPcapSinks(DecodeMismatchMetrics* mismatch, capture::ArchiveWriter* archive);
 
+  // Benches only: the decoder's fast path off (FrameDecoder::set_fast_path).
+  void set_fast_decode(bool on) { decoder_.set_fast_path(on); }
+
   void OnFrame(char* data, size_t len, bool is_text) override;
   void OnConnected() override;
   void OnDisconnected(std::string_view reason) override;

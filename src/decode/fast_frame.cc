@@ -1,5 +1,7 @@
 #include "decode/fast_frame.h"
 
+#include <emmintrin.h>
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -151,12 +153,15 @@ inline bool ReadMbps(std::string_view s, double* out) {
 template <bool kEscaped>
 class Reader {
  public:
-  explicit Reader(const char* p) : p_(p) {}
+  // `end`: loads are within the frame's buffer up to here (its NUL and padding).
+  Reader(const char* p, const char* end) : p_(p), end_(end) {}
   const char* p() const { return p_; }
   char c() const { return *p_; }
   void Advance() { ++p_; }
 
   void SkipSpace() {
+    // Compact JSON has none: one test decides that.
+    if (static_cast<unsigned char>(*p_) > ' ' && *p_ != '\\') [[likely]] return;
     for (;;) {
       const char c = *p_;
       if constexpr (kEscaped) {
@@ -261,8 +266,11 @@ class Reader {
     return true;
   }
 
+  // Byte by byte, so that a truncated literal stops at the NUL.
   bool Literal(const char* word, size_t n) {
-    if (std::memcmp(p_, word, n) != 0) return false;  // the padding keeps this in bounds
+    for (size_t i = 0; i < n; ++i) {
+      if (p_[i] != word[i]) return false;
+    }
     p_ += n;
     return true;
   }
@@ -308,8 +316,41 @@ class Reader {
     return true;
   }
 
+  // At a key: when the text here is exactly `tok` (the quoted key and its colon), moves past it
+  // and any space after it. The 32-byte load stays within the frame and its padding, and never
+  // crosses into a page the frame does not reach.
+  bool Match(const KeyChain::Token& tok) {
+    if (end_ - p_ < 32 && (reinterpret_cast<uintptr_t>(p_) & 4095) > 4096 - 32) return false;
+    const __m128i a0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+    const __m128i a1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + 16));
+    const __m128i b0 = _mm_load_si128(reinterpret_cast<const __m128i*>(tok.bytes));
+    const __m128i b1 = _mm_load_si128(reinterpret_cast<const __m128i*>(tok.bytes + 16));
+    const uint32_t eq = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a0, b0))) |
+                        static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a1, b1))) << 16;
+    const uint32_t need = tok.len >= 32 ? ~0u : (1u << tok.len) - 1;
+    if ((eq & need) != need) return false;
+    p_ += tok.len;
+    SkipSpace();
+    return true;
+  }
+
+  // A key and its colon; *text is their exact text when written without space between them
+  // (the usual case), else empty. The reader is left at the value.
+  bool KeyText(std::string_view* k, std::string_view* text) {
+    const char* const start = p_;
+    if (!PlainString(k)) return false;
+    const bool tight = *p_ == ':';
+    SkipSpace();
+    if (*p_ != ':') return false;
+    ++p_;
+    *text = tight ? std::string_view(start, static_cast<size_t>(p_ - start)) : std::string_view();
+    SkipSpace();
+    return true;
+  }
+
  private:
   const char* p_;
+  const char* end_;
 };
 
 enum PcapBit : uint32_t {
@@ -371,14 +412,76 @@ inline uint32_t PcapKey(std::string_view k) {
   return kBUnknown;
 }
 
+// Valid UTF-8, with ASCII (labels nearly always are) decided 16 bytes at a time. Reads up to 15
+// bytes past the string (it lies in the frame, whose padding covers that), but never into the
+// next page.
+inline bool Utf8(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  for (; n >= 16; p += 16, n -= 16) {
+    if (_mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))) != 0) {
+      return ValidUtf8(s);
+    }
+  }
+  if (n > 0) {
+    // The 16-byte load may not reach into a page past the frame's end.
+    if ((reinterpret_cast<uintptr_t>(p) & 4095) > 4096 - 16) return ValidUtf8(std::string_view(p, n));
+    const unsigned high = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    if ((high & ((1u << n) - 1)) != 0) return ValidUtf8(s);
+  }
+  return true;
+}
+
 // A string kept for a label: no escapes and valid UTF-8.
 template <bool kEscaped>
 inline bool KeptString(Reader<kEscaped>& r, std::string_view* out) {
-  return r.PlainString(out) && ValidUtf8(*out);
+  return r.PlainString(out) && Utf8(*out);
+}
+
+// The id of the next key: the remembered successor of the previous key (*at) when the text
+// here matches it, else read and looked up with `lookup`, and remembered as that successor.
+// False on a malformed key.
+template <bool kEscaped, class Lookup>
+inline bool NextKey(Reader<kEscaped>& r, KeyChain* chain, int* at, Lookup lookup, uint32_t* id) {
+  if (chain != nullptr) {
+    const int next = chain->tokens[*at].next;
+    if (next > 0 && r.Match(chain->tokens[next])) {
+      *id = chain->tokens[next].id;
+      *at = next;
+      return true;
+    }
+  }
+  std::string_view k, text;
+  if (!r.KeyText(&k, &text)) return false;
+  *id = lookup(k);
+  if (chain == nullptr) return true;
+  int found = 0;  // the object's start: nothing to predict from
+  if (!text.empty() && text.size() <= 32) {
+    for (int i = 1; i < chain->n; ++i) {
+      const KeyChain::Token& t = chain->tokens[i];
+      if (t.len == text.size() && std::memcmp(t.bytes, text.data(), text.size()) == 0) {
+        found = i;
+        break;
+      }
+    }
+    if (found == 0 && chain->n < KeyChain::kMaxKeys) {
+      found = chain->n++;
+      KeyChain::Token& t = chain->tokens[found];
+      std::memset(t.bytes, 0, sizeof t.bytes);
+      std::memcpy(t.bytes, text.data(), text.size());
+      t.len = static_cast<uint32_t>(text.size());
+      t.id = *id;
+      t.next = -1;
+    }
+  }
+  chain->tokens[*at].next = found;
+  *at = found;
+  return true;
 }
 
 template <bool kEscaped>
-bool ParsePcap(Reader<kEscaped>& r, PacketFields* pkt) {
+bool ParsePcap(Reader<kEscaped>& r, PacketFields* pkt, KeyChain* chain) {
   r.Advance();  // '{'
   r.SkipSpace();
   if (r.c() == '}') {
@@ -386,10 +489,10 @@ bool ParsePcap(Reader<kEscaped>& r, PacketFields* pkt) {
     return true;
   }
   uint32_t seen = 0;
+  int at = 0;
   for (bool more = true; more;) {
-    std::string_view k;
-    if (!r.Key(&k)) return false;
-    const uint32_t bit = PcapKey(k);
+    uint32_t bit = 0;
+    if (!NextKey(r, chain, &at, PcapKey, &bit)) return false;
     if ((seen & bit) != 0 || bit == kBGiveUp) return false;
     seen |= bit;
     Number n;
@@ -490,66 +593,76 @@ bool ParsePcap(Reader<kEscaped>& r, PacketFields* pkt) {
   return true;
 }
 
+enum DataBit : uint32_t {
+  kDUnknown = 0,
+  kDCaptureId = 1u << 0,
+  kDLostMessages = 1u << 1,
+  kDPcapDict = 1u << 2,
+  kDPcapRaw = 1u << 3,
+};
+
+inline uint32_t DataKey(std::string_view k) {
+  switch (k.size()) {
+    case 8:
+      return Is(k, "pcap_raw") ? kDPcapRaw : kDUnknown;
+    case 9:
+      return Is(k, "pcap_dict") ? kDPcapDict : kDUnknown;
+    case 10:
+      return Is(k, "capture_id") ? kDCaptureId : kDUnknown;
+    case 13:
+      return Is(k, "lost_messages") ? kDLostMessages : kDUnknown;
+    default:
+      return kDUnknown;
+  }
+}
+
 // The data object; true only when it held a pcap_dict object.
 template <bool kEscaped>
-bool ParseData(Reader<kEscaped>& r, Event* ev) {
+bool ParseData(Reader<kEscaped>& r, Event* ev, KeyOrders* keys) {
   r.Advance();  // '{'
   r.SkipSpace();
   if (r.c() == '}') return false;  // no pcap_dict
-  bool capture_id = false, lost = false, pcap = false, raw = false;
+  KeyChain* const chain = keys != nullptr ? &keys->chain[0][kEscaped] : nullptr;
+  KeyChain* const pcap_chain = keys != nullptr ? &keys->chain[1][kEscaped] : nullptr;
+  uint32_t seen = 0;
+  int at = 0;
   for (bool more = true; more;) {
-    std::string_view k;
-    if (!r.Key(&k)) return false;
-    switch (k.size()) {
-      case 8:
-        if (Is(k, "pcap_raw")) {
-          if (raw || !r.PlainString(&ev->packet.pcap_raw)) return false;
-          raw = true;
-          break;
-        }
-        if (!r.SkipScalar()) return false;
+    uint32_t bit = 0;
+    if (!NextKey(r, chain, &at, DataKey, &bit)) return false;
+    if ((seen & bit) != 0) return false;
+    seen |= bit;
+    switch (bit) {
+      case kDPcapRaw:
+        if (!r.PlainString(&ev->packet.pcap_raw)) return false;
         break;
-      case 9:
-        if (Is(k, "pcap_dict")) {
-          if (pcap || r.c() != '{' || !ParsePcap(r, &ev->packet)) return false;
-          pcap = true;
-          break;
-        }
-        if (!r.SkipScalar()) return false;
+      case kDPcapDict:
+        if (r.c() != '{' || !ParsePcap(r, &ev->packet, pcap_chain)) return false;
         break;
-      case 10:
-        if (Is(k, "capture_id")) {
-          if (capture_id || !KeptString(r, &ev->capture_id)) return false;
-          capture_id = true;
-          break;
-        }
-        if (!r.SkipScalar()) return false;
+      case kDCaptureId:
+        if (!KeptString(r, &ev->capture_id)) return false;
         break;
-      case 13:
-        if (Is(k, "lost_messages")) {
-          Number n;
-          int64_t v = 0;
-          if (lost || !r.ReadNum(&n) || !n.ToInt(0, kMaxExactInt, &v)) return false;
-          ev->has_lost_messages = true;
-          ev->lost_messages = v;
-          lost = true;
-          break;
-        }
-        if (!r.SkipScalar()) return false;
+      case kDLostMessages: {
+        Number n;
+        int64_t v = 0;
+        if (!r.ReadNum(&n) || !n.ToInt(0, kMaxExactInt, &v)) return false;
+        ev->has_lost_messages = true;
+        ev->lost_messages = v;
         break;
+      }
       default:
         if (!r.SkipScalar()) return false;
         break;
     }
     if (!r.NextMember(&more)) return false;
   }
-  return pcap;
+  return (seen & kDPcapDict) != 0;
 }
 
 }  // namespace
 
-bool FastDecodeData(const char* data, size_t len, Event* ev) {
-  Reader<false> r(data);
+bool FastDecodeData(const char* data, size_t len, Event* ev, KeyOrders* keys) {
+  const char* const end = data + len + 1;
+  Reader<false> r(data, end);
   r.SkipSpace();
   if (r.c() != '{') return false;
   r.Advance();
@@ -569,16 +682,16 @@ bool FastDecodeData(const char* data, size_t len, Event* ev) {
       if (has_data) return false;
       has_data = true;
       if (r.c() == '{') {
-        if (!ParseData(r, ev)) return false;
+        if (!ParseData(r, ev, keys)) return false;
       } else if (r.c() == '"') {
         // The JSON text inside the string, read as it stands (escaped); it must be exactly one
         // object and whitespace.
-        Reader<true> inner(r.p() + 1);
+        Reader<true> inner(r.p() + 1, end);
         inner.SkipSpace();
-        if (inner.c() != '{' || !ParseData(inner, ev)) return false;
+        if (inner.c() != '{' || !ParseData(inner, ev, keys)) return false;
         inner.SkipSpace();
         if (inner.c() != '"') return false;
-        r = Reader<false>(inner.p() + 1);
+        r = Reader<false>(inner.p() + 1, end);
       } else {
         return false;
       }

@@ -36,6 +36,25 @@ bool ValidUtf8(std::string_view s);
 // an unusual number, a duplicate key, a nested value among the skipped ones, any syntax error
 // ...), and the caller decodes the frame the general way, which also decides what was wrong.
 // tests/decode/fast_frame_test.cc and the decode_frame fuzz target check the equivalence.
-bool FastDecodeData(const char* data, size_t len, Event* ev);
+//
+// `keys` (may be null) remembers which key followed which in the data and pcap_dict objects, per
+// form: a key where the remembered successor of the previous one stands again (frames of one
+// kind repeat their order) is recognised by one 32-byte compare of its quoted text and colon
+// instead of being scanned and looked up.
+struct KeyChain {
+  static constexpr int kMaxKeys = 48;
+  struct Token {
+    alignas(16) char bytes[32];  // "key": or \"key\": exactly as it appeared, zero-padded
+    uint32_t len = 0;
+    uint32_t id = 0;
+    int next = -1;  // the token that followed this one last time
+  };
+  Token tokens[kMaxKeys];  // [0]: the object's start
+  int n = 1;
+};
+struct KeyOrders {
+  KeyChain chain[2][2];  // [pcap_dict][escaped]
+};
+bool FastDecodeData(const char* data, size_t len, Event* ev, KeyOrders* keys);
 
 }  // namespace mpe::decode::internal

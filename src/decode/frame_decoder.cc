@@ -787,6 +787,7 @@ struct FrameDecoder::Impl {
   size_t scratch_size = 0;
   bool one_pass = true;
   bool fast_path = true;
+  internal::KeyOrders key_orders;  // what the fast path learnt of the key order
 };
 
 FrameDecoder::FrameDecoder() : impl_(std::make_unique<Impl>()) {}
@@ -814,7 +815,7 @@ Event FrameDecoder::Decode(char* data, size_t len) {
   data[len] = '\0';
 
   if (impl_->fast_path) {
-    if (internal::FastDecodeData(data, len, &ev)) [[likely]] {
+    if (internal::FastDecodeData(data, len, &ev, &impl_->key_orders)) [[likely]] {
       ev.kind = EventKind::kData;
       ev.error = MissingField(ev.packet);
       return ev;

@@ -61,7 +61,10 @@ class FastFrameTest : public ::testing::Test {
     auto b0 = Copy(frame);
     b0[frame.size()] = '\0';
     Event probe;
-    const bool taken = internal::FastDecodeData(b0.get(), frame.size(), &probe);
+    // With and without a remembered key order (the decoders keep theirs from frame to frame).
+    const bool taken = internal::FastDecodeData(b0.get(), frame.size(), &probe, &keys_);
+    Event probe2;
+    EXPECT_EQ(internal::FastDecodeData(b0.get(), frame.size(), &probe2, nullptr), taken) << what;
     // The fast path never writes to the frame.
     EXPECT_EQ(std::memcmp(b0.get(), frame.data(), frame.size()), 0) << what;
 
@@ -91,6 +94,7 @@ class FastFrameTest : public ::testing::Test {
 
   FrameDecoder fast_;
   FrameDecoder general_;
+  internal::KeyOrders keys_;
   int compared_ = 0;
 };
 
