@@ -283,6 +283,10 @@ common::Status App::Start() {
 
   http::Handlers handlers;
   handlers.metrics = [this] { return MetricsText(); };
+  handlers.metrics_pieces = [this](size_t chunk_bytes,
+                                   const std::function<void(std::string*)>& emit) {
+    WriteMetrics(chunk_bytes, emit);
+  };
   handlers.ready = [this] { return Readiness(); };
   handlers.landing_page = [this] { return LandingPage(); };
   if (reload_source_) {
@@ -368,7 +372,7 @@ void App::MaintenanceLoop() {
 
 int App::http_port() const { return http_ ? http_->port() : 0; }
 
-std::string App::MetricsText() const {
+void App::WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*)>& emit) const {
   std::unique_lock<std::mutex> ingests_lock(ingests_mu_);
   bool connected = !ingests_.empty();
   uint64_t reconnects = retired_reconnects_;
@@ -384,18 +388,30 @@ std::string App::MetricsText() const {
   aggregator_->SetStreamHealth(connected, reconnects, oversized);
 
   std::string out;
-  const size_t last = last_metrics_size_.load(std::memory_order_relaxed);
-  out.reserve(std::max<size_t>(1 << 16, last + last / 8));
+  out.reserve(chunk_bytes + (chunk_bytes >> 4) + (1 << 12));
   {
     prometheus::TextSerializer serializer;
     std::ostringstream os;
     serializer.Serialize(os, registry_->Collect());
     out += os.str();
   }
-  aggregator_->AppendText(&out);
+  {
+    // The stream families (nearly all of a large body) from a copy: the aggregator's lock is
+    // held only while copying, and the text leaves in pieces.
+    auto snapshot = aggregator_->TakeSnapshot();
+    metrics::StreamAggregator::RenderText(*snapshot, &out, chunk_bytes, [&](std::string* text) {
+      emit(text);
+      text->clear();
+    });
+  }
   metrics::AppendProcessMetrics(&out);
-  last_metrics_size_.store(out.size(), std::memory_order_relaxed);
-  return out;
+  emit(&out);
+}
+
+std::string App::MetricsText() const {
+  std::string body;
+  WriteMetrics(size_t{1} << 20, [&body](std::string* text) { body += *text; });
+  return body;
 }
 
 std::pair<bool, std::string> App::Readiness() const {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -88,6 +89,8 @@ class App {
   int http_port() const;
   // Full /metrics body (also used by tests).
   std::string MetricsText() const;
+  // The same body in pieces of about chunk_bytes (see Handlers::metrics_pieces).
+  void WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*)>& emit) const;
   std::pair<bool, std::string> Readiness() const;
   std::string LandingPage() const;
 
@@ -121,7 +124,6 @@ class App {
   mutable std::mutex ingests_mu_;
   // Size of the last /metrics body: the next one reserves a little more, so a 20 MB body is
   // one allocation instead of ten doublings.
-  mutable std::atomic<size_t> last_metrics_size_{0};
   std::vector<std::unique_ptr<StreamIngest>> ingests_;  // guarded by ingests_mu_
   // Counters of closed connections, so the exported totals never go down.
   uint64_t retired_reconnects_ = 0;  // guarded by ingests_mu_

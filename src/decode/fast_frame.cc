@@ -153,7 +153,7 @@ inline bool ReadMbps(std::string_view s, double* out) {
 template <bool kEscaped>
 class Reader {
  public:
-  // `end`: loads are within the frame's buffer up to here (its NUL and padding).
+  // `end`: one past the frame's NUL.
   Reader(const char* p, const char* end) : p_(p), end_(end) {}
   const char* p() const { return p_; }
   char c() const { return *p_; }
@@ -317,10 +317,13 @@ class Reader {
   }
 
   // At a key: when the text here is exactly `tok` (the quoted key and its colon), moves past it
-  // and any space after it. The 32-byte load stays within the frame and its padding, and never
-  // crosses into a page the frame does not reach.
+  // and any space after it. The 32-byte load stays within the frame, or within its 15 bytes of
+  // padding when that does not cross into another page (FrameDecoder::kPadding's rule).
   bool Match(const KeyChain::Token& tok) {
-    if (end_ - p_ < 32 && (reinterpret_cast<uintptr_t>(p_) & 4095) > 4096 - 32) return false;
+    const ptrdiff_t room = end_ - p_;
+    if (room < 32 && (room + 15 < 32 || (reinterpret_cast<uintptr_t>(p_) & 4095) > 4096 - 32)) {
+      return false;
+    }
     const __m128i a0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
     const __m128i a1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + 16));
     const __m128i b0 = _mm_load_si128(reinterpret_cast<const __m128i*>(tok.bytes));

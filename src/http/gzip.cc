@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <future>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -119,6 +120,20 @@ bool DeflateRaw(std::string_view in, int level, bool last, std::string* out) {
   return true;
 }
 
+uLong Crc32(std::string_view piece) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  size_t done = 0;
+  while (done < piece.size()) {  // crc32 takes a uInt length
+    const size_t n = std::min<size_t>(piece.size() - done, std::numeric_limits<uInt>::max());
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(piece.data() + done), static_cast<uInt>(n));
+    done += n;
+  }
+  return crc;
+}
+
+// RFC 1952 header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
+constexpr char kGzipHeader[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff";
+
 void PutLe32(std::string* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -145,14 +160,7 @@ bool GzipCompress(std::string_view in, int level, std::string* out, unsigned thr
     const size_t len = piece_size(i);
     const std::string_view piece = in.substr(i * piece_len, len);
     ok[i] = DeflateRaw(piece, level, i + 1 == pieces, &parts[i]) ? 1 : 0;
-    uLong crc = crc32(0L, Z_NULL, 0);
-    size_t done = 0;
-    while (done < len) {  // crc32 takes a uInt length
-      const size_t n = std::min<size_t>(len - done, std::numeric_limits<uInt>::max());
-      crc = crc32(crc, reinterpret_cast<const Bytef*>(piece.data() + done), static_cast<uInt>(n));
-      done += n;
-    }
-    crcs[i] = crc;
+    crcs[i] = Crc32(piece);
   };
   std::vector<std::thread> helpers;
   for (size_t i = 1; i < pieces; ++i) helpers.emplace_back(work, i);
@@ -163,8 +171,7 @@ bool GzipCompress(std::string_view in, int level, std::string* out, unsigned thr
   size_t total = 18;
   for (const auto& p : parts) total += p.size();
   out->reserve(total);
-  // RFC 1952 header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
-  out->append("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  out->append(kGzipHeader, 10);
   uLong crc = crcs[0];
   for (size_t i = 0; i < pieces; ++i) {
     out->append(parts[i]);
@@ -174,6 +181,59 @@ bool GzipCompress(std::string_view in, int level, std::string* out, unsigned thr
   PutLe32(out, static_cast<uint32_t>(crc));
   PutLe32(out, static_cast<uint32_t>(in.size() & 0xffffffffu));
   return true;
+}
+
+struct GzipStream::Piece {
+  std::string text;
+  std::string deflated;
+  uLong crc = 0;
+  bool ok = false;
+};
+
+GzipStream::GzipStream(int level, unsigned max_in_flight) : level_(level) {
+  static const unsigned kCores = std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
+  max_in_flight_ = max_in_flight == 0 ? kCores : max_in_flight;
+  out_.append(kGzipHeader, 10);
+  crc_ = crc32(0L, Z_NULL, 0);
+}
+
+GzipStream::~GzipStream() {
+  for (auto& f : pending_) f.wait();
+}
+
+void GzipStream::Collect() {
+  std::unique_ptr<Piece> p = pending_.front().get();
+  pending_.pop_front();
+  ok_ = ok_ && p->ok;
+  out_.append(p->deflated);
+  crc_ = crc32_combine(crc_, p->crc, static_cast<z_off_t>(p->text.size()));
+  size_ += p->text.size();
+}
+
+void GzipStream::Add(std::string* text) {
+  if (text->empty()) return;
+  while (pending_.size() >= max_in_flight_) Collect();
+  auto piece = std::make_unique<Piece>();
+  piece->text.swap(*text);
+  const int level = level_;
+  pending_.push_back(std::async(std::launch::async, [level, p = std::move(piece)]() mutable {
+    // Every piece ends with a sync flush; Finish closes the stream with an empty final block.
+    p->ok = DeflateRaw(p->text, level, false, &p->deflated);
+    p->crc = Crc32(p->text);
+    return std::move(p);
+  }));
+}
+
+bool GzipStream::Finish(std::string* out) {
+  while (!pending_.empty()) Collect();
+  // An empty final block with fixed codes (BFINAL=1, BTYPE=01, end-of-block): 3 bits + 7 bits.
+  out_.append("\x03\x00", 2);
+  PutLe32(&out_, static_cast<uint32_t>(crc_));
+  PutLe32(&out_, static_cast<uint32_t>(size_ & 0xffffffffu));
+  out->swap(out_);
+  out_.clear();
+  if (!ok_) out->clear();
+  return ok_;
 }
 
 }  // namespace mpe::http

@@ -96,16 +96,49 @@ void HttpServer::Route() {
   });
   server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     constexpr const char* kType = "text/plain; version=0.0.4; charset=utf-8";
-    auto body = std::make_shared<std::string>(handlers_.metrics ? handlers_.metrics() : "");
     res.set_header("Vary", "Accept-Encoding");
-    if (AcceptsGzip(req.get_header_value("Accept-Encoding"))) {
-      // Our own gzip at level 1: cpp-httplib's would use zlib's default level 6, 2.5x slower
-      // on a 20 MB body (bench/README.md, "Scrape").
-      auto gz = std::make_shared<std::string>();
-      if (GzipCompress(*body, kMetricsGzipLevel, gz.get())) {
-        body.reset();  // free the text before the (possibly slow) write
-        body = std::move(gz);
-        res.set_header("Content-Encoding", "gzip");
+    const std::string accept = req.get_header_value("Accept-Encoding");
+    const bool gzip = AcceptsGzip(accept);
+    std::shared_ptr<std::string> body;
+    if (handlers_.metrics_pieces && gzip) {
+      // Each ~1 MiB piece is compressed on another core while the next one is printed; only
+      // the compressed body is kept whole.
+      GzipStream stream(kMetricsGzipLevel);
+      handlers_.metrics_pieces(kMetricsPieceBytes, [&stream](std::string* text) {
+        stream.Add(text);
+      });
+      body = std::make_shared<std::string>();
+      if (!stream.Finish(body.get())) {
+        res.status = 500;
+        res.set_content("gzip failed\n", "text/plain; charset=utf-8");
+        return;
+      }
+      res.set_header("Content-Encoding", "gzip");
+    } else if (handlers_.metrics_pieces && accept.find_first_not_of(" \t") == std::string::npos) {
+      // Plain, to a client that accepts no coding at all (cpp-httplib would gzip a chunked
+      // body by itself for one that does): sent chunked as it is printed.
+      auto pieces = handlers_.metrics_pieces;
+      res.set_chunked_content_provider(kType, [pieces](size_t, httplib::DataSink& sink) {
+        bool ok = true;
+        pieces(kMetricsPieceBytes, [&](std::string* text) {
+          if (ok && !text->empty()) ok = sink.write(text->data(), text->size());
+          text->clear();
+        });
+        if (ok) sink.done();
+        return ok;
+      });
+      return;
+    } else {
+      body = std::make_shared<std::string>(handlers_.metrics ? handlers_.metrics() : "");
+      if (gzip) {
+        // Our own gzip at level 1: cpp-httplib's would use zlib's default level 6, 2.5x slower
+        // on a 20 MB body (bench/README.md, "Scrape").
+        auto gz = std::make_shared<std::string>();
+        if (GzipCompress(*body, kMetricsGzipLevel, gz.get())) {
+          body.reset();  // free the text before the (possibly slow) write
+          body = std::move(gz);
+          res.set_header("Content-Encoding", "gzip");
+        }
       }
     }
     if (body->empty()) {

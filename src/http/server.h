@@ -26,6 +26,12 @@ class CertReloader;
 // (a scrape reads what pollers and the stream already gathered).
 struct Handlers {
   std::function<std::string()> metrics;                  // text format 0.0.4
+  // The same body in pieces: calls emit(text) for each piece of about chunk_bytes (the last
+  // may be shorter); emit takes the text. When set, /metrics uses it: a gzip body is then
+  // compressed piece by piece while the rest is printed, and a plain one is sent chunked, so
+  // that no scrape holds the whole text.
+  std::function<void(size_t chunk_bytes, const std::function<void(std::string*)>& emit)>
+      metrics_pieces;
   std::function<std::pair<bool, std::string>()> ready;   // ok, one-line reason
   std::function<std::string()> landing_page;             // HTML
   std::function<std::pair<bool, std::string>()> reload;  // POST /-/reload; null: 404

@@ -75,6 +75,7 @@ class StringTable {
     return it->second;
   }
   const std::string& Label(uint32_t id) const { return labels_[id]; }
+  const std::vector<std::string>& labels() const { return labels_; }
 
  private:
   struct CacheSlot {
@@ -134,6 +135,7 @@ class ApTable {
   }
 
   const std::string& Label(uint32_t id) const { return labels_[id]; }
+  const std::vector<std::string>& labels() const { return labels_; }
   size_t size() const { return labels_.size() - 2 - free_.size(); }
   size_t capacity_ids() const { return labels_.size(); }
 
@@ -586,6 +588,13 @@ namespace {
 
 struct Writer {
   std::string* out;
+  // Streaming: after a series line, once *out holds chunk_bytes, flush takes the text.
+  size_t chunk_bytes = 0;
+  const std::function<void(std::string*)>* flush = nullptr;
+
+  void MaybeFlush() {
+    if (flush != nullptr && out->size() >= chunk_bytes) (*flush)(out);
+  }
 
   void Begin(std::string_view name, std::string_view site_labels) {
     out->append(name);
@@ -603,11 +612,13 @@ struct Writer {
     out->append("} ");
     AppendUint(out, v);
     out->push_back('\n');
+    MaybeFlush();
   }
   void EndDouble(double v) {
     out->append("} ");
     AppendDouble(out, v);
     out->push_back('\n');
+    MaybeFlush();
   }
 };
 
@@ -615,10 +626,11 @@ constexpr std::string_view kOtherSiteLabels = "site_id=\"other\",site=\"other\""
 
 }  // namespace
 
-void StreamAggregator::AppendText(std::string* out) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  const State& st = *state_;
-  Writer w{out};
+// Every stream family of `st` (the live State under the lock, or a Snapshot) in the text
+// format, through `w`.
+template <class St>
+void Render(const St& st, Writer& w) {
+  std::string* const out = w.out;
   auto site_labels = [&st](uint64_t key) -> std::string_view {
     uint32_t h = Field(key, 0, 16);
     if (h == kOtherSite || h >= st.sites.size()) return kOtherSiteLabels;
@@ -791,6 +803,89 @@ void StreamAggregator::AppendText(std::string* out) const {
     AppendUint(out, dropped[i]);
     out->push_back('\n');
   }
+}
+
+void StreamAggregator::AppendText(std::string* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Writer w{out};
+  Render(*state_, w);
+}
+
+// What Render reads, copied: series as plain vectors, label tables as their label strings.
+struct StreamAggregator::Snapshot {
+  struct Labels {
+    std::vector<std::string> labels;
+    const std::string& Label(uint32_t id) const { return labels[id]; }
+  };
+  template <typename S>
+  struct Series {
+    std::vector<S> v;
+    uint64_t d = 0;
+    const std::vector<S>& series() const { return v; }
+    uint64_t dropped() const { return d; }
+    template <typename Store>
+    void CopyFrom(const Store& store) {
+      v = store.series();
+      d = store.dropped();
+    }
+  };
+  struct Site {
+    std::string labels;
+    bool active = false;
+    bool subscribed = false;
+    std::array<uint64_t, 4> messages{};
+    uint64_t lost_total = 0;
+    double last_message_ts = 0;
+  };
+  std::vector<std::unique_ptr<Site>> sites;
+  Labels aps, interfaces, frame_types, frame_subtypes, protocols, channels;
+  Series<CounterSeries> packets, frames, channel_frames, wired;
+  Series<HistogramSeries<7>> rssi;
+  Series<HistogramSeries<10>> rate;
+  std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> decode_errors{};
+  bool connected = false;
+  uint64_t reconnects = 0;
+  uint64_t oversized = 0;
+};
+
+std::shared_ptr<const StreamAggregator::Snapshot> StreamAggregator::TakeSnapshot() const {
+  auto snap = std::make_shared<Snapshot>();
+  std::lock_guard<std::mutex> lock(mu_);
+  const State& st = *state_;
+  snap->sites.reserve(st.sites.size());
+  for (const auto& s : st.sites) {
+    auto c = std::make_unique<Snapshot::Site>();
+    c->labels = s->labels;
+    c->active = s->active;
+    c->subscribed = s->subscribed;
+    c->messages = s->messages;
+    c->lost_total = s->lost_total;
+    c->last_message_ts = s->last_message_ts;
+    snap->sites.push_back(std::move(c));
+  }
+  snap->aps.labels = st.aps.labels();
+  snap->interfaces.labels = st.interfaces.labels();
+  snap->frame_types.labels = st.frame_types.labels();
+  snap->frame_subtypes.labels = st.frame_subtypes.labels();
+  snap->protocols.labels = st.protocols.labels();
+  snap->channels.labels = st.channels.labels();
+  snap->packets.CopyFrom(st.packets);
+  snap->frames.CopyFrom(st.frames);
+  snap->channel_frames.CopyFrom(st.channel_frames);
+  snap->wired.CopyFrom(st.wired);
+  snap->rssi.CopyFrom(st.rssi);
+  snap->rate.CopyFrom(st.rate);
+  snap->decode_errors = st.decode_errors;
+  snap->connected = st.connected;
+  snap->reconnects = st.reconnects;
+  snap->oversized = st.oversized;
+  return snap;
+}
+
+void StreamAggregator::RenderText(const Snapshot& snapshot, std::string* out, size_t chunk_bytes,
+                                  const std::function<void(std::string*)>& flush) {
+  Writer w{out, chunk_bytes, flush ? &flush : nullptr};
+  Render(snapshot, w);
 }
 
 size_t StreamAggregator::SeriesCount(Family family) const {

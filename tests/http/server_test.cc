@@ -230,6 +230,52 @@ TEST_F(HttpServerTest, LargeMetricsBodiesArriveWholeInBothEncodings) {
   server.Stop();
 }
 
+TEST_F(HttpServerTest, PiecedMetricsAreSentChunkedOrGzippedPieceByPiece) {
+  std::string big;
+  for (int i = 0; big.size() < (5u << 20); ++i)
+    big += "mpe_big_total{n=\"" + std::to_string(i) + "\"} " + std::to_string(i % 13) + "\n";
+  Handlers h;
+  int pieced = 0;
+  h.metrics = [&big] { return big; };
+  h.metrics_pieces = [&big, &pieced](size_t chunk,
+                                     const std::function<void(std::string*)>& emit) {
+    ++pieced;
+    for (size_t at = 0; at < big.size(); at += chunk) {
+      std::string piece = big.substr(at, chunk);
+      emit(&piece);
+    }
+  };
+  HttpServer server(std::move(h));
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+
+  httplib::Client plain_client("127.0.0.1", server.port());
+  plain_client.set_decompress(false);  // sends no Accept-Encoding
+  auto plain = plain_client.Get("/metrics");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 200);
+  EXPECT_EQ(plain->get_header_value("Transfer-Encoding"), "chunked");
+  EXPECT_FALSE(plain->has_header("Content-Encoding"));
+  EXPECT_TRUE(plain->body == big) << "plain body differs, " << plain->body.size() << " bytes";
+  EXPECT_EQ(pieced, 1);
+
+  httplib::Client gunzipping("127.0.0.1", server.port());
+  auto gz = gunzipping.Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(gz);
+  EXPECT_EQ(gz->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_LT(std::stoul(gz->get_header_value("Content-Length")), big.size() / 5);
+  EXPECT_TRUE(gz->body == big) << "gunzipped body differs, " << gz->body.size() << " bytes";
+  EXPECT_EQ(pieced, 2);
+
+  // A client that names codings but refuses gzip gets the whole body with a length.
+  auto identity = plain_client.Get("/metrics", {{"Accept-Encoding", "gzip;q=0, identity"}});
+  ASSERT_TRUE(identity);
+  EXPECT_FALSE(identity->has_header("Content-Encoding"));
+  EXPECT_EQ(identity->get_header_value("Content-Length"), std::to_string(big.size()));
+  EXPECT_TRUE(identity->body == big);
+  EXPECT_EQ(pieced, 2);
+  server.Stop();
+}
+
 TEST_F(HttpServerTest, AnEmptyMetricsBodyIsAnEmpty200) {
   HttpServer server(Handlers{});
   ASSERT_TRUE(server.Start("127.0.0.1:0").ok());

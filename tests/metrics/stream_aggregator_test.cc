@@ -261,6 +261,53 @@ namespace mpe::metrics {
 namespace {
 
 // Cardinality attack: 100k distinct AP MACs against a cap of 1,000 label sets per family.
+TEST_F(StreamAggregatorTest, ASnapshotPrintsExactlyWhatAppendTextPrintsInPiecesOfTheAskedSize) {
+  StreamAggregator agg({}, clock_);
+  agg.AddSite(kSite, "hq");
+  agg.SetSubscribed(kChannel, true);
+  for (int i = 0; i < 3000; ++i) {
+    agg.Record(Wireless(0x5c5b35000000ULL + i % 700, -40 - i % 50, i % 3 ? 5180 : 2437,
+                        i % 3 ? 36 : 6, 54, 100 + i));
+    agg.Record(Wired(0x5c5b35100000ULL + i % 300, i % 2 ? "TCP" : "UDP", i % 40, 60));
+  }
+  std::string whole;
+  agg.AppendText(&whole);
+  ASSERT_GT(whole.size(), 100000u);
+
+  auto snapshot = agg.TakeSnapshot();
+  // Updates after the snapshot do not show in it.
+  agg.Record(Wired(0x5c5b35200000ULL, "ICMP", 7, 60));
+
+  std::string unpieced;
+  StreamAggregator::RenderText(*snapshot, &unpieced, 0, nullptr);
+  EXPECT_TRUE(unpieced == whole) << unpieced.size() << " vs " << whole.size();
+
+  constexpr size_t kPiece = 8192;
+  std::vector<std::string> pieces;
+  std::string out;
+  StreamAggregator::RenderText(*snapshot, &out, kPiece, [&pieces](std::string* text) {
+    pieces.push_back(*text);
+    text->clear();
+  });
+  pieces.push_back(out);  // the rest
+  std::string joined;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    joined += pieces[i];
+    if (i + 1 < pieces.size()) {
+      // Cut after a whole series line, once the piece reached the asked size.
+      EXPECT_GE(pieces[i].size(), kPiece) << i;
+      EXPECT_LT(pieces[i].size(), kPiece + 512) << i;
+      EXPECT_EQ(pieces[i].back(), '\n') << i;
+    }
+  }
+  EXPECT_GT(pieces.size(), whole.size() / kPiece / 2);
+  EXPECT_TRUE(joined == whole);
+  EXPECT_EQ(whole.find("protocol=\"ICMP\""), std::string::npos);
+  std::string now;
+  agg.AppendText(&now);
+  EXPECT_NE(now.find("protocol=\"ICMP\""), std::string::npos);
+}
+
 TEST(StreamAggregatorCardinalityTest, HundredThousandRandomMacsStayUnderTheCapWithExactDrops) {
   common::ManualClock clock;
   AggregatorOptions opts;
