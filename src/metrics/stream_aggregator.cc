@@ -671,32 +671,47 @@ void Render(const St& st, Writer& w) {
     w.EndUint(c.count);
   }
 
-  auto histogram = [&](std::string_view base, const auto& h, const auto& les,
+  // One histogram series: its labels are printed once and reused for every line.
+  std::string labels;
+  Writer lw{&labels};
+  auto histogram = [&](const std::string& bucket_name, const std::string& sum_name,
+                       const std::string& count_name, const auto& h, const auto& les,
                        auto&& extra_labels) {
-    std::string bucket_name = std::string(base) + "_bucket";
+    labels.assign(site_labels(h.key));
+    extra_labels(lw);
     uint64_t cumulative = 0;
     for (size_t b = 0; b <= les.size(); ++b) {
       cumulative += h.buckets[b];
-      w.Begin(bucket_name, site_labels(h.key));
-      extra_labels();
-      w.Label("le", b < les.size() ? std::string_view(les[b]) : std::string_view("+Inf"));
-      w.EndUint(cumulative);
+      out->append(bucket_name);
+      out->push_back('{');
+      out->append(labels);
+      out->append(",le=\"");
+      out->append(b < les.size() ? std::string_view(les[b]) : std::string_view("+Inf"));
+      out->append("\"} ");
+      AppendUint(out, cumulative);
+      out->push_back('\n');
     }
-    w.Begin(std::string(base) + "_sum", site_labels(h.key));
-    extra_labels();
+    out->append(sum_name);
+    out->push_back('{');
+    out->append(labels);
     w.EndDouble(h.sum);
-    w.Begin(std::string(base) + "_count", site_labels(h.key));
-    extra_labels();
+    out->append(count_name);
+    out->push_back('{');
+    out->append(labels);
     w.EndUint(cumulative);
   };
 
   AppendHeader(out, "mist_pcap_wireless_rssi_dbm", "RSSI of captured 802.11 frames (dBm).",
                "histogram");
-  for (const auto& h : st.rssi.series()) {
-    histogram("mist_pcap_wireless_rssi_dbm", h, kRssiLe, [&] {
-      w.Label("ap_mac", st.aps.Label(Field(h.key, 16, kApBits)));
-      w.Label("band", band_label(Field(h.key, 38, 3)));
-    });
+  {
+    const std::string base = "mist_pcap_wireless_rssi_dbm";
+    const std::string bucket = base + "_bucket", sum = base + "_sum", count = base + "_count";
+    for (const auto& h : st.rssi.series()) {
+      histogram(bucket, sum, count, h, kRssiLe, [&](Writer& x) {
+        x.Label("ap_mac", st.aps.Label(Field(h.key, 16, kApBits)));
+        x.Label("band", band_label(Field(h.key, 38, 3)));
+      });
+    }
   }
 
   AppendHeader(out, "mist_pcap_wireless_channel_frames_total",
@@ -710,9 +725,13 @@ void Render(const St& st, Writer& w) {
 
   AppendHeader(out, "mist_pcap_wireless_data_rate_mbps", "Data rate of captured 802.11 frames.",
                "histogram");
-  for (const auto& h : st.rate.series()) {
-    histogram("mist_pcap_wireless_data_rate_mbps", h, kRateLe,
-              [&] { w.Label("band", band_label(Field(h.key, 16, 3))); });
+  {
+    const std::string base = "mist_pcap_wireless_data_rate_mbps";
+    const std::string bucket = base + "_bucket", sum = base + "_sum", count = base + "_count";
+    for (const auto& h : st.rate.series()) {
+      histogram(bucket, sum, count, h, kRateLe,
+                [&](Writer& x) { x.Label("band", band_label(Field(h.key, 16, 3))); });
+    }
   }
 
   auto wired_labels = [&](std::string_view name, const CounterSeries& c) {

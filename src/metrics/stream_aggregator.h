@@ -93,7 +93,8 @@ class StreamAggregator {
   // The same text in two steps, for large scrapes: TakeSnapshot copies what it needs under the
   // lock (plain vectors: a few ms at 100k label sets, against tens of ms to print them), and
   // RenderText prints the copy without the lock, handing the text out in pieces: whenever *out
-  // holds at least chunk_bytes after a series line, flush(out) is called, which takes the text
+  // holds at least chunk_bytes after a series (all lines of a histogram stay together),
+  // flush(out) is called, which takes the text
   // and leaves *out empty (null flush: everything stays in *out). A scrape then never holds the
   // whole body and never keeps ingest waiting while it prints.
   struct Snapshot;
