@@ -2,7 +2,8 @@
 # Runs the shared ingest harness (../shared/bench) for the raw floor, the two peer exporters
 # and ours (pinned to one core), RUNS times each; then (SCRAPE=1, the default) measures one
 # /metrics scrape, plain and gzip, and RSS per label set at >= 100k active label sets
-# (bench/scrape_under_load.sh with WINDOWS=0 and SCRAPE_SITES=80: ~102k label sets). Writes
+# (bench/scrape_under_load.sh with WINDOWS=0 and SCRAPE_SITES=80: ~102k label sets), once with
+# the exporter on both cores and once pinned to CORE. Writes
 # the table to bench/results.md and into bench/README.md between the run_harness markers
 # (with date, commit and load).
 #   bench/run_harness.sh                 # N=1000000 for ours, N_PEERS=200000 for the peers, RUNS=3
@@ -34,19 +35,23 @@ for i in $(seq 1 "$RUNS"); do
   run mist_pcap_exporter "$N" "$i" --config-template "$ROOT/bench/bench-config.yaml" \
     --cmd "taskset -c $CORE env MIST_API_TOKEN=bench $EXPORTER --config.file={config} --web.listen-address=127.0.0.1:{metrics_port}"
 done
-scrape_env=""
+scrape_envs=()
 if [[ "${SCRAPE:-1}" != 0 ]]; then
   # 80 sites x 15 APs of the simulator's scenario make ~102k label sets: the issue's 100k.
-  OUT="$OUT/scrape" WINDOWS=0 SITES="${SCRAPE_SITES:-80}" TARGET_SERIES="${TARGET_SERIES:-100000}" \
-    FILL="${FILL:-3000000}" \
-    EXPORTER_BIN="$EXPORTER" SIM_BIN="${SIM_BIN:-$(dirname "$EXPORTER")/mist_cloud_sim}" \
-    "$ROOT/bench/scrape_under_load.sh" >/dev/null
-  scrape_env="$OUT/scrape/scrape.env"
+  # Twice: the exporter on both cores (a gzip body is compressed on the core the printing does
+  # not use), and pinned to one core like the ingest runs.
+  for cores in 0,1 "$CORE"; do
+    OUT="$OUT/scrape-$cores" EXPORTER_CORE="$cores" WINDOWS=0 SITES="${SCRAPE_SITES:-80}" \
+      TARGET_SERIES="${TARGET_SERIES:-100000}" FILL="${FILL:-3000000}" \
+      EXPORTER_BIN="$EXPORTER" SIM_BIN="${SIM_BIN:-$(dirname "$EXPORTER")/mist_cloud_sim}" \
+      "$ROOT/bench/scrape_under_load.sh" >/dev/null
+    scrape_envs+=("$OUT/scrape-$cores/scrape.env")
+  done
 fi
-$PY "$ROOT/bench/summarize.py" "$OUT" $scrape_env | tee "$ROOT/bench/results.md"
+$PY "$ROOT/bench/summarize.py" "$OUT" "${scrape_envs[@]}" | tee "$ROOT/bench/results.md"
 
 # bench/README.md keeps the last full run (RUNS >= 3 with the scrape) between its markers.
-if [[ -n "$scrape_env" && "$RUNS" -ge 3 ]]; then
+if [[ ${#scrape_envs[@]} -gt 0 && "$RUNS" -ge 3 ]]; then
   rev="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   dirty="$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ", uncommitted changes" || true)"
   header="Last run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $rev$dirty, RUNS=$RUNS, N=$N (peers $N_PEERS), load average $load_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(nproc) cores."

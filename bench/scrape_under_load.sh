@@ -146,6 +146,7 @@ errors="$(cat "$dir"/scrapes-*.log 2>/dev/null | grep -c '^error' || true)"
   echo "rss_kib=$rss"
   echo "hwm_kib=$hwm"
   echo "truth=$([[ "$ok" == yes* ]] && echo yes || echo no)"
+  echo "exporter_cores=$EXPORTER_CORE"
 } >"$OUT/scrape.env"
 
 {

@@ -49,23 +49,35 @@ if ours:
         print(f"- floor / ours: {floor / ours:.2f}× (goal ≤ 3×)")
 
 if len(sys.argv) > 2:
-    env = {}
-    with open(sys.argv[2]) as f:
-        for line in f:
-            k, _, v = line.strip().partition("=")
-            env[k] = v
-    sets = int(env["label_sets"])
-    rss, hwm = int(env["rss_kib"]) * 1024, int(env["hwm_kib"]) * 1024
+    envs = []
+    for path in sys.argv[2:]:
+        env = {}
+        with open(path) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                env[k] = v
+        envs.append(env)
+    sets = int(envs[0]["label_sets"])
     print()
     print(f"Scrape and memory at {sets:,} active label sets (`bench/scrape_under_load.sh`, "
-          f"stream paused, 10 curl scrapes each; totals = truth: {env['truth']}):")
+          f"stream paused, 10 curl scrapes each; totals = truth: "
+          f"{', '.join(e['truth'] for e in envs)}):")
     print()
-    print("| what | value |")
-    print("|---|---|")
-    print(f"| one plain scrape, wall ms median (min–max) | {env['plain_ms']} ({env['plain_range']}),"
-          f" {env['plain_mib']} MiB |")
-    print(f"| one gzip scrape, wall ms median (min–max) | {env['gzip_ms']} ({env['gzip_range']}),"
-          f" {env['gzip_mib']} MiB |")
-    print(f"| RSS after the scrapes | {rss / 1048576:.1f} MiB = {rss / sets:.0f} bytes per label set |")
-    print(f"| peak RSS (a scrape body is resident while it is built) | {hwm / 1048576:.1f} MiB ="
-          f" {hwm / sets:.0f} bytes per label set |")
+    print("| what | " + " | ".join(f"exporter on core(s) {e.get('exporter_cores', '1')}" for e in envs)
+          + " |")
+    print("|---|" + "---|" * len(envs))
+
+    def row(what, cell):
+        print(f"| {what} | " + " | ".join(cell(e) for e in envs) + " |")
+
+    def per_set(e, key):
+        b = int(e[key]) * 1024
+        return f"{b / 1048576:.1f} MiB = {b / int(e['label_sets']):.0f} bytes per label set"
+
+    row("active label sets", lambda e: f"{int(e['label_sets']):,}")
+    row("one plain scrape, wall ms median (min–max)",
+        lambda e: f"{e['plain_ms']} ({e['plain_range']}), {e['plain_mib']} MiB")
+    row("one gzip scrape, wall ms median (min–max)",
+        lambda e: f"{e['gzip_ms']} ({e['gzip_range']}), {e['gzip_mib']} MiB")
+    row("RSS after the scrapes", lambda e: per_set(e, "rss_kib"))
+    row("peak RSS (VmHWM, scrapes included)", lambda e: per_set(e, "hwm_kib"))
