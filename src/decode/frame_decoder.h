@@ -8,10 +8,12 @@
 
 namespace mpe::decode {
 
-// Turns one Mist stream text frame into an Event without copying it: the JSON is parsed in
-// place with a RapidJSON SAX reader (no DOM, no allocation per message), and a `data` string
-// holding JSON is parsed a second time where the first pass left it unescaped. Keys we do not
-// use are skipped, malformed fields are reported best-effort (see Event::error).
+// Turns one Mist stream text frame into an Event without copying it. A data frame of the usual
+// shape is read by the fast path (decode/fast_frame.h, one fused pass, nothing written); every
+// other frame by the general in-place reader (decode/insitu_json.h: no DOM, no allocation per
+// message), which reads a `data` string holding JSON in its escaped form or, when that is not
+// plain enough, unescapes it where it lies and parses it again. Both give the same event. Keys
+// we do not use are skipped, malformed fields are reported best-effort (see Event::error).
 // One instance per stream session thread: it owns the reader's reusable state and is not
 // thread-safe. Never throws.
 class FrameDecoder {
