@@ -2,7 +2,6 @@
 
 #include <emmintrin.h>
 
-#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -101,33 +100,7 @@ inline bool ReadNumber(const char* p, Number* n, const char** end) {
   return true;
 }
 
-// Hex digit value, 0xFF for anything else.
-constexpr auto kHexValue = [] {
-  std::array<uint8_t, 256> t{};
-  for (auto& v : t) v = 0xFF;
-  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
-  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<uint8_t>(c - 'A' + 10);
-  return t;
-}();
-
-// "xx:xx:xx:xx:xx:xx" unrolled; other spellings through common::ParseMac, which gives the same
-// value for this one.
 inline bool ReadMac(std::string_view s, uint64_t* out) {
-  if (s.size() == 17 && s[2] == ':' && s[5] == ':' && s[8] == ':' && s[11] == ':' &&
-      s[14] == ':') {
-    uint64_t v = 0;
-    unsigned bad = 0;
-    for (size_t i = 0; i < 17; i += 3) {
-      const unsigned hi = kHexValue[static_cast<unsigned char>(s[i])];
-      const unsigned lo = kHexValue[static_cast<unsigned char>(s[i + 1])];
-      bad |= hi | lo;
-      v = (v << 8) | (hi << 4) | lo;
-    }
-    if (bad > 15) return false;
-    *out = v;
-    return true;
-  }
   const auto mac = common::ParseMac(s);
   if (!mac) return false;
   *out = *mac;
@@ -304,16 +277,6 @@ class Reader {
       return true;
     }
     return false;
-  }
-
-  // A key and its colon; the reader is left at the value.
-  bool Key(std::string_view* k) {
-    if (!PlainString(k)) return false;
-    SkipSpace();
-    if (*p_ != ':') return false;
-    ++p_;
-    SkipSpace();
-    return true;
   }
 
   // At a key: when the text here is exactly `tok` (the quoted key and its colon), moves past it
@@ -674,7 +637,8 @@ bool FastDecodeData(const char* data, size_t len, Event* ev, KeyOrders* keys) {
   bool event = false, channel = false, has_data = false;
   for (bool more = true; more;) {
     std::string_view k;
-    if (!r.Key(&k)) return false;
+    std::string_view text;
+    if (!r.KeyText(&k, &text)) return false;
     if (Is(k, "event")) {
       if (event || !KeptString(r, &ev->event_name)) return false;
       event = true;

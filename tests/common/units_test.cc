@@ -43,6 +43,12 @@ TEST(MacTest, NormalisesEveryNotation) {
   EXPECT_FALSE(ParseMac("d4:20:b0:81:99:2e:ff"));
   EXPECT_FALSE(ParseMac("zz:20:b0:81:99:2e"));
   EXPECT_EQ(*ParseMac("00:00:00:00:00:01"), 1ULL);
+  // The unrolled "xx:xx:xx:xx:xx:xx" form gives what the general loop gives.
+  EXPECT_EQ(*ParseMac("D4:20:b0:81:99:2E"), 0xd420b081992eULL);
+  EXPECT_EQ(*ParseMac("d4-20-b0-81-99-2e"), 0xd420b081992eULL);
+  EXPECT_FALSE(ParseMac("d4:20:b0:81:99:2g"));
+  EXPECT_FALSE(ParseMac("d4:20:b0:81:99::e"));  // a separator where a digit belongs
+  EXPECT_FALSE(ParseMac("d4:20:b0:81:9 :2e"));
 }
 
 }  // namespace
