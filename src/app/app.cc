@@ -25,6 +25,7 @@
 #include "mist/mist_client.h"
 #include "poll/capture_metrics.h"
 #include "poll/site_poller.h"
+#include "poll/usage_watcher.h"
 
 namespace mpe::app {
 
@@ -314,6 +315,10 @@ common::Status App::Start() {
   // Aggregator sites, pollers and stream connections (chunks of max_channels_per_connection).
   if (auto st = ApplySites(sites); !st.ok()) return st.error();
   pollers_->Start();
+  usage_ = std::make_unique<poll::UsageWatcher>(
+      *client_, *registry_, clock_, config_.mist.usage_interval, config_.mist.max_requests_per_hour,
+      [this](int budget) { pollers_->SetRequestBudget(budget); });
+  usage_->Start();
   if (!config_.captures.empty()) {
     managed_config_ = ManagedCapturesConfig();
     managed_ =
@@ -344,6 +349,7 @@ void App::Stop() {
   if (directory_) directory_->Stop();  // no ApplySites after this
   if (maintenance_.joinable()) maintenance_.join();
   if (managed_) managed_->Stop();
+  if (usage_) usage_->Stop();
   if (pollers_) pollers_->Stop();
   {
     std::lock_guard<std::mutex> apply_lock(apply_mu_);

@@ -41,6 +41,7 @@ class MistClient;
 namespace mpe::poll {
 class CaptureMetrics;
 class PollerSet;
+class UsageWatcher;
 }  // namespace mpe::poll
 
 namespace mpe::app {
@@ -108,6 +109,7 @@ class App {
   std::unique_ptr<mist::MistClient> client_;
   std::unique_ptr<poll::CaptureMetrics> capture_metrics_;
   std::unique_ptr<poll::PollerSet> pollers_;
+  std::unique_ptr<poll::UsageWatcher> usage_;
   std::unique_ptr<DecodeMismatchMetrics> mismatch_metrics_;
   std::unique_ptr<capture::ArchiveWriter> archive_;
   config::Config managed_config_;  // ManagedCaptures keeps a reference

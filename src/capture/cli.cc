@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -16,11 +17,14 @@
 #include <string_view>
 #include <vector>
 
+#include "capture/capture_file.h"
 #include "capture/capture_request.h"
 #include "capture/site_ref.h"
 #include "common/clock.h"
+#include "common/escape.h"
 #include "common/mac.h"
 #include "common/units.h"
+#include "config/capture_rules.h"
 #include "mist/mist_client.h"
 
 namespace mpe::capture {
@@ -44,22 +48,42 @@ Commands:
   start     --site S --type T [capture fields]   Start a capture.
   stop      --site S          Stop the running capture.
   annotate  --site S --id PCAP_ID --notes TEXT   Set a capture's notes.
+  download  --site S --id PCAP_ID [--file PATH] [--duration 1d | --start EPOCH --end EPOCH]
+            Fetch a finished capture's file (its pcap_url in the list window) into PATH
+            (default PCAP_ID.pcap or .pcapng), checked to be pcap/pcapng; prints the packets.
 
-Capture fields (start):
-  --type client|radiotap|radiotap,wired|wired|gateway|new_assoc   (required)
-  --ap-mac MAC        repeatable, or a comma-separated list
-  --client-mac MAC    required for --type client
-  --ssid SSID   --band 2.4|5|6 (comma list)   --format stream|pcap
-  --duration SECONDS|DURATION  (60..86400 s)   --num-packets N (0..10000)
-  --max-pkt-len N (64..2048)   --includes-mcast[=true|false]   --tcpdump-expression EXPR
+Capture fields (start); each type takes only the fields of its Mist schema:
+  --type client|new_assoc|radiotap|radiotap,wired|wired|wireless|scan   (required)
+  --ap-mac MAC          one AP; left out: every AP of the site             (all types)
+  --client-mac MAC      required for client; new_assoc, radiotap, radiotap,wired, scan
+  --ssid SSID           client, new_assoc, radiotap, radiotap,wired, wireless
+  --wlan-id UUID        radiotap, radiotap,wired, wireless
+  --band B              radiotap, radiotap,wired: 24 | 24,5,6 | 5 | 6;  wireless, scan: 24 | 5 | 6
+                        (2.4 may be written for 24)
+  --channel N (1..233)  --bandwidth 20|40|80|160  --width W                 (scan)
+  --duration SECONDS|DURATION (60..86400 s)  --num-packets N (0..10000)  --max-pkt-len N (64..2048)
+  --includes-mcast[=true|false]                                            (client, new_assoc)
+  --tcpdump-expression EXPR          radiotap, radiotap,wired, wired, scan
+  --radiotap-tcpdump-expression EXPR  --wired-tcpdump-expression EXPR
+  --wireless-tcpdump-expression EXPR                                       (radiotap,wired)
+  --format stream|pcap  every type but client and new_assoc; default stream (sent explicitly:
+                        Mist's own default, pcap, never reaches the stream)
+  gateway and switch captures need per-device port maps and are refused.
 
 Common flags:
   --site S      a configured site name or id, or any site id (UUID)
   -o, --output table|json   (default table)
   -h, --help
 
-Exit codes: 0 ok, 1 usage or validation error, 2 Mist API error.
+Exit codes: 0 ok, 1 usage or validation error (nothing sent), 2 Mist API or download error.
 )";
+
+// "--client-mac" for the capture field client_mac.
+std::string FlagName(std::string_view key) {
+  std::string flag = "--" + std::string(key);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
 
 // The flags of one subcommand: name -> values (repeatable), in the order given.
 struct Flags {
@@ -73,7 +97,7 @@ struct Flags {
 };
 
 struct FlagDef {
-  std::string_view name;
+  std::string name;
   bool boolean = false;
 };
 
@@ -237,10 +261,12 @@ class Cli {
       defs.insert(defs.end(), {{"--duration"}, {"--start"}, {"--end"}, {"--client-mac"},
                                {"--limit"}});
     } else if (op_ == "start") {
-      defs.insert(defs.end(),
-                  {{"--type"}, {"--ap-mac"}, {"--client-mac"}, {"--ssid"}, {"--band"},
-                   {"--duration"}, {"--num-packets"}, {"--max-pkt-len"},
-                   {"--includes-mcast", true}, {"--tcpdump-expression"}, {"--format"}});
+      defs.push_back({"--type"});
+      for (const auto& field : config::CaptureFields()) {
+        defs.push_back({FlagName(field.key), field.flag != nullptr});
+      }
+    } else if (op_ == "download") {
+      defs.insert(defs.end(), {{"--id"}, {"--file"}, {"--duration"}, {"--start"}, {"--end"}});
     } else if (op_ == "annotate") {
       defs.insert(defs.end(), {{"--id"}, {"--notes"}});
     } else if (op_ != "status" && op_ != "stop") {
@@ -259,12 +285,20 @@ class Cli {
     // Everything the user typed is checked before the config is read or Mist is called.
     if (op_ == "start") {
       if (auto st = BuildStartRequest(); !st.ok()) return Usage(st.error().message);
-    } else if (op_ == "list") {
+    } else if (op_ == "list" || op_ == "download") {
       if (auto st = BuildListQuery(); !st.ok()) return Usage(st.error().message);
-    } else if (op_ == "annotate") {
-      if (flags_.Get("--id") == nullptr || flags_.Get("--id")->empty())
-        return Usage("annotate needs --id PCAP_ID");
-      if (flags_.Get("--notes") == nullptr) return Usage("annotate needs --notes TEXT");
+    }
+    if (op_ == "annotate" || op_ == "download") {
+      const std::string* id = flags_.Get("--id");
+      if (id == nullptr || id->empty()) return Usage(op_ + " needs --id PCAP_ID");
+      if (*id == "-") {
+        return Usage(
+            "this capture has no id in Mist's list (`id` is optional in Mist's API), "
+            "so it cannot be " +
+            std::string(op_ == "annotate" ? "annotated" : "downloaded") + " by id");
+      }
+      if (op_ == "annotate" && flags_.Get("--notes") == nullptr)
+        return Usage("annotate needs --notes TEXT");
     }
     const std::string* site_text = flags_.Get("--site");
     if (site_text == nullptr || site_text->empty()) return Usage(op_ + " needs --site SITE");
@@ -304,6 +338,7 @@ class Cli {
     if (op_ == "status") return Status(client);
     if (op_ == "start") return StartCapture(client);
     if (op_ == "stop") return Stop(client);
+    if (op_ == "download") return Download(client);
     return Annotate(client);
   }
 
@@ -324,38 +359,32 @@ class Cli {
     const std::string* type = flags_.Get("--type");
     if (type == nullptr) return common::MakeError("start needs --type");
     r.type = *type;
-    if (auto it = flags_.values.find("--ap-mac"); it != flags_.values.end()) {
-      for (const auto& value : it->second) {
-        std::string_view rest = value;
-        while (!rest.empty()) {
-          const size_t comma = rest.find(',');
-          std::string_view mac = rest.substr(0, comma);
-          if (!mac.empty()) r.ap_macs.emplace_back(mac);
-          if (comma == std::string_view::npos) break;
-          rest = rest.substr(comma + 1);
-        }
+    for (const auto& field : config::CaptureFields()) {
+      const std::string flag = FlagName(field.key);
+      auto it = flags_.values.find(flag);
+      if (it == flags_.values.end() || it->second.empty()) continue;
+      const std::string& v = it->second.back();
+      if (field.key == "ap_mac" && (it->second.size() > 1 || v.find(',') != std::string::npos)) {
+        return common::MakeError(
+            "--ap-mac: takes one MAC (Mist captures on one AP, or on every AP of the site when "
+            "--ap-mac is left out)");
+      }
+      if (field.text != nullptr) {
+        r.*field.text = v;
+      } else if (field.flag != nullptr) {
+        r.*field.flag = v == "true";
+      } else {
+        auto n = field.key == "duration" ? ParseSeconds(v) : ParseInt(v);
+        if (!n || *n < INT32_MIN || *n > INT32_MAX)
+          return common::MakeError(flag + ": must be a number; got \"" + v + "\"");
+        r.*field.number = static_cast<int>(*n);
       }
     }
-    if (auto v = flags_.Get("--client-mac")) r.client_mac = *v;
-    if (auto v = flags_.Get("--ssid")) r.ssid = *v;
-    if (auto v = flags_.Get("--band")) r.band = *v;
-    if (auto v = flags_.Get("--tcpdump-expression")) r.tcpdump_expression = *v;
-    if (auto v = flags_.Get("--format")) r.format = *v;
-    if (auto v = flags_.Get("--includes-mcast")) r.includes_mcast = *v == "true";
-    auto number = [&](const char* flag, bool duration,
-                      std::optional<int>* out) -> common::Status {
-      const std::string* v = flags_.Get(flag);
-      if (v == nullptr) return common::Ok{};
-      auto n = duration ? ParseSeconds(*v) : ParseInt(*v);
-      if (!n || *n < INT32_MIN || *n > INT32_MAX)
-        return common::MakeError(std::string(flag) + " must be a number; got \"" + *v + "\"");
-      *out = static_cast<int>(*n);
-      return common::Ok{};
-    };
-    if (auto st = number("--duration", true, &r.duration); !st.ok()) return st;
-    if (auto st = number("--num-packets", false, &r.num_packets); !st.ok()) return st;
-    if (auto st = number("--max-pkt-len", false, &r.max_pkt_len); !st.ok()) return st;
-    return ValidateCaptureRequest(&r);
+    if (auto problem = config::CheckCapture(&r)) {
+      return common::MakeError((problem->key == "type" ? "--type" : FlagName(problem->key)) + ": " +
+                               problem->message);
+    }
+    return common::Ok{};
   }
 
   common::Status BuildListQuery() {
@@ -425,8 +454,12 @@ class Cli {
           w.Double(c.timestamp);
           w.Key("duration");
           w.Double(c.duration);
-          w.Key("notes");
-          w.String(c.notes);
+          w.Key("max_num_packets");
+          w.Int64(c.max_num_packets);
+          w.Key("termination_reason");
+          w.String(c.termination_reason);
+          w.Key("pcap_url");
+          w.String(c.pcap_url);
           WriteStrings(w, "ap_macs", c.ap_macs);
           w.EndObject();
         }
@@ -436,11 +469,14 @@ class Cli {
       return kExitOk;
     }
     std::vector<std::vector<std::string>> rows;
+    auto cell = [](const std::string& text) {
+      return text.empty() ? std::string("-") : common::EscapeControl(text);
+    };
     for (const auto& c : items) {
-      rows.push_back({c.id, c.type.empty() ? "-" : c.type, c.format.empty() ? "-" : c.format,
-                      IsoTime(c.timestamp), DurationText(c.duration), c.notes});
+      rows.push_back({cell(c.id), cell(c.type), cell(c.format), IsoTime(c.timestamp),
+                      DurationText(c.duration), cell(c.termination_reason), cell(c.pcap_url)});
     }
-    PrintTable(out_, {"ID", "TYPE", "FORMAT", "STARTED", "DURATION", "NOTES"}, rows);
+    PrintTable(out_, {"ID", "TYPE", "FORMAT", "STARTED", "DURATION", "ENDED", "PCAP_URL"}, rows);
     if (items.empty()) out_ << "(no captures in the window)\n";
     return kExitOk;
   }
@@ -470,11 +506,29 @@ class Cli {
           w.Double(s.duration);
           w.Key("max_num_packets");
           w.Int64(s.max_num_packets);
+          if (s.num_packets) {
+            w.Key("num_packets");
+            w.Int64(*s.num_packets);
+          }
           w.Key("max_pkt_len");
           w.Int64(s.max_pkt_len);
           WriteStrings(w, "requested_aps", s.requested_aps);
           WriteStrings(w, "ok_aps", s.ok_aps);
           WriteStrings(w, "failed_aps", s.failed_aps);
+          w.Key("pcap_aps");
+          w.StartObject();
+          for (const auto& ap : s.pcap_aps) {
+            w.Key(ap.mac);
+            w.StartObject();
+            w.Key("band");
+            w.String(ap.band);
+            w.Key("bandwidth");
+            w.Int64(ap.bandwidth);
+            w.Key("channel");
+            w.Int64(ap.channel);
+            w.EndObject();
+          }
+          w.EndObject();
         }
         w.EndObject();
       });
@@ -483,24 +537,30 @@ class Cli {
     std::vector<std::pair<std::string, std::string>> kv = {
         {"site", site_.name}, {"site_id", site_.id}, {"running", s.running ? "yes" : "no"}};
     if (s.running) {
-      kv.insert(kv.end(),
-                {{"id", s.id},
-                 {"type", s.type},
-                 {"format", s.format},
-                 {"started", IsoTime(s.started_time)},
-                 {"expiry", IsoTime(s.expiry)},
-                 {"duration", DurationText(s.duration)},
-                 {"max_packets", std::to_string(s.max_num_packets)},
-                 {"max_pkt_len", std::to_string(s.max_pkt_len)},
-                 {"aps_requested", std::to_string(s.requested_aps.size())},
-                 {"aps_ok", std::to_string(s.ok_aps.size())},
-                 {"aps_failed", std::to_string(s.failed_aps.size())}});
+      kv.insert(kv.end(), {{"id", s.id},
+                           {"type", s.type},
+                           {"format", s.format},
+                           {"started", IsoTime(s.started_time)},
+                           {"expiry", IsoTime(s.expiry)},
+                           {"duration", DurationText(s.duration)},
+                           {"max_packets", std::to_string(s.max_num_packets)},
+                           {"packets", s.num_packets ? std::to_string(*s.num_packets) : ""},
+                           {"max_pkt_len", std::to_string(s.max_pkt_len)},
+                           {"aps_requested", std::to_string(s.requested_aps.size())},
+                           {"aps_ok", std::to_string(s.ok_aps.size())},
+                           {"aps_failed", std::to_string(s.failed_aps.size())}});
       if (!s.failed_aps.empty()) kv.emplace_back("failed_aps", Join(s.failed_aps, ","));
+      for (const auto& ap : s.pcap_aps) {
+        kv.emplace_back("ap " + ap.mac, "band " + ap.band + ", channel " +
+                                            std::to_string(ap.channel) + ", " +
+                                            std::to_string(ap.bandwidth) + " MHz");
+      }
     }
     size_t width = 0;
     for (const auto& [k, v] : kv) width = std::max(width, k.size());
     for (const auto& [k, v] : kv) {
-      out_ << k << ":" << std::string(width - k.size() + 1, ' ') << (v.empty() ? "-" : v) << "\n";
+      out_ << k << ":" << std::string(width - k.size() + 1, ' ')
+           << (v.empty() ? "-" : common::EscapeControl(v)) << "\n";
     }
   }
 
@@ -512,10 +572,115 @@ class Cli {
   }
 
   int StartCapture(mist::MistClient& client) {
-    auto status = client.StartCapture(site_.id, CaptureRequestJson(request_));
-    if (!status.ok()) return ApiError(status.error());
-    if (!json_) out_ << "started capture " << status->id << " on site " << site_.name << "\n";
-    PrintStatus(*status);
+    auto started = client.StartCapture(site_.id, CaptureRequestJson(request_));
+    if (!started.ok()) return ApiError(started.error());
+    const mist::CaptureStarted& c = *started;
+    const int64_t aps = c.ap_count >= 0 ? c.ap_count : static_cast<int64_t>(c.aps.size());
+    if (json_) {
+      PrintJson(out_, [&](JsonWriter& w) {
+        w.StartObject();
+        w.Key("site_id");
+        w.String(site_.id);
+        w.Key("site");
+        w.String(site_.name);
+        w.Key("id");
+        w.String(c.id);
+        w.Key("type");
+        w.String(c.type);
+        w.Key("format");
+        w.String(c.format);
+        w.Key("started_time");
+        w.Double(c.timestamp);
+        w.Key("expiry");
+        w.Double(c.expiry);
+        w.Key("duration");
+        w.Double(c.duration);
+        w.Key("ap_count");
+        w.Int64(aps);
+        WriteStrings(w, "aps", c.aps);
+        w.EndObject();
+      });
+      return kExitOk;
+    }
+    out_ << "started capture " << common::EscapeControl(c.id.empty() ? "(no id)" : c.id)
+         << " on site " << site_.name << "\n";
+    const std::vector<std::pair<std::string, std::string>> kv = {
+        {"type", c.type.empty() ? request_.type : c.type},
+        {"format", c.format},
+        {"started", IsoTime(c.timestamp)},
+        {"expiry", IsoTime(c.expiry)},
+        {"duration", DurationText(c.duration)},
+        {"aps",
+         aps == 0 && request_.ap_mac.empty() ? "0 (Mist counted none)" : std::to_string(aps)}};
+    for (const auto& [k, v] : kv) {
+      out_ << k << ":" << std::string(9 - k.size(), ' ')
+           << (v.empty() ? "-" : common::EscapeControl(v)) << "\n";
+    }
+    return kExitOk;
+  }
+
+  int Download(mist::MistClient& client) {
+    const std::string& id = *flags_.Get("--id");
+    auto list = client.ListCaptures(site_.id, query_);
+    if (!list.ok()) return ApiError(list.error());
+    const mist::CaptureSummary* found = nullptr;
+    for (const auto& c : *list) {
+      if (c.id == id) found = &c;
+    }
+    if (found == nullptr) {
+      err_ << "mist_pcap_exporter: download failed: capture " << common::EscapeControl(id)
+           << " is not in the site's capture list for this window (widen it with --duration "
+              "or --start/--end)\n";
+      return kExitApi;
+    }
+    if (found->pcap_url.empty()) {
+      err_ << "mist_pcap_exporter: download failed: capture " << common::EscapeControl(id)
+           << " has no pcap_url in Mist's list (no file yet: it may still be running, or Mist "
+              "kept none)\n";
+      return kExitApi;
+    }
+    auto bytes = client.DownloadCaptureFile(site_.id, found->pcap_url);
+    if (!bytes.ok()) return ApiError(bytes.error());
+    auto info = InspectCaptureFile(*bytes);
+    if (!info.ok()) {
+      err_ << "mist_pcap_exporter: download failed: the file at pcap_url is "
+           << info.error().message << "; nothing written\n";
+      return kExitApi;
+    }
+    std::string path;
+    if (const std::string* file = flags_.Get("--file")) {
+      path = *file;
+    } else {
+      // The id names the file: keep it to safe characters.
+      for (char ch : id) {
+        const bool safe = std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+        path += safe ? ch : '_';
+      }
+      path += "." + info->format;
+    }
+    if (auto st = WriteFileAtomically(path, *bytes); !st.ok()) {
+      err_ << "mist_pcap_exporter: download failed: " << st.error().message << "\n";
+      return kExitApi;
+    }
+    if (json_) {
+      PrintJson(out_, [&](JsonWriter& w) {
+        w.StartObject();
+        w.Key("id");
+        w.String(id);
+        w.Key("file");
+        w.String(path);
+        w.Key("format");
+        w.String(info->format);
+        w.Key("packets");
+        w.Uint64(info->packets);
+        w.Key("bytes");
+        w.Uint64(bytes->size());
+        w.EndObject();
+      });
+    } else {
+      out_ << "wrote " << path << ": " << info->packets << " packets, " << bytes->size()
+           << " bytes (" << info->format << ")\n";
+    }
     return kExitOk;
   }
 

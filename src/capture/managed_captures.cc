@@ -8,6 +8,7 @@
 
 #include "capture/capture_request.h"
 #include "capture/site_ref.h"
+#include "config/capture_rules.h"
 #include "mist/mist_client.h"
 
 namespace mpe::capture {
@@ -30,8 +31,9 @@ ManagedCaptures::ManagedCaptures(const config::Config& config, mist::MistClient&
     Entry e;
     e.request = c;
     // The config loader validated the entry already; this only normalises (idempotent).
-    if (auto st = ValidateCaptureRequest(&e.request); !st.ok()) {
-      spdlog::warn("managed capture for site={} is invalid: {}", c.site, st.error().message);
+    if (auto problem = config::CheckCapture(&e.request)) {
+      spdlog::warn("managed capture for site={} is invalid: {}: {}", c.site, problem->key,
+                   problem->message);
     }
     e.body = CaptureRequestJson(e.request);
     e.backoff = std::make_unique<common::Backoff>(kBackoffMin, kBackoffMax, seed++);

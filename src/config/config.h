@@ -19,6 +19,7 @@ struct MistConfig {
   std::string ca_file;
   Duration timeout = std::chrono::seconds(10);
   int max_requests_per_hour = 4000;
+  Duration usage_interval = std::chrono::minutes(5);  // GET /api/v1/self/usage
 };
 
 struct SiteConfig {
@@ -55,20 +56,31 @@ struct MetricsConfig {
   int max_series_per_family = 20000;
 };
 
-// One managed capture (SPEC §7); optional fields are unset when absent.
+// One managed capture (docs/spec.md §7); a field is unset when its string is empty or its
+// optional has no value. Which fields a type takes, and their ranges, are Mist's rules in
+// config/capture_rules.h.
 struct ManagedCapture {
-  std::string site;  // id or name
-  std::string type;  // radiotap | client | gateway | new_assoc | wired ...
-  std::vector<std::string> ap_macs;
+  std::string site;    // id or name
+  std::string type;    // client | new_assoc | radiotap | radiotap,wired | wired | wireless | scan
+  std::string ap_mac;  // one AP, or "" for every AP of the site
   std::string client_mac;
   std::string ssid;
-  std::string band;
+  std::string wlan_id;
+  std::string band;              // Mist's spelling: 24 | 24,5,6 | 5 | 6
+  std::optional<int> channel;    // scan
+  std::optional<int> bandwidth;  // scan: 20 | 40 | 80 | 160
+  std::string width;             // scan
   std::optional<int> duration;
   std::optional<int> num_packets;
   std::optional<int> max_pkt_len;
   std::optional<bool> includes_mcast;
   std::string tcpdump_expression;
-  std::string format;
+  std::string radiotap_tcpdump_expression;
+  std::string wired_tcpdump_expression;
+  std::string wireless_tcpdump_expression;
+  std::string format;  // stream | pcap; CheckCapture sets stream where the type has a format
+
+  bool operator==(const ManagedCapture&) const = default;
 };
 
 struct ArchiveConfig {

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/mac.h"
 #include "common/units.h"
+#include "config/capture_rules.h"
 
 namespace mpe::config {
 namespace {
@@ -171,7 +171,9 @@ class Parser;
 // The entries of one YAML map after checking for unknown and duplicate keys.
 class Fields {
  public:
-  Fields(const Parser& parser, const Value& map, std::initializer_list<std::string_view> known);
+  Fields(const Parser& parser, const Value& map, std::initializer_list<std::string_view> known)
+      : Fields(parser, map, std::vector<std::string_view>(known)) {}
+  Fields(const Parser& parser, const Value& map, const std::vector<std::string_view>& known);
   const Value* Get(std::string_view key) const {
     auto it = entries_.find(std::string(key));
     return it == entries_.end() ? nullptr : &it->second;
@@ -217,7 +219,6 @@ class Parser {
   Duration PositiveDuration(const Value& v) const;
   uint64_t Size(const Value& v) const;
   std::string Enum(const Value& v, std::initializer_list<std::string_view> allowed) const;
-  std::string Mac(const Value& v) const;
 
   void ParseMist(const Value& v);
   void ParseSites(const Value& v);
@@ -245,8 +246,7 @@ class Parser {
   std::vector<int> capture_site_lines_;
 };
 
-Fields::Fields(const Parser& parser, const Value& map,
-               std::initializer_list<std::string_view> known) {
+Fields::Fields(const Parser& parser, const Value& map, const std::vector<std::string_view>& known) {
   if (map.node.IsNull()) return;  // a section with every key commented out
   if (!map.node.IsMap())
     parser.Fail(map.line, map.path, "expected a map, got " + Describe(map.node));
@@ -382,13 +382,6 @@ std::string Parser::Enum(const Value& v, std::initializer_list<std::string_view>
   return s;
 }
 
-std::string Parser::Mac(const Value& v) const {
-  std::string s = String(v);
-  auto mac = common::ParseMac(s);
-  if (!mac) Fail(v.line, v.path, "invalid MAC address " + Quote(s));
-  return common::FormatMac(*mac);
-}
-
 Config Parser::Parse(std::string_view yaml) {
   cfg_.source_file = source_;
   YAML::Node root;
@@ -429,7 +422,7 @@ void Parser::ParseMist(const Value& v) {
   mist_line_ = v.line;
   Fields f(*this, v,
            {"api_url", "stream_url", "token_env", "token_file", "ca_file", "timeout",
-            "max_requests_per_hour"});
+            "max_requests_per_hour", "usage_interval"});
   MistConfig& m = cfg_.mist;
   if (const Value* e = f.Get("api_url")) {
     std::string url = String(*e);
@@ -468,6 +461,12 @@ void Parser::ParseMist(const Value& v) {
   if (const Value* e = f.Get("timeout")) m.timeout = PositiveDuration(*e);
   if (const Value* e = f.Get("max_requests_per_hour")) {
     m.max_requests_per_hour = static_cast<int>(Int(*e, 1, INT_MAX));
+  }
+  if (const Value* e = f.Get("usage_interval")) {
+    m.usage_interval = PositiveDuration(*e);
+    if (m.usage_interval < std::chrono::minutes(1)) {
+      Fail(e->line, e->path, "must be at least 1m, got " + Quote(e->node.Scalar()));
+    }
   }
 }
 
@@ -546,10 +545,10 @@ void Parser::ParseMetrics(const Value& v) {
 }
 
 void Parser::ParseCaptures(const Value& v) {
+  std::vector<std::string_view> keys = {"site", "type"};
+  for (const CaptureField& field : CaptureFields()) keys.push_back(field.key);
   for (const Value& item : Items(v, "a list of captures")) {
-    Fields f(*this, item,
-             {"site", "type", "ap_mac", "client_mac", "ssid", "band", "duration", "num_packets",
-              "max_pkt_len", "includes_mcast", "tcpdump_expression", "format"});
+    Fields f(*this, item, keys);
     ManagedCapture c;
     const Value* site = f.Get("site");
     if (site == nullptr) Fail(item.line, item.path + ".site", "is required");
@@ -557,45 +556,34 @@ void Parser::ParseCaptures(const Value& v) {
     capture_site_lines_.push_back(site->line);
     const Value* type = f.Get("type");
     if (type == nullptr) Fail(item.line, item.path + ".type", "is required");
-    c.type = Enum(*type, {"client", "radiotap", "radiotap,wired", "wired", "gateway", "new_assoc"});
-    if (const Value* e = f.Get("ap_mac")) {
-      if (e->node.IsSequence()) {
-        for (const Value& mac : Items(*e, "a MAC or a list of MACs")) c.ap_macs.push_back(Mac(mac));
-      } else if (!e->node.IsNull()) {
-        c.ap_macs.push_back(Mac(*e));
-      }
-    }
-    const Value* client_mac = f.Get("client_mac");
-    if (client_mac != nullptr && !String(*client_mac).empty()) c.client_mac = Mac(*client_mac);
-    if (c.type == "client" && c.client_mac.empty()) {
-      Fail(client_mac ? client_mac->line : item.line, item.path + ".client_mac",
-           "is required when type is client");
-    }
-    if (const Value* e = f.Get("ssid")) c.ssid = String(*e);
-    if (const Value* e = f.Get("band")) {
-      std::string band = String(*e);
-      std::string normalised;
-      std::string_view rest = band;
-      while (true) {
-        size_t comma = rest.find(',');
-        std::string part = Trim(rest.substr(0, comma));
-        if (part == "2.4") part = "24";
-        if (part != "24" && part != "5" && part != "6") {
-          Fail(e->line, e->path,
-               "must be 2.4 (or 24), 5, 6 or a comma-separated list of them, got " + Quote(band));
+    c.type = NonEmptyString(*type);
+    for (const CaptureField& field : CaptureFields()) {
+      const Value* e = f.Get(field.key);
+      if (e == nullptr || e->node.IsNull()) continue;
+      if (field.text != nullptr) {
+        // ap_mac also as a one-item list (older configs); two APs are a clear error below.
+        if (field.key == "ap_mac" && e->node.IsSequence()) {
+          auto items = Items(*e, "one MAC");
+          if (items.size() != 1) {
+            Fail(e->line, e->path,
+                 "takes one MAC (Mist captures on one AP, or on every AP of the site when "
+                 "ap_mac is left out), got " +
+                     std::to_string(items.size()));
+          }
+          c.*field.text = String(items[0]);
+        } else {
+          c.*field.text = String(*e);
         }
-        normalised += (normalised.empty() ? "" : ",") + part;
-        if (comma == std::string_view::npos) break;
-        rest = rest.substr(comma + 1);
+      } else if (field.number != nullptr) {
+        c.*field.number = static_cast<int>(Int(*e, INT_MIN, INT_MAX));
+      } else {
+        c.*field.flag = Bool(*e);
       }
-      c.band = normalised;
     }
-    if (const Value* e = f.Get("duration")) c.duration = static_cast<int>(Int(*e, 60, 86400));
-    if (const Value* e = f.Get("num_packets")) c.num_packets = static_cast<int>(Int(*e, 0, 10000));
-    if (const Value* e = f.Get("max_pkt_len")) c.max_pkt_len = static_cast<int>(Int(*e, 64, 2048));
-    if (const Value* e = f.Get("includes_mcast")) c.includes_mcast = Bool(*e);
-    if (const Value* e = f.Get("tcpdump_expression")) c.tcpdump_expression = String(*e);
-    if (const Value* e = f.Get("format")) c.format = Enum(*e, {"stream", "pcap"});
+    if (auto problem = CheckCapture(&c)) {
+      const Value* at = problem->key == "type" ? type : f.Get(problem->key);
+      Fail(at != nullptr ? at->line : item.line, item.path + "." + problem->key, problem->message);
+    }
     cfg_.captures.push_back(std::move(c));
   }
 }

@@ -10,10 +10,7 @@ namespace {
 
 auto Fields(const SiteConfig& s) { return std::tie(s.id, s.name); }
 
-auto Fields(const ManagedCapture& c) {
-  return std::tie(c.site, c.type, c.ap_macs, c.client_mac, c.ssid, c.band, c.duration,
-                  c.num_packets, c.max_pkt_len, c.includes_mcast, c.tcpdump_expression, c.format);
-}
+auto Fields(const ManagedCapture& c) { return std::tie(c); }
 
 template <class T>
 bool SameList(const std::vector<T>& a, const std::vector<T>& b) {

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <exception>
 
+#include "common/escape.h"
+
 namespace mpe::mist {
 
 namespace {
@@ -18,6 +20,10 @@ namespace {
 constexpr int kMaxPages = 1000;
 constexpr int kOrgSitesPageLimit = 1000;
 constexpr std::chrono::seconds kMaxConnectTimeout(5);
+constexpr size_t kMaxResponseBytes = size_t{32} << 20;      // any REST answer
+constexpr size_t kMaxCaptureFileBytes = size_t{256} << 20;  // a capture file (Mist: <= ~25 MiB)
+constexpr size_t kMaxDetailBytes = 512;                     // Mist's `detail` in our messages
+constexpr int kMaxRedirects = 5;
 
 std::string PercentEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -90,6 +96,10 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "self";
     case Endpoint::kOrgSites:
       return "org_sites";
+    case Endpoint::kSelfUsage:
+      return "self_usage";
+    case Endpoint::kCaptureDownload:
+      return "capture_download";
   }
   return "unknown";
 }
@@ -127,20 +137,19 @@ MistClient::MistClient(const config::MistConfig& config, std::string token, ApiM
       budget_(config.max_requests_per_hour, clock),
       ca_file_(config.ca_file),
       timeout_(config.timeout.count() > 0 ? config.timeout : std::chrono::seconds(10)) {
-  const std::string& url = config.api_url;
-  auto scheme_end = url.find("://");
-  std::string scheme = scheme_end == std::string::npos ? "" : Lower(url.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https") {
-    config_error_ = "mist.api_url must start with http:// or https://";
+  auto origin = ParseOrigin(config.api_url);
+  if (!origin.ok()) {
+    config_error_ = "mist.api_url " + origin.error().message;
     return;
   }
-  auto path_start = url.find('/', scheme_end + 3);
-  scheme_host_port_ = url.substr(0, path_start);
-  if (path_start != std::string::npos) {
-    path_prefix_ = url.substr(path_start);
-    while (!path_prefix_.empty() && path_prefix_.back() == '/') path_prefix_.pop_back();
+  scheme_host_port_ = origin->scheme_host_port;
+  api_origin_ = origin->scheme_host_port;
+  if (origin->path.find_first_of("?#") != std::string::npos) {
+    config_error_ = "mist.api_url must not carry a query or fragment";
+    return;
   }
-  if (scheme_host_port_.size() <= scheme_end + 3) config_error_ = "mist.api_url has no host";
+  path_prefix_ = origin->path;
+  while (!path_prefix_.empty() && path_prefix_.back() == '/') path_prefix_.pop_back();
 }
 
 MistClient::~MistClient() = default;
@@ -158,6 +167,131 @@ std::string MistClient::Redact(std::string text) const {
     text.replace(pos, token_.size(), "<redacted>");
   }
   return text;
+}
+
+common::Result<MistClient::Origin> MistClient::ParseOrigin(const std::string& url) {
+  auto scheme_end = url.find("://");
+  std::string scheme = scheme_end == std::string::npos ? "" : Lower(url.substr(0, scheme_end));
+  if (scheme != "http" && scheme != "https") {
+    return common::MakeError("must start with http:// or https://");
+  }
+  auto path_start = url.find_first_of("/?#", scheme_end + 3);
+  Origin o;
+  o.scheme_host_port = Lower(url.substr(0, path_start));
+  if (o.scheme_host_port.size() <= scheme_end + 3) return common::MakeError("has no host");
+  if (o.scheme_host_port.find('@') != std::string::npos) {
+    return common::MakeError("must not carry user information");
+  }
+  // http://host:80 and http://host are one origin (and likewise https and 443).
+  const std::string default_port = scheme == "http" ? ":80" : ":443";
+  if (o.scheme_host_port.ends_with(default_port)) {
+    o.scheme_host_port.resize(o.scheme_host_port.size() - default_port.size());
+  }
+  o.path = path_start == std::string::npos ? "/" : url.substr(path_start);
+  if (o.path.front() != '/') o.path.insert(0, "/");
+  return o;
+}
+
+common::Result<MistClient::Response> MistClient::Exchange(const std::string& scheme_host_port,
+                                                          const char* method,
+                                                          const std::string& path, bool with_token,
+                                                          const std::string* body, size_t max_bytes,
+                                                          CancelToken* cancel) {
+  httplib::Client client(scheme_host_port);
+  if (!client.is_valid()) {
+    return common::MakeError("cannot create an HTTP client for this URL", kErrorConfig);
+  }
+  client.set_connection_timeout(std::min<std::chrono::milliseconds>(timeout_, kMaxConnectTimeout));
+  client.set_read_timeout(timeout_);
+  client.set_write_timeout(timeout_);
+  client.set_keep_alive(false);
+  client.set_follow_location(false);
+  client.enable_server_certificate_verification(true);
+  if (!ca_file_.empty() && scheme_host_port.rfind("https", 0) == 0) {
+    // System CAs plus the extra bundle: httplib would use the file alone if given by path.
+    X509_STORE* store = X509_STORE_new();
+    if (store == nullptr || X509_STORE_set_default_paths(store) != 1 ||
+        X509_STORE_load_file(store, ca_file_.c_str()) != 1) {
+      if (store != nullptr) X509_STORE_free(store);
+      return common::MakeError("cannot load mist.ca_file " + ca_file_, kErrorConfig);
+    }
+    client.set_ca_cert_store(store);  // the SSL context owns it from here
+  }
+  if (cancel != nullptr && !cancel->Register(&client)) {
+    return common::MakeError("cancelled", kErrorCancelled);
+  }
+
+  // httplib's read timeout bounds each recv, not the response: a server dripping its body a byte
+  // at a time would hold the request (and a poller worker) forever. Responses are cut at this
+  // deadline; it is a socket deadline, so it uses the real clock, not the injected one. Bodies
+  // are cut at max_bytes, before they are held in memory.
+  const auto total_budget =
+      timeout_ + std::min<std::chrono::milliseconds>(timeout_, kMaxConnectTimeout);
+  const auto deadline = std::chrono::steady_clock::now() + total_budget;
+  bool too_slow = false;
+  bool too_large = false;
+  Response out;
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  req.headers = {{"Accept", "application/json"}};
+  if (with_token) req.headers.emplace("Authorization", "Token " + token_);
+  if (body != nullptr) {
+    req.body = *body;
+    req.headers.emplace("Content-Type", "application/json");
+  }
+  req.response_handler = [&](const httplib::Response& r) {
+    if (r.has_header("Content-Length")) {
+      const std::string& v = r.get_header_value("Content-Length");
+      if (v.size() > 15 || std::strtoull(v.c_str(), nullptr, 10) > max_bytes) {
+        too_large = true;
+        return false;
+      }
+    }
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (out.body.size() + n > max_bytes) {
+      too_large = true;
+      return false;
+    }
+    out.body.append(data, n);
+    return true;
+  };
+  req.progress = [&deadline, &too_slow](uint64_t, uint64_t) {
+    if (std::chrono::steady_clock::now() < deadline) return true;
+    too_slow = true;
+    return false;
+  };
+  httplib::Result res(nullptr, httplib::Error::Unknown);
+  std::string exception_text;
+  try {
+    res = client.send(req);
+  } catch (const std::exception& e) {
+    exception_text = e.what();
+  }
+  if (cancel != nullptr) cancel->Unregister(&client);
+  if (too_large) {
+    return common::MakeError("response larger than " + std::to_string(max_bytes >> 20) + " MiB",
+                             kErrorTooLarge);
+  }
+  if (!res) {
+    if (cancel != nullptr && cancel->cancelled())
+      return common::MakeError("cancelled", kErrorCancelled);
+    std::string why = exception_text.empty() ? httplib::to_string(res.error()) : exception_text;
+    if (too_slow) {
+      why = "response not complete within " + std::to_string(total_budget.count()) +
+            " ms (body arriving too slowly)";
+    }
+    return common::MakeError("no response: " + why, kErrorNoResponse);
+  }
+  out.status = res->status;
+  if (out.body.empty()) out.body = std::move(res->body);
+  for (const char* name :
+       {"Retry-After", "X-Page-Limit", "X-Page-Page", "X-Page-Total", "Location", "Content-Type"}) {
+    if (res->has_header(name)) out.headers[Lower(name)] = res->get_header_value(name);
+  }
+  return out;
 }
 
 ApiResult<MistClient::Response> MistClient::Send(Endpoint endpoint, const char* method,
@@ -183,99 +317,37 @@ ApiResult<MistClient::Response> MistClient::Send(Endpoint endpoint, const char* 
         wait_s);
   }
 
-  httplib::Client client(scheme_host_port_);
-  if (!client.is_valid()) {
-    return common::MakeError(context + ": cannot create an HTTP client for mist.api_url",
-                             kErrorConfig);
-  }
-  client.set_connection_timeout(std::min<std::chrono::milliseconds>(timeout_, kMaxConnectTimeout));
-  client.set_read_timeout(timeout_);
-  client.set_write_timeout(timeout_);
-  client.set_keep_alive(false);
-  client.set_follow_location(false);
-  client.enable_server_certificate_verification(true);
-  if (!ca_file_.empty() && scheme_host_port_.rfind("https", 0) == 0) {
-    // System CAs plus the extra bundle: httplib would use the file alone if given by path.
-    X509_STORE* store = X509_STORE_new();
-    if (store == nullptr || X509_STORE_set_default_paths(store) != 1 ||
-        X509_STORE_load_file(store, ca_file_.c_str()) != 1) {
-      if (store != nullptr) X509_STORE_free(store);
-      return common::MakeError(context + ": cannot load mist.ca_file " + ca_file_, kErrorConfig);
-    }
-    client.set_ca_cert_store(store);  // the SSL context owns it from here
-  }
-
-  httplib::Headers headers = {{"Authorization", "Token " + token_}, {"Accept", "application/json"}};
-  if (cancel != nullptr && !cancel->Register(&client)) {
-    return common::MakeError(context + ": cancelled", kErrorCancelled);
-  }
   auto started = clock_.SteadyNow();
-  // httplib's read timeout bounds each recv, not the response: a server dripping its body a byte
-  // at a time would hold the request (and a poller worker) forever. GET responses are cut at
-  // this deadline; it is a socket deadline, so it uses the real clock, not the injected one.
-  const auto total_budget =
-      timeout_ + std::min<std::chrono::milliseconds>(timeout_, kMaxConnectTimeout);
-  const auto deadline = std::chrono::steady_clock::now() + total_budget;
-  bool too_slow = false;
-  auto progress = [&deadline, &too_slow](uint64_t, uint64_t) {
-    if (std::chrono::steady_clock::now() < deadline) return true;
-    too_slow = true;
-    return false;
-  };
-  httplib::Result res(nullptr, httplib::Error::Unknown);
-  std::string exception_text;
-  try {
-    std::string m(method);
-    if (m == "GET") {
-      res = client.Get(path, headers, progress);
-    } else if (m == "POST") {
-      res = client.Post(path, headers, body ? *body : std::string(), "application/json");
-    } else if (m == "PUT") {
-      res = client.Put(path, headers, body ? *body : std::string(), "application/json");
-    } else {
-      res = client.Delete(path, headers);
-    }
-  } catch (const std::exception& e) {
-    exception_text = e.what();
-  }
-  if (cancel != nullptr) cancel->Unregister(&client);
+  auto exchanged = Exchange(scheme_host_port_, method, path, true, body, kMaxResponseBytes, cancel);
   double seconds = std::chrono::duration<double>(clock_.SteadyNow() - started).count();
-  const bool cancelled_now = cancel != nullptr && cancel->cancelled();
 
   const std::string_view endpoint_name = EndpointName(endpoint);
-  if (!res) {
-    if (metrics_ != nullptr) metrics_->Record(endpoint_name, "error", seconds);
-    std::string why = exception_text.empty() ? httplib::to_string(res.error()) : exception_text;
-    if (too_slow) {
-      why = "response not complete within " + std::to_string(total_budget.count()) +
-            " ms (body arriving too slowly)";
+  if (!exchanged.ok()) {
+    const common::Error& e = exchanged.error();
+    const bool too_large = e.code == kErrorTooLarge;
+    if (metrics_ != nullptr && e.code != kErrorCancelled) {
+      metrics_->Record(endpoint_name, too_large ? "too_large" : "error", seconds);
     }
     spdlog::debug(
-        "mist request method={} endpoint={} path={} status=error duration_ms={:.1f} "
-        "error={}",
-        method, endpoint_name, path, seconds * 1000, why);
-    if (cancelled_now) return common::MakeError(context + ": cancelled", kErrorCancelled);
-    return common::MakeError(context + ": no response: " + why, kErrorNoResponse);
+        "mist request method={} endpoint={} path={} status={} duration_ms={:.1f} error={}", method,
+        endpoint_name, common::EscapeControl(path), too_large ? "too_large" : "error",
+        seconds * 1000, e.message);
+    return common::MakeError(context + ": " + e.message, e.code);
   }
-
-  const int status = res->status;
+  Response out = std::move(exchanged).value();
+  const int status = out.status;
   if (metrics_ != nullptr) {
     metrics_->Record(endpoint_name, std::to_string(status), seconds);
     if (status == 429) metrics_->RecordRateLimited();
   }
   spdlog::debug("mist request method={} endpoint={} path={} status={} duration_ms={:.1f}", method,
-                endpoint_name, path, status, seconds * 1000);
+                endpoint_name, common::EscapeControl(path), status, seconds * 1000);
 
-  Response out;
-  out.status = status;
-  out.body = std::move(res->body);
-  for (const char* name : {"Retry-After", "X-Page-Limit", "X-Page-Page", "X-Page-Total"}) {
-    if (res->has_header(name)) out.headers[Lower(name)] = res->get_header_value(name);
-  }
   const bool accepted = std::find(accept.begin(), accept.end(), status) != accept.end();
   if ((status >= 200 && status < 300) || accepted) return out;
 
-  std::string detail = Redact(ParseErrorDetail(out.body));
+  std::string detail = common::EscapeControl(Redact(ParseErrorDetail(out.body)));
+  if (detail.size() > kMaxDetailBytes) detail = detail.substr(0, kMaxDetailBytes) + "...";
   std::string message = context + ": HTTP " + std::to_string(status);
   message += detail.empty() ? std::string(" (no detail)") : ": " + detail;
   int retry_after = -1;
@@ -285,6 +357,64 @@ ApiResult<MistClient::Response> MistClient::Send(Endpoint endpoint, const char* 
     if (retry_after >= 0) message += " (retry after " + std::to_string(retry_after) + "s)";
   }
   return ApiResult<Response>(common::MakeError(std::move(message), status), retry_after);
+}
+
+ApiResult<std::string> MistClient::DownloadCaptureFile(const std::string& site_id,
+                                                       const std::string& pcap_url,
+                                                       CancelToken* cancel) {
+  const std::string context = Context(Endpoint::kCaptureDownload, site_id);
+  if (!config_error_.empty())
+    return common::MakeError(context + ": " + config_error_, kErrorConfig);
+  std::string url = pcap_url;
+  if (!url.empty() && url.front() == '/') url = scheme_host_port_ + url;  // relative to the API
+  for (int hop = 0; hop <= kMaxRedirects; ++hop) {
+    auto origin = ParseOrigin(url);
+    if (!origin.ok()) {
+      return common::MakeError(context + ": pcap_url " + origin.error().message, kErrorBadResponse);
+    }
+    // The token goes to the configured Mist API origin only: a pre-signed storage URL (or a
+    // redirect to one) is fetched without it.
+    const bool mist_origin = origin->scheme_host_port == api_origin_;
+    if (mist_origin && !budget_.TryAcquire()) {
+      return common::MakeError(context + ": request budget exhausted", kErrorBudgetExhausted);
+    }
+    auto started = clock_.SteadyNow();
+    auto res = Exchange(origin->scheme_host_port, "GET", origin->path, mist_origin, nullptr,
+                        kMaxCaptureFileBytes, cancel);
+    double seconds = std::chrono::duration<double>(clock_.SteadyNow() - started).count();
+    if (!res.ok()) {
+      if (metrics_ != nullptr && res.error().code != kErrorCancelled) {
+        metrics_->Record(EndpointName(Endpoint::kCaptureDownload),
+                         res.error().code == kErrorTooLarge ? "too_large" : "error", seconds);
+      }
+      return common::MakeError(context + ": " + res.error().message, res.error().code);
+    }
+    if (metrics_ != nullptr) {
+      metrics_->Record(EndpointName(Endpoint::kCaptureDownload), std::to_string(res->status),
+                       seconds);
+    }
+    const int status = res->status;
+    if (status >= 300 && status < 400 && status != 304) {
+      auto it = res->headers.find("location");
+      if (it == res->headers.end() || it->second.empty()) {
+        return common::MakeError(context + ": HTTP " + std::to_string(status) + " without Location",
+                                 status);
+      }
+      const std::string& next = it->second;
+      url = next.front() == '/' ? origin->scheme_host_port + next : next;
+      continue;
+    }
+    if (status < 200 || status >= 300) {
+      std::string detail = common::EscapeControl(Redact(ParseErrorDetail(res->body)));
+      if (detail.size() > kMaxDetailBytes) detail = detail.substr(0, kMaxDetailBytes) + "...";
+      return common::MakeError(context + ": HTTP " + std::to_string(status) +
+                                   (detail.empty() ? std::string(" (no detail)") : ": " + detail),
+                               status);
+    }
+    return std::move(res->body);
+  }
+  return common::MakeError(context + ": more than " + std::to_string(kMaxRedirects) + " redirects",
+                           kErrorPaging);
 }
 
 ApiResult<CaptureStatus> MistClient::GetCaptureStatus(const std::string& site_id,
@@ -357,13 +487,13 @@ ApiResult<std::vector<CaptureSummary>> MistClient::ListCaptures(const std::strin
   return all;
 }
 
-ApiResult<CaptureStatus> MistClient::StartCapture(const std::string& site_id,
-                                                  const std::string& body_json,
-                                                  CancelToken* cancel) {
+ApiResult<CaptureStarted> MistClient::StartCapture(const std::string& site_id,
+                                                   const std::string& body_json,
+                                                   CancelToken* cancel) {
   auto res = Send(Endpoint::kCaptureStart, "POST",
                   path_prefix_ + SitePath(site_id) + "/pcaps/capture", &body_json, site_id, cancel);
   if (!res.ok()) return {res.error(), res.retry_after()};
-  auto parsed = ParseCaptureStatus(res->body);
+  auto parsed = ParseCaptureStarted(res->body);
   if (!parsed.ok()) {
     return common::MakeError(
         Context(Endpoint::kCaptureStart, site_id) + ": " + parsed.error().message,
@@ -402,6 +532,18 @@ ApiResult<SelfInfo> MistClient::GetSelf(CancelToken* cancel) {
   auto parsed = ParseSelf(res->body);
   if (!parsed.ok()) {
     return common::MakeError(Context(Endpoint::kSelf, "") + ": " + parsed.error().message,
+                             kErrorBadResponse);
+  }
+  return std::move(parsed).value();
+}
+
+ApiResult<ApiUsage> MistClient::GetApiUsage(CancelToken* cancel) {
+  auto res =
+      Send(Endpoint::kSelfUsage, "GET", path_prefix_ + "/api/v1/self/usage", nullptr, "", cancel);
+  if (!res.ok()) return {res.error(), res.retry_after()};
+  auto parsed = ParseApiUsage(res->body);
+  if (!parsed.ok()) {
+    return common::MakeError(Context(Endpoint::kSelfUsage, "") + ": " + parsed.error().message,
                              kErrorBadResponse);
   }
   return std::move(parsed).value();

@@ -33,6 +33,8 @@ enum class Endpoint {
   kCaptureAnnotate,
   kSelf,
   kOrgSites,
+  kSelfUsage,
+  kCaptureDownload,
 };
 std::string_view EndpointName(Endpoint endpoint);
 
@@ -44,6 +46,7 @@ inline constexpr int kErrorCancelled = -3;        // CancelToken fired before or
 inline constexpr int kErrorBadResponse = -4;      // 2xx whose body is not the expected JSON
 inline constexpr int kErrorPaging = -5;           // `next` loop, > 1000 pages, foreign `next` host
 inline constexpr int kErrorConfig = -6;           // api_url unusable
+inline constexpr int kErrorTooLarge = -7;         // answer larger than the client accepts
 
 // A Result that also carries when the caller may try again. retry_after() is in seconds:
 // Mist's Retry-After on a 429 (code 429), the wait for a free budget slot on
@@ -115,13 +118,22 @@ class MistClient {
                                                       const ListQuery& query,
                                                       CancelToken* cancel = nullptr);
   // body_json: Mist's Capture object, sent as is.
-  ApiResult<CaptureStatus> StartCapture(const std::string& site_id, const std::string& body_json,
-                                        CancelToken* cancel = nullptr);
+  ApiResult<CaptureStarted> StartCapture(const std::string& site_id, const std::string& body_json,
+                                         CancelToken* cancel = nullptr);
   // 404 (nothing runs) is reported as an error with code 404.
   ApiResult<common::Ok> StopCapture(const std::string& site_id, CancelToken* cancel = nullptr);
   ApiResult<common::Ok> AnnotateCapture(const std::string& site_id, const std::string& pcap_id,
                                         const std::string& notes, CancelToken* cancel = nullptr);
   ApiResult<SelfInfo> GetSelf(CancelToken* cancel = nullptr);
+  // GET /api/v1/self/usage: requests made with this token in the current hour, by anyone.
+  ApiResult<ApiUsage> GetApiUsage(CancelToken* cancel = nullptr);
+  // The bytes of a finished capture's file from its `pcap_url` (absolute, or relative to the
+  // API), following up to 5 redirects. The Authorization header goes only to a URL whose
+  // origin (scheme, host, port) is mist.api_url's; anything else is fetched without it. At
+  // most 256 MiB.
+  ApiResult<std::string> DownloadCaptureFile(const std::string& site_id,
+                                             const std::string& pcap_url,
+                                             CancelToken* cancel = nullptr);
   // Pages by X-Page-Limit/X-Page-Page/X-Page-Total.
   ApiResult<std::vector<Site>> ListOrgSites(const std::string& org_id,
                                             CancelToken* cancel = nullptr);
@@ -134,6 +146,17 @@ class MistClient {
     std::string body;
     std::map<std::string, std::string> headers;  // lowercased names; only those we use
   };
+  struct Origin {
+    std::string scheme_host_port;  // lowercased, default port dropped
+    std::string path;              // path and query, "/" at least
+  };
+  static common::Result<Origin> ParseOrigin(const std::string& url);
+
+  // One HTTP exchange with limits (deadline for the whole answer, max_bytes for its body), no
+  // budget, no metrics. The Authorization header is sent only when with_token is set.
+  common::Result<Response> Exchange(const std::string& scheme_host_port, const char* method,
+                                    const std::string& path, bool with_token,
+                                    const std::string* body, size_t max_bytes, CancelToken* cancel);
 
   // One request: budget, send, metrics, debug log; non-2xx statuses become errors unless
   // listed in `accept`.
@@ -148,6 +171,7 @@ class MistClient {
   common::Clock& clock_;
   RequestBudget budget_;
   std::string scheme_host_port_;  // e.g. https://api.mist.com or http://127.0.0.1:8080
+  std::string api_origin_;        // the same, the only origin that is sent the token
   std::string path_prefix_;       // api_url path, "" normally
   std::string config_error_;      // set when api_url is unusable; every call reports it
   std::string ca_file_;

@@ -113,26 +113,63 @@ CaptureSummary ParseSummary(const Value& item) {
   c.id = String(item, "id");
   c.type = String(item, "type");
   c.format = String(item, "format");
-  if (!Number(item, "timestamp", &c.timestamp)) {
-    c.timestamp = Double(item, "started_time");
-  }
+  c.timestamp = Double(item, "timestamp");
   c.duration = Double(item, "duration");
-  c.notes = String(item, "notes");
+  c.max_num_packets = Int(item, "max_num_packets");
+  c.termination_reason = String(item, "termination_reason");
+  c.pcap_url = String(item, "pcap_url");
+  c.url = String(item, "url");
   std::set<std::string> aps;
   AddMacs(item, "ap_macs", &aps);
-  AddMacs(item, "ap_mac", &aps);
+  AddMacs(item, "aps", &aps);
   c.ap_macs = ToVector(aps);
   return c;
+}
+
+// Mist writes the band as 24, 5, 6 (numbers in a status, strings in a list item).
+std::string BandLabel(const Value& v) {
+  std::string text;
+  if (v.IsString()) {
+    text.assign(v.GetString(), v.GetStringLength());
+  } else if (v.IsInt64()) {
+    text = std::to_string(v.GetInt64());
+  }
+  if (text == "24" || text == "2.4") return "2.4";
+  return text;
+}
+
+std::vector<PcapAp> ParsePcapAps(const Value& root) {
+  std::vector<PcapAp> out;
+  const Value* map = Member(root, "pcap_aps");
+  if (map == nullptr || !map->IsObject()) return out;
+  for (const auto& m : map->GetObject()) {
+    PcapAp ap;
+    ap.mac = common::NormaliseMac(std::string_view(m.name.GetString(), m.name.GetStringLength()));
+    if (const Value* band = Member(m.value, "band")) ap.band = BandLabel(*band);
+    ap.bandwidth = Int(m.value, "bandwidth");
+    ap.channel = Int(m.value, "channel");
+    out.push_back(std::move(ap));
+  }
+  std::sort(out.begin(), out.end(), [](const PcapAp& a, const PcapAp& b) { return a.mac < b.mac; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const PcapAp& a, const PcapAp& b) { return a.mac == b.mac; }),
+            out.end());
+  return out;
+}
+
+bool Blank(std::string_view json) {
+  return json.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 }  // namespace
 
 common::Result<CaptureStatus> ParseCaptureStatus(std::string_view json) {
   // An empty 200 body is one more way of saying "nothing runs".
-  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return CaptureStatus{};
+  if (Blank(json)) return CaptureStatus{};
   auto doc = ParseJson(json);
   if (!doc.ok()) return doc.error();
   const Value& root = doc.value();
+  if (root.IsNull()) return CaptureStatus{};
   if (!root.IsObject()) return common::MakeError("capture status is not a JSON object");
 
   CaptureStatus s;
@@ -147,31 +184,67 @@ common::Result<CaptureStatus> ParseCaptureStatus(std::string_view json) {
     s.expiry = s.started_time + s.duration;
   }
   s.max_num_packets = Int(root, "max_num_packets");
-  if (s.max_num_packets == 0) s.max_num_packets = Int(root, "num_packets");
+  double captured = 0;
+  if (Number(root, "num_packets", &captured)) s.num_packets = Int(root, "num_packets");
   s.max_pkt_len = Int(root, "max_pkt_len");
 
   std::set<std::string> requested;
   std::set<std::string> ok;
   std::set<std::string> failed;
-  AddMacs(root, "ap_macs", &requested);
-  AddMacs(root, "ap_mac", &requested);
-  if (const Value* aps = Member(root, "aps"); aps != nullptr && aps->IsObject()) {
-    for (const auto& m : aps->GetObject()) {
-      std::string mac =
-          common::NormaliseMac(std::string_view(m.name.GetString(), m.name.GetStringLength()));
-      requested.insert(mac);
-      std::string state = m.value.IsString() ? m.value.GetString() : String(m.value, "status");
-      if (state == "ok") ok.insert(mac);
-      if (state == "failed") failed.insert(mac);
-    }
-  }
-  AddMacs(root, "failed_aps", &failed);
-  // A failed AP is never also ok; the failure is the more recent, more useful fact.
+  AddMacs(root, "aps", &requested);
+  if (requested.empty()) AddMacs(root, "ap_mac", &requested);
+  AddMacs(root, "ok", &ok);
+  AddMacs(root, "failed", &failed);
+  // A MAC in both lists counts as failed: the failure is the fact that needs attention.
   for (const auto& mac : failed) ok.erase(mac);
   s.requested_aps = ToVector(requested);
   s.ok_aps = ToVector(ok);
   s.failed_aps = ToVector(failed);
+  s.pcap_aps = ParsePcapAps(root);
   return s;
+}
+
+common::Result<CaptureStarted> ParseCaptureStarted(std::string_view json) {
+  if (Blank(json)) return CaptureStarted{};
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.error();
+  const Value& root = doc.value();
+  if (!root.IsObject()) return common::MakeError("capture start reply is not a JSON object");
+  CaptureStarted c;
+  c.id = String(root, "id");
+  c.type = String(root, "type");
+  c.format = String(root, "format");
+  c.timestamp = Double(root, "timestamp");
+  c.duration = Double(root, "duration");
+  if (!Number(root, "expiry", &c.expiry) && c.timestamp > 0 && c.duration > 0) {
+    c.expiry = c.timestamp + c.duration;
+  }
+  double count = 0;
+  if (Number(root, "ap_count", &count)) c.ap_count = Int(root, "ap_count");
+  std::set<std::string> aps;
+  AddMacs(root, "aps", &aps);
+  c.aps = ToVector(aps);
+  for (const char* key : {"include_mcast", "includes_mcast"}) {
+    const Value* v = Member(root, key);
+    if (v != nullptr && v->IsBool()) {
+      c.include_mcast = v->GetBool();
+      break;
+    }
+  }
+  return c;
+}
+
+common::Result<ApiUsage> ParseApiUsage(std::string_view json) {
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.error();
+  const Value& root = doc.value();
+  if (!root.IsObject()) return common::MakeError("api usage is not a JSON object");
+  double requests = 0;
+  double limit = 0;
+  if (!Number(root, "requests", &requests) || !Number(root, "request_limit", &limit)) {
+    return common::MakeError("api usage lacks requests or request_limit");
+  }
+  return ApiUsage{Int(root, "requests"), Int(root, "request_limit")};
 }
 
 common::Result<CaptureListPage> ParseCaptureListPage(std::string_view json) {

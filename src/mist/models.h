@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,10 +10,21 @@
 
 namespace mpe::mist {
 
-// The capture a site runs right now (GET/POST /api/v1/sites/{id}/pcaps/capture). A value
-// type. `running` is false for every "no capture" form Mist uses ({}, no id, enabled:false,
-// 404); the other fields are then empty/zero. AP lists hold normalised MACs (12 lowercase
-// hex digits), sorted and without duplicates.
+// One AP's radio settings in a status's `pcap_aps` (MAC -> band, bandwidth, channel). `band`
+// is the label form used by every family: "2.4", "5", "6" (Mist sends 24/5/6 as numbers or
+// strings), or Mist's text as it came when it is something else.
+struct PcapAp {
+  std::string mac;  // normalised
+  std::string band;
+  int64_t bandwidth = 0;  // MHz, 0 when absent
+  int64_t channel = 0;    // 0 when absent
+};
+
+// The capture a site runs right now (GET /api/v1/sites/{id}/pcaps/capture, schema
+// `response_pcap_status`). A value type. `running` is false for every "no capture" form (Mist
+// does not document one: {}, no id, enabled:false, null, an empty body, 404); the other fields
+// are then empty/zero. AP lists hold normalised MACs (12 lowercase hex digits), sorted and
+// without duplicates.
 struct CaptureStatus {
   bool running = false;
   std::string id;
@@ -20,29 +32,57 @@ struct CaptureStatus {
   std::string format;
   double started_time = 0;  // epoch seconds, 0 when unknown
   double duration = 0;      // seconds, 0 when unknown
-  double expiry = 0;        // epoch seconds; started_time + duration when Mist omits it
-  int64_t max_num_packets = 0;
+  double expiry = 0;        // `expiry` when sent, else started_time + duration
+  int64_t max_num_packets = 0;         // the configured limit (0 = unlimited or unknown)
+  std::optional<int64_t> num_packets;  // captured so far; absent for client and new_assoc
   int64_t max_pkt_len = 0;
-  std::vector<std::string> requested_aps;  // ap_macs ∪ keys of aps
-  std::vector<std::string> ok_aps;         // aps with status ok
-  std::vector<std::string> failed_aps;     // aps with status failed ∪ failed_aps
+  std::vector<std::string> requested_aps;  // `aps` (targets; ap_mac when aps is absent)
+  std::vector<std::string> ok_aps;         // `ok` less the failed ones
+  std::vector<std::string> failed_aps;     // `failed` (a MAC in both ok and failed is failed)
+  std::vector<PcapAp> pcap_aps;            // sorted by MAC
 };
 
-// One entry of the capture list (GET /api/v1/sites/{id}/pcaps). A value type.
+// The answer to a capture start (POST, schema `response_pcap_start`). A value type.
+struct CaptureStarted {
+  std::string id;  // "" when Mist answered without one
+  std::string type;
+  std::string format;
+  double timestamp = 0;  // start, epoch seconds
+  double expiry = 0;     // epoch seconds; timestamp + duration when absent
+  double duration = 0;
+  int64_t ap_count = -1;              // -1 when absent
+  std::vector<std::string> aps;       // normalised
+  std::optional<bool> include_mcast;  // `include_mcast` (or `includes_mcast`)
+};
+
+// One entry of the capture list (GET /api/v1/sites/{id}/pcaps, schema
+// `response_pcap_search_item`). `id` is optional in the schema: an item without one is still
+// listed. A value type.
 struct CaptureSummary {
   std::string id;
   std::string type;
   std::string format;
-  double timestamp = 0;  // capture start, epoch seconds ("timestamp" or "started_time")
+  double timestamp = 0;  // capture start, epoch seconds
   double duration = 0;
-  std::string notes;
-  std::vector<std::string> ap_macs;  // normalised
+  int64_t max_num_packets = 0;
+  std::string termination_reason;
+  std::string pcap_url;  // the finished file, when Mist has one
+  std::string url;
+  std::vector<std::string> ap_macs;  // normalised: ap_macs ∪ aps
 };
 
-// One page of the capture list: its items and the relative `next` link ("" on the last page).
+// One page of the capture list: its items and the relative `next` link ("" on the last page,
+// whether absent or null).
 struct CaptureListPage {
   std::vector<CaptureSummary> results;
   std::string next;
+};
+
+// GET /api/v1/self/usage (schema `api_usage`): requests made with this token in the current
+// hour, by every client, and the hourly limit.
+struct ApiUsage {
+  int64_t requests = 0;
+  int64_t request_limit = 0;
 };
 
 struct OrgPrivilege {
@@ -67,6 +107,9 @@ struct Site {
 // may arrive as ints, floats or numeric strings. They fail only when the body is not JSON or
 // has the wrong top-level shape. Pure; thread-safe.
 common::Result<CaptureStatus> ParseCaptureStatus(std::string_view json);
+common::Result<CaptureStarted> ParseCaptureStarted(std::string_view json);
+// Fails also when `requests` or `request_limit` is missing.
+common::Result<ApiUsage> ParseApiUsage(std::string_view json);
 common::Result<CaptureListPage> ParseCaptureListPage(std::string_view json);
 common::Result<SelfInfo> ParseSelf(std::string_view json);
 common::Result<std::vector<Site>> ParseSites(std::string_view json);

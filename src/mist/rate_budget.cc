@@ -1,5 +1,7 @@
 #include "mist/rate_budget.h"
 
+#include <algorithm>
+
 namespace mpe::mist {
 
 namespace {
@@ -40,6 +42,14 @@ int RequestBudget::Used() const {
   std::lock_guard<std::mutex> lock(mu_);
   PruneLocked(now);
   return static_cast<int>(sent_.size());
+}
+
+int RequestBudget::UsedSince(std::chrono::steady_clock::time_point since) const {
+  auto now = clock_.SteadyNow();
+  std::lock_guard<std::mutex> lock(mu_);
+  PruneLocked(now);
+  auto first = std::lower_bound(sent_.begin(), sent_.end(), since);
+  return static_cast<int>(sent_.end() - first);
 }
 
 }  // namespace mpe::mist

@@ -22,6 +22,8 @@ class RequestBudget {
   std::chrono::milliseconds TimeUntilAvailable() const;
   // Requests counted in the current sliding hour.
   int Used() const;
+  // Requests counted since `since` (at most the last hour).
+  int UsedSince(std::chrono::steady_clock::time_point since) const;
   int max_per_hour() const { return max_per_hour_; }
 
  private:

@@ -49,6 +49,12 @@ CaptureMetrics::CaptureMetrics(prometheus::Registry& registry)
                   "runs.")),
       ap_failed_(Gauges(registry, "mist_pcap_capture_ap_failed",
                         "1 for each AP that failed to join the running capture.")),
+      packets_(Gauges(registry, "mist_pcap_capture_packets",
+                      "Packets the running capture has captured so far, by all its APs (Mist's "
+                      "num_packets; absent for types client and new_assoc).")),
+      ap_info_(Gauges(registry, "mist_pcap_capture_ap_info",
+                      "1 for each AP capturing radio in the running capture, with its band and "
+                      "channel (Mist's pcap_aps).")),
       captures_(Gauges(registry, "mist_pcap_captures",
                        "Captures started within poll.list_window, by capture type.")),
       last_capture_(Gauges(registry, "mist_pcap_last_capture_timestamp_seconds",
@@ -85,6 +91,7 @@ void CaptureMetrics::RemoveCaptureLocked(SiteSeries& s) {
   RemoveIf(expiry_, s.expiry);
   RemoveIf(max_packets_, s.max_packets);
   RemoveIf(max_len_, s.max_len);
+  RemoveIf(packets_, s.packets);
   s.capture_id.clear();
   s.capture_type.clear();
   s.capture_format.clear();
@@ -98,6 +105,8 @@ void CaptureMetrics::RemoveAllLocked(SiteSeries& s) {
   for (auto& g : s.aps) RemoveIf(aps_, g);
   for (auto& [mac, g] : s.failed_aps) RemoveIf(ap_failed_, g);
   s.failed_aps.clear();
+  for (auto& [key, g] : s.ap_info) RemoveIf(ap_info_, g);
+  s.ap_info.clear();
   for (auto& [type, g] : s.types) RemoveIf(captures_, g);
   s.types.clear();
 }
@@ -149,8 +158,15 @@ void CaptureMetrics::UpdateStatus(const SiteRef& site, const mist::CaptureStatus
     s.expiry->Set(status.expiry);
     s.max_packets->Set(static_cast<double>(status.max_num_packets));
     s.max_len->Set(static_cast<double>(status.max_pkt_len));
+    if (!status.num_packets) {
+      RemoveIf(packets_, s.packets);
+    } else {
+      if (s.packets == nullptr) s.packets = &packets_.Add(With(labels, "capture_id", status.id));
+      s.packets->Set(static_cast<double>(*status.num_packets));
+    }
     s.status_latest = std::max(s.status_latest, status.started_time);
   }
+  SyncApInfoLocked(labels, status, s);
 
   const std::set<std::string> failed(
       status.running ? status.failed_aps.begin() : status.failed_aps.end(),
@@ -170,6 +186,34 @@ void CaptureMetrics::UpdateStatus(const SiteRef& site, const mist::CaptureStatus
     s.failed_aps.emplace(mac, &g);
   }
   UpdateLastCaptureLocked(site.id, s);
+}
+
+void CaptureMetrics::SyncApInfoLocked(const prometheus::Labels& labels,
+                                      const mist::CaptureStatus& status, SiteSeries& s) {
+  // Key: the label values that identify the series, so a changed band or channel replaces it.
+  std::map<std::string, const mist::PcapAp*> want;
+  if (status.running) {
+    for (const auto& ap : status.pcap_aps) {
+      want.emplace(ap.mac + '\n' + ap.band + '\n' + std::to_string(ap.channel), &ap);
+    }
+  }
+  for (auto it = s.ap_info.begin(); it != s.ap_info.end();) {
+    if (want.count(it->first) == 0) {
+      ap_info_.Remove(it->second);
+      it = s.ap_info.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [key, ap] : want) {
+    if (s.ap_info.count(key) != 0) continue;
+    prometheus::Labels l = With(labels, "ap_mac", ap->mac);
+    l.emplace("band", ap->band.empty() ? "unknown" : ap->band);
+    l.emplace("channel", ap->channel > 0 ? std::to_string(ap->channel) : "unknown");
+    Gauge& g = ap_info_.Add(l);
+    g.Set(1);
+    s.ap_info.emplace(key, &g);
+  }
 }
 
 void CaptureMetrics::UpdateList(const SiteRef& site,

@@ -60,7 +60,9 @@ class CaptureMetrics {
     Gauge* expiry = nullptr;
     Gauge* max_packets = nullptr;
     Gauge* max_len = nullptr;
+    Gauge* packets = nullptr;
     std::map<std::string, Gauge*> failed_aps;
+    std::map<std::string, Gauge*> ap_info;  // by mac, band and channel
     std::map<std::string, Gauge*> types;
   };
 
@@ -69,6 +71,8 @@ class CaptureMetrics {
   void RemoveCaptureLocked(SiteSeries& s);
   void RemoveAllLocked(SiteSeries& s);
   void UpdateLastCaptureLocked(const std::string& site_id, SiteSeries& s);
+  void SyncApInfoLocked(const prometheus::Labels& labels, const mist::CaptureStatus& status,
+                        SiteSeries& s);
 
   std::mutex mu_;
   prometheus::Family<Gauge>& running_;
@@ -79,6 +83,8 @@ class CaptureMetrics {
   prometheus::Family<Gauge>& max_len_;
   prometheus::Family<Gauge>& aps_;
   prometheus::Family<Gauge>& ap_failed_;
+  prometheus::Family<Gauge>& packets_;
+  prometheus::Family<Gauge>& ap_info_;
   prometheus::Family<Gauge>& captures_;
   prometheus::Family<Gauge>& last_capture_;
   prometheus::Family<Gauge>& up_;

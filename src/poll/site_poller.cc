@@ -132,6 +132,18 @@ void PollerSet::SetPollConfig(const config::PollConfig& poll) {
   std::lock_guard<std::mutex> lock(mu_);
   const PollIntervals before = intervals_;
   poll_ = Sanitised(poll);
+  ReplanLocked(before);
+}
+
+void PollerSet::SetRequestBudget(int requests_per_hour) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (requests_per_hour == max_requests_per_hour_) return;
+  const PollIntervals before = intervals_;
+  max_requests_per_hour_ = requests_per_hour;
+  ReplanLocked(before);
+}
+
+void PollerSet::ReplanLocked(const PollIntervals& before) {
   UpdateIntervalsLocked(entries_.size());
   const Steady now = clock_.SteadyNow();
   auto pull_in = [now](Steady& due, milliseconds old_interval, milliseconds new_interval) {

@@ -81,6 +81,10 @@ class PollerSet {
   // spread survives, nobody waits out the old interval); when it got longer, sites switch at
   // their next poll. The new list_window applies from the next list poll.
   void SetPollConfig(const config::PollConfig& poll);
+  // Replaces the hourly request budget the intervals must fit (mist.max_requests_per_hour, or
+  // less when other clients of the token use part of Mist's limit: UsageWatcher), with the
+  // same rescheduling as SetPollConfig.
+  void SetRequestBudget(int requests_per_hour);
   // The intervals in use for the current site count.
   PollIntervals intervals() const;
   // Longest real-time nap of an idle worker before it re-reads the clock (default 250 ms).
@@ -124,13 +128,16 @@ class PollerSet {
                       std::chrono::milliseconds list_offset, Steady now);
   // Recomputes intervals_ for n sites, logs and exports a change; caller holds mu_.
   void UpdateIntervalsLocked(size_t n);
+  // After poll_ or the budget changed: new intervals; pending polls pulled in when an interval
+  // got shorter. Caller holds mu_.
+  void ReplanLocked(const PollIntervals& before);
   // Schedules the next run of `task` and updates health after one attempt (error == nullptr
   // on success, after the caller applied the new values). Caller holds mu_.
   void RecordOutcomeLocked(Entry& e, Task task, Steady due, const common::Error* error,
                            int retry_after);
 
   config::PollConfig poll_;  // guarded by mu_
-  const int max_requests_per_hour_;
+  int max_requests_per_hour_;  // guarded by mu_
   mist::MistClient& client_;
   CaptureMetrics& metrics_;
   common::Clock& clock_;

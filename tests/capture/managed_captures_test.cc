@@ -43,10 +43,9 @@ class ManagedCapturesTest : public ::testing::Test {
     config::ManagedCapture c;
     c.site = "HQ";
     c.type = "radiotap";
-    c.ap_macs = {"5C:5B:35:0E:00:01"};
+    c.ap_mac = "5C:5B:35:0E:00:01";
     c.duration = 600;
     c.max_pkt_len = 128;
-    c.format = "stream";
     config_.captures = {c};
     client_ = std::make_unique<mist::MistClient>(config_.mist, "secret-token", nullptr, clock_);
     managed_ = std::make_unique<ManagedCaptures>(config_, *client_, registry_, clock_);
@@ -91,8 +90,8 @@ TEST_F(ManagedCapturesTest, StartsTheDeclaredCaptureWhenNoneRuns) {
   }
   ASSERT_TRUE(body.IsObject());
   EXPECT_STREQ(body["type"].GetString(), "radiotap");
-  ASSERT_TRUE(body["ap_macs"].IsArray());
-  EXPECT_STREQ(body["ap_macs"][0].GetString(), "5c5b350e0001");
+  EXPECT_FALSE(body.HasMember("ap_macs"));
+  EXPECT_STREQ(body["ap_mac"].GetString(), "5c5b350e0001");
   EXPECT_EQ(body["duration"].GetInt(), 600);
   EXPECT_EQ(body["max_pkt_len"].GetInt(), 128);
   EXPECT_STREQ(body["format"].GetString(), "stream");

@@ -163,31 +163,43 @@ TEST_F(ConfigLoaderTest, FullExampleFillsEveryField) {
   EXPECT_EQ(c.stream.max_channels_per_connection, 200);
   EXPECT_EQ(c.metrics.stale_after, minutes(90));
   EXPECT_EQ(c.metrics.max_series_per_family, 500);
-  ASSERT_EQ(c.captures.size(), 2u);
+  EXPECT_EQ(c.mist.usage_interval, minutes(10));
+  ASSERT_EQ(c.captures.size(), 3u);
   const ManagedCapture& a = c.captures[0];
   EXPECT_EQ(a.site, "HQ");
   EXPECT_EQ(a.type, "client");
-  EXPECT_EQ(a.ap_macs, std::vector<std::string>{"d420b081992e"});
+  EXPECT_EQ(a.ap_mac, "d420b081992e");
   EXPECT_EQ(a.client_mac, "5c5b350e001c");
   EXPECT_EQ(a.ssid, "Corp");
-  EXPECT_EQ(a.band, "24,5");
+  EXPECT_EQ(a.band, "");
   EXPECT_EQ(a.duration, 600);
   EXPECT_EQ(a.num_packets, 0);
   EXPECT_EQ(a.max_pkt_len, 2048);
   EXPECT_EQ(a.includes_mcast, true);
-  EXPECT_EQ(a.tcpdump_expression, "port 53");
-  EXPECT_EQ(a.format, "pcap");
+  EXPECT_EQ(a.format, "");  // client captures have no format in Mist's schema
   const ManagedCapture& b = c.captures[1];
   EXPECT_EQ(b.site, "Branch-07");  // discovery is on: any site name is allowed
   EXPECT_EQ(b.type, "radiotap,wired");
-  EXPECT_EQ(b.ap_macs, (std::vector<std::string>{"5c5b350e001c", "d420b081992f"}));
+  EXPECT_EQ(b.ap_mac, "5c5b350e001c");  // a one-item list is one MAC
   EXPECT_EQ(b.client_mac, "");
-  EXPECT_EQ(b.band, "6");
+  EXPECT_EQ(b.band, "24,5,6");
+  EXPECT_EQ(b.wlan_id, "fac8e973-feb9-421a-b381-aabbc4b61f5a");
+  EXPECT_EQ(b.tcpdump_expression, "port 53");
+  EXPECT_EQ(b.radiotap_tcpdump_expression, "type mgt");
+  EXPECT_EQ(b.wired_tcpdump_expression, "udp port 67");
+  EXPECT_EQ(b.wireless_tcpdump_expression, "type data");
   EXPECT_EQ(b.duration, std::nullopt);
   EXPECT_EQ(b.num_packets, std::nullopt);
   EXPECT_EQ(b.max_pkt_len, std::nullopt);
   EXPECT_EQ(b.includes_mcast, std::nullopt);
-  EXPECT_EQ(b.format, "");
+  EXPECT_EQ(b.format, "pcap");
+  const ManagedCapture& scan = c.captures[2];
+  EXPECT_EQ(scan.type, "scan");
+  EXPECT_EQ(scan.band, "5");
+  EXPECT_EQ(scan.channel, 36);
+  EXPECT_EQ(scan.bandwidth, 80);
+  EXPECT_EQ(scan.width, "80");
+  EXPECT_EQ(scan.format, "stream");  // sent explicitly: Mist's default is pcap
   EXPECT_EQ(c.archive.dir, "/var/lib/mpe/pcaps");
   EXPECT_EQ(c.archive.rotate_bytes, 128ULL << 10);
   EXPECT_EQ(c.archive.max_files_per_site, 7);
@@ -198,7 +210,7 @@ TEST_F(ConfigLoaderTest, FullExampleFillsEveryField) {
   EXPECT_EQ(c.shard.index, 0);
   EXPECT_EQ(c.shard.count, 1);
   EXPECT_EQ(Summary(c),
-            "config OK: 2 sites, discovery org auto, stream off, 2 managed captures, "
+            "config OK: 2 sites, discovery org auto, stream off, 3 managed captures, "
             "archive /var/lib/mpe/pcaps, api https://api.eu.mist.com, listen [::1]:9100, "
             "shard 0/1");
 }
@@ -437,18 +449,44 @@ const BadConfig kBadConfigs[] = {
      "    type: client\n",
      "bad.yaml:5: captures[1].client_mac: is required when type is client"},
     {"CaptureWithBadApMac",
+     "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: wired\n    ap_mac: not-a-mac\n",
+     "bad.yaml:5: captures[0].ap_mac: invalid MAC address \"not-a-mac\" (one MAC, e.g. "
+     "5c5b350e001c)"},
+    {"CaptureWithTwoApMacs",
      "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: wired\n    ap_mac:\n"
-     "      - 5c5b350e001c\n      - not-a-mac\n",
-     "bad.yaml:7: captures[0].ap_mac[1]: invalid MAC address \"not-a-mac\""},
+     "      - 5c5b350e001c\n      - 5c5b350e001d\n",
+     "bad.yaml:5: captures[0].ap_mac: takes one MAC (Mist captures on one AP, or on every AP of "
+     "the site when ap_mac is left out), got 2"},
     {"CaptureWithBadType", "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: wifi\n",
-     "bad.yaml:4: captures[0].type: must be one of client, radiotap, radiotap,wired, wired, "
-     "gateway, new_assoc; got \"wifi\""},
+     "bad.yaml:4: captures[0].type: must be one of client, new_assoc, radiotap, radiotap,wired, "
+     "wired, wireless, scan, got \"wifi\""},
+    {"GatewayCaptureIsRefusedWithTheReason",
+     "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: gateway\n",
+     "bad.yaml:4: captures[0].type: type gateway is not supported: Mist requires a `gateways` map "
+     "of gateway MACs to port lists, which this tool does not build; start gateway captures in "
+     "the Mist portal or API"},
     {"CaptureWithoutType", "sites: [{id: s1}]\ncaptures:\n  - site: s1\n",
      "bad.yaml:3: captures[0].type: is required"},
     {"CaptureWithBadBand",
-     "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: radiotap\n    band: \"5,60\"\n",
-     "bad.yaml:5: captures[0].band: must be 2.4 (or 24), 5, 6 or a comma-separated list of them, "
-     "got \"5,60\""},
+     "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: radiotap\n    band: \"5,6\"\n",
+     "bad.yaml:5: captures[0].band: \"5,6\" is not allowed for type radiotap (allowed: 24, "
+     "24,5,6, 5, 6; 2.4 may be written for 24)"},
+    {"WirelessCaptureTakesOneBand",
+     "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: wireless\n    band: \"24,5,6\"\n",
+     "bad.yaml:5: captures[0].band: \"24,5,6\" is not allowed for type wireless (allowed: 24, 5, "
+     "6; 2.4 may be written for 24)"},
+    {"AFieldTheTypeDoesNotTake",
+     "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: wired\n    band: \"5\"\n",
+     "bad.yaml:5: captures[0].band: is not a field of type wired (it takes: ap_mac, duration, "
+     "num_packets, max_pkt_len, tcpdump_expression, format)"},
+    {"IncludesMcastOnlyForClientCaptures",
+     "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: radiotap\n    includes_mcast: true\n",
+     "bad.yaml:5: captures[0].includes_mcast: is not a field of type radiotap (it takes: ap_mac, "
+     "client_mac, ssid, wlan_id, band, duration, num_packets, max_pkt_len, tcpdump_expression, "
+     "format)"},
+    {"ScanBandwidthFromTheEnum",
+     "sites: [{id: s1}]\ncaptures:\n  - site: s1\n    type: scan\n    bandwidth: 30\n",
+     "bad.yaml:5: captures[0].bandwidth: must be one of 20, 40, 80, 160, got 30"},
     {"CaptureForAnUnknownSite",
      "sites: [{id: s1, name: HQ}]\ncaptures:\n  - site: Branch\n    type: radiotap\n",
      "bad.yaml:3: captures[0].site: \"Branch\" is not the id or name of a configured site"},

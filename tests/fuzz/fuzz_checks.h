@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/mac.h"
+#include "config/capture_rules.h"
 #include "config/config_loader.h"
 #include "decode/event.h"
 #include "decode/frame_decoder.h"
@@ -567,9 +568,15 @@ inline std::string CheckConfig(std::span<const uint8_t> input) {
   if (c.stream.reconnect_min > c.stream.reconnect_max) return "reconnect_min > reconnect_max";
   if (c.shard.index != 0 || c.shard.count != 1) return "shard changed without flags";
   for (const config::ManagedCapture& cap : c.captures) {
-    for (const std::string& mac : cap.ap_macs) {
-      if (!internal::IsLowerHex12(mac)) return "capture ap_mac not normalised: " + mac;
+    if (!cap.ap_mac.empty() && !internal::IsLowerHex12(cap.ap_mac)) {
+      return "capture ap_mac not normalised: " + cap.ap_mac;
     }
+    // What the loader accepts is what Mist's schema for the type allows (one rule, one place).
+    config::ManagedCapture again = cap;
+    if (auto problem = config::CheckCapture(&again)) {
+      return "accepted capture breaks Mist's rules: " + problem->key + ": " + problem->message;
+    }
+    if (!(again == cap)) return "CheckCapture is not idempotent on an accepted capture";
     if (!cap.client_mac.empty() && !internal::IsLowerHex12(cap.client_mac)) {
       return "capture client_mac not normalised: " + cap.client_mac;
     }

@@ -20,9 +20,13 @@ constexpr char kStatusPath[] = "/api/v1/sites/s1/pcaps/capture";
 constexpr char kListPath[] = "/api/v1/sites/s1/pcaps";
 
 constexpr char kRunning[] = R"({"id": "cap-1", "type": "radiotap", "format": "stream",
-  "enabled": true, "started_time": 1764150000, "duration": 600, "expiry": 1764150600,
-  "max_num_packets": 1024, "max_pkt_len": 128, "ap_macs": ["5c5b350e001c", "5c5b350e001d"],
-  "aps": {"5c5b350e001c": {"status": "ok"}, "5c5b350e001d": {"status": "failed"}}})";
+  "started_time": 1764150000, "duration": 600, "max_num_packets": 1024, "num_packets": 12,
+  "max_pkt_len": 128, "aps": ["5c5b350e001c", "5c5b350e001d"], "ok": ["5c5b350e001c"],
+  "failed": ["5c5b350e001d"]})";
+constexpr char kStarted[] = R"({"id": "cap-1", "org_id": "o1", "site_id": "s1",
+  "type": "radiotap", "timestamp": 1764150000.25, "expiry": 1764150600.25, "duration": 600,
+  "ap_count": 2, "aps": ["5c5b350e001c", "5c5b350e001d"], "include_mcast": false,
+  "format": "stream", "enabled": true})";
 
 Reply Status(int status, std::string body,
              std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -290,13 +294,15 @@ TEST_F(MistClientTest, CancelInterruptsAHungRequestAndLaterCalls) {
 }
 
 TEST_F(MistClientTest, StartsStopsAndAnnotatesCaptures) {
-  server_.SetJson("POST", kStatusPath, kRunning);
+  server_.SetJson("POST", kStatusPath, kStarted);
   server_.SetJson("DELETE", kStatusPath, "{}");
   server_.SetJson("PUT", "/api/v1/sites/s1/pcaps/cap-1", R"({"id": "cap-1"})");
   const std::string body = R"({"type":"radiotap","duration":600})";
   auto started = Client().StartCapture("s1", body);
   ASSERT_TRUE(started.ok()) << started.error().message;
   EXPECT_EQ(started->id, "cap-1");
+  EXPECT_DOUBLE_EQ(started->timestamp, 1764150000.25);
+  EXPECT_EQ(started->ap_count, 2);
   ASSERT_TRUE(Client().StopCapture("s1").ok());
   ASSERT_TRUE(Client().AnnotateCapture("s1", "cap-1", "say \"hi\"").ok());
   auto requests = server_.Requests();
@@ -326,6 +332,84 @@ TEST_F(MistClientTest, RejectsAnUnusableApiUrl) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, kErrorConfig);
   EXPECT_EQ(server_.Total(), 0);
+}
+
+TEST_F(MistClientTest, ReadsApiUsage) {
+  server_.SetJson("GET", "/api/v1/self/usage", R"({"request_limit": 5000, "requests": 4321})");
+  auto u = Client().GetApiUsage();
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_EQ(u->requests, 4321);
+  EXPECT_EQ(u->request_limit, 5000);
+  EXPECT_EQ(Requests("self_usage", "200"), 1);
+  EXPECT_EQ(server_.Requests()[0].authorization, std::string("Token ") + kToken);
+}
+
+TEST_F(MistClientTest, RefusesAnswersLargerThan32MiBAndCountsThem) {
+  // 33 MiB of a valid JSON string: refused before it is held, counted as too_large.
+  std::string huge = "{\"detail\": \"" + std::string(33u << 20, 'x') + "\"}";
+  server_.SetJson("GET", kStatusPath, huge);
+  auto s = Client().GetCaptureStatus("s1");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, kErrorTooLarge);
+  EXPECT_NE(s.error().message.find("larger than 32 MiB"), std::string::npos) << s.error().message;
+  EXPECT_EQ(Requests("capture_status", "too_large"), 1);
+  EXPECT_EQ(Requests("capture_status", "200"), std::nullopt);
+}
+
+TEST_F(MistClientTest, EscapesControlCharactersInMistsDetail) {
+  server_.Set("POST", kStatusPath,
+              Status(400, "{\"detail\": \"bad\\nINFO forged line \\u001b[31mred\"}"));
+  auto started = Client().StartCapture("s1", "{}");
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().message.find('\n'), std::string::npos);
+  EXPECT_EQ(started.error().message.find('\x1b'), std::string::npos);
+  EXPECT_NE(started.error().message.find("bad\\nINFO forged line \\x1b[31mred"), std::string::npos)
+      << started.error().message;
+}
+
+TEST_F(MistClientTest, DownloadSendsTheTokenOnlyToTheMistOrigin) {
+  const std::string file = std::string("\xd4\xc3\xb2\xa1", 4) + std::string(20, '\0');
+  server_.Set("GET", "/files/a.pcap", Status(200, file));
+  // Same server, but "localhost" is another origin than mist.api_url's 127.0.0.1.
+  const std::string foreign = "http://localhost:" + std::to_string(server_.port());
+  auto got = Client().DownloadCaptureFile("s1", foreign + "/files/a.pcap?sig=1");
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(*got, file);
+  // Relative to the API, and absolute on the API origin: with the token.
+  ASSERT_TRUE(Client().DownloadCaptureFile("s1", "/files/a.pcap").ok());
+  ASSERT_TRUE(Client().DownloadCaptureFile("s1", server_.base_url() + "/files/a.pcap").ok());
+  auto requests = server_.Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].authorization, "");
+  EXPECT_EQ(requests[1].authorization, std::string("Token ") + kToken);
+  EXPECT_EQ(requests[2].authorization, std::string("Token ") + kToken);
+  EXPECT_EQ(Requests("capture_download", "200"), 3);
+}
+
+TEST_F(MistClientTest, DownloadRedirectToAnotherOriginDropsTheToken) {
+  const std::string foreign = "http://localhost:" + std::to_string(server_.port());
+  server_.Set("GET", "/api/v1/sites/s1/pcaps/x/file",
+              Status(302, "", {{"Location", foreign + "/store/x.pcap?sig=2"}}));
+  server_.Set("GET", "/store/x.pcap", Status(200, "pcap-bytes"));
+  auto got = Client().DownloadCaptureFile("s1", "/api/v1/sites/s1/pcaps/x/file");
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(*got, "pcap-bytes");
+  auto requests = server_.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].authorization, std::string("Token ") + kToken);
+  EXPECT_EQ(requests[1].path, "/store/x.pcap");
+  EXPECT_EQ(requests[1].authorization, "");
+}
+
+TEST_F(MistClientTest, DownloadReportsHttpErrors) {
+  server_.Set("GET", "/files/gone.pcap", Status(404, R"({"detail": "expired"})"));
+  auto got = Client().DownloadCaptureFile("s1", "/files/gone.pcap");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, 404);
+  EXPECT_NE(got.error().message.find("HTTP 404: expired"), std::string::npos);
+  auto bad = Client().DownloadCaptureFile("s1", "ftp://elsewhere/x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.find(kToken), std::string::npos);
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ mist::CaptureStatus Running(const std::string& id) {
   s.requested_aps = {"5c5b350e001c", "5c5b350e001d", "5c5b350e001e"};
   s.ok_aps = {"5c5b350e001c"};
   s.failed_aps = {"5c5b350e001d", "5c5b350e001e"};
+  s.num_packets = 377;
+  s.pcap_aps = {{"5c5b350e001c", "2.4", 20, 6}, {"5c5b350e001d", "5", 80, 36}};
   return s;
 }
 
@@ -71,6 +73,32 @@ TEST_F(CaptureMetricsTest, ExposesEveryFamilyOfARunningCapture) {
                                    Site({{"ap_mac", "5c5b350e001e"}})}));
   EXPECT_EQ(Get("mist_pcap_capture_ap_failed", Site({{"ap_mac", "5c5b350e001d"}})), 1);
   EXPECT_EQ(Get("mist_pcap_last_capture_timestamp_seconds", Site()), 1764150000);
+  EXPECT_EQ(Sets("mist_pcap_capture_packets"), (std::vector<LabelMap>{cap}));
+  EXPECT_EQ(Get("mist_pcap_capture_packets", cap), 377);
+  EXPECT_EQ(Sets("mist_pcap_capture_ap_info"),
+            (std::vector<LabelMap>{
+                Site({{"ap_mac", "5c5b350e001c"}, {"band", "2.4"}, {"channel", "6"}}),
+                Site({{"ap_mac", "5c5b350e001d"}, {"band", "5"}, {"channel", "36"}})}));
+  EXPECT_EQ(Get("mist_pcap_capture_ap_info",
+                Site({{"ap_mac", "5c5b350e001d"}, {"band", "5"}, {"channel", "36"}})),
+            1);
+}
+
+TEST_F(CaptureMetricsTest, PacketsSeriesFollowsNumPacketsAndApInfoFollowsChannels) {
+  metrics_.UpdateStatus(site_, Running("cap-1"));
+  auto later = Running("cap-1");
+  later.num_packets = 900;
+  later.pcap_aps = {{"5c5b350e001c", "2.4", 20, 11}};
+  metrics_.UpdateStatus(site_, later);
+  EXPECT_EQ(Get("mist_pcap_capture_packets", Site({{"capture_id", "cap-1"}})), 900);
+  EXPECT_EQ(Sets("mist_pcap_capture_ap_info"),
+            (std::vector<LabelMap>{
+                Site({{"ap_mac", "5c5b350e001c"}, {"band", "2.4"}, {"channel", "11"}})}));
+  // A client capture reports no num_packets: the series goes rather than read 0.
+  auto client = Running("cap-1");
+  client.num_packets.reset();
+  metrics_.UpdateStatus(site_, client);
+  EXPECT_TRUE(Sets("mist_pcap_capture_packets").empty());
 }
 
 TEST_F(CaptureMetricsTest, RemovesPerCaptureSeriesWhenTheCaptureEnds) {
@@ -80,7 +108,8 @@ TEST_F(CaptureMetricsTest, RemovesPerCaptureSeriesWhenTheCaptureEnds) {
   for (const char* name :
        {"mist_pcap_capture_info", "mist_pcap_capture_start_timestamp_seconds",
         "mist_pcap_capture_expiry_timestamp_seconds", "mist_pcap_capture_max_packets",
-        "mist_pcap_capture_max_packet_length_bytes", "mist_pcap_capture_ap_failed"}) {
+        "mist_pcap_capture_max_packet_length_bytes", "mist_pcap_capture_ap_failed",
+        "mist_pcap_capture_packets", "mist_pcap_capture_ap_info"}) {
     EXPECT_TRUE(Sets(name).empty()) << name;
   }
   EXPECT_EQ(Get("mist_pcap_capture_aps", Site({{"state", "requested"}})), 0);

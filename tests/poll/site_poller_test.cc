@@ -21,10 +21,9 @@ using std::chrono::milliseconds;
 constexpr char kToken[] = "tok-POLLER-SECRET-77aa31";
 
 constexpr char kRunningS1[] = R"({"id": "cap-1", "type": "radiotap", "format": "stream",
-  "enabled": true, "started_time": 1764150000, "duration": 600,
-  "max_num_packets": 1024, "max_pkt_len": 128, "ap_macs": ["5c5b350e001c", "5c5b350e001d"],
-  "aps": {"5c5b350e001c": {"status": "ok"}, "5c5b350e001d": {"status": "failed"}},
-  "failed_aps": ["5c5b350e001d"]})";
+  "started_time": 1764150000, "duration": 600, "max_num_packets": 1024, "max_pkt_len": 128,
+  "aps": ["5c5b350e001c", "5c5b350e001d"], "ok": ["5c5b350e001c"],
+  "failed": ["5c5b350e001d"]})";
 
 constexpr char kListS1[] = R"({"results": [
   {"id": "cap-1", "type": "radiotap", "timestamp": 1764150000},

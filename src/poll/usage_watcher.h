@@ -1,0 +1,64 @@
+#pragma once
+
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "common/clock.h"
+#include "mist/mist_client.h"
+
+namespace mpe::poll {
+
+// Polls GET /api/v1/self/usage every mist.usage_interval (inside the request budget) into
+// mist_pcap_api_usage_requests and mist_pcap_api_usage_request_limit, and tells `on_budget`
+// how many requests per hour are really left for us: Mist counts every client of the token,
+// so when the others leave less than mist.max_requests_per_hour, our polling must stretch
+// (logged once per change of state). Owns one thread between Start and Stop; PollOnce may be
+// called from a test instead. The client, registry and clock must outlive it.
+class UsageWatcher {
+ public:
+  using BudgetSink = std::function<void(int requests_per_hour)>;
+
+  UsageWatcher(mist::MistClient& client, prometheus::Registry& registry, common::Clock& clock,
+               std::chrono::milliseconds interval, int our_budget_per_hour, BudgetSink on_budget);
+  ~UsageWatcher();
+  UsageWatcher(const UsageWatcher&) = delete;
+  UsageWatcher& operator=(const UsageWatcher&) = delete;
+
+  void Start();
+  void Stop();
+  // One poll: updates the gauges and calls on_budget. False when the request failed.
+  bool PollOnce();
+
+  // The hourly budget left for us: our configured budget, or less when the requests others
+  // made this hour (Mist's count less ours) leave less room under request_limit; at least
+  // kMinBudget so that polling notices when the room comes back. Pure.
+  static constexpr int kMinBudget = 60;
+  static int EffectiveBudget(int64_t requests, int64_t request_limit, int ours_this_hour,
+                             int our_budget);
+
+ private:
+  void Run();
+
+  mist::MistClient& client_;
+  common::Clock& clock_;
+  const std::chrono::milliseconds interval_;
+  const int our_budget_;
+  BudgetSink on_budget_;
+  prometheus::Gauge& requests_;
+  prometheus::Gauge& limit_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool reduced_ = false;  // the last poll found less room than our budget
+  std::thread thread_;
+};
+
+}  // namespace mpe::poll
