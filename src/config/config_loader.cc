@@ -548,6 +548,13 @@ void Parser::ParseCaptures(const Value& v) {
   std::vector<std::string_view> keys = {"site", "type"};
   for (const CaptureField& field : CaptureFields()) keys.push_back(field.key);
   for (const Value& item : Items(v, "a list of captures")) {
+    // A gateway or switch capture brings its own keys (gateways, switches, ports): say why the
+    // type is refused rather than that those keys are unknown.
+    if (item.node.IsMap() && item.node["type"] && item.node["type"].IsScalar()) {
+      if (auto why = RefusedTypeReason(item.node["type"].Scalar()); !why.empty()) {
+        Fail(LineOf(item.node["type"], item.line), item.path + ".type", std::string(why));
+      }
+    }
     Fields f(*this, item, keys);
     ManagedCapture c;
     const Value* site = f.Get("site");

@@ -11,8 +11,9 @@ namespace {
 
 constexpr auto kMaxWait = std::chrono::milliseconds(200);
 
-prometheus::Gauge& Gauge(prometheus::Registry& registry, const char* name, const char* help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+prometheus::Family<prometheus::Gauge>& Gauges(prometheus::Registry& registry, const char* name,
+                                              const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
 }
 
 }  // namespace
@@ -25,11 +26,13 @@ UsageWatcher::UsageWatcher(mist::MistClient& client, prometheus::Registry& regis
       interval_(interval),
       our_budget_(our_budget_per_hour),
       on_budget_(std::move(on_budget)),
-      requests_(Gauge(registry, "mist_pcap_api_usage_requests",
-                      "REST requests made with the exporter's Mist token in the current hour, by "
-                      "every client of the token (GET /api/v1/self/usage).")),
-      limit_(Gauge(registry, "mist_pcap_api_usage_request_limit",
-                   "Mist's hourly request limit for the token (GET /api/v1/self/usage).")) {}
+      requests_family_(
+          Gauges(registry, "mist_pcap_api_usage_requests",
+                 "REST requests made with the exporter's Mist token in the current hour, by "
+                 "every client of the token (GET /api/v1/self/usage).")),
+      limit_family_(Gauges(registry, "mist_pcap_api_usage_request_limit",
+                           "Mist's hourly request limit for the token (GET /api/v1/self/usage).")) {
+}
 
 UsageWatcher::~UsageWatcher() { Stop(); }
 
@@ -66,8 +69,12 @@ bool UsageWatcher::PollOnce() {
     spdlog::debug("api usage poll failed: {}", usage.error().message);
     return false;
   }
-  requests_.Set(static_cast<double>(usage->requests));
-  limit_.Set(static_cast<double>(usage->request_limit));
+  if (requests_ == nullptr) {
+    requests_ = &requests_family_.Add({});
+    limit_ = &limit_family_.Add({});
+  }
+  requests_->Set(static_cast<double>(usage->requests));
+  limit_->Set(static_cast<double>(usage->request_limit));
   // Mist counts by clock hour: ours since the top of the hour.
   const double into_hour = std::fmod(clock_.NowSeconds(), 3600.0);
   const auto hour_start =

@@ -51,8 +51,11 @@ class UsageWatcher {
   const std::chrono::milliseconds interval_;
   const int our_budget_;
   BudgetSink on_budget_;
-  prometheus::Gauge& requests_;
-  prometheus::Gauge& limit_;
+  // Series exist only once a poll succeeded (a 0 before that would read as "no usage").
+  prometheus::Family<prometheus::Gauge>& requests_family_;
+  prometheus::Family<prometheus::Gauge>& limit_family_;
+  prometheus::Gauge* requests_ = nullptr;  // guarded by the single poller (thread_ or a test)
+  prometheus::Gauge* limit_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -73,7 +73,9 @@ TEST_F(UsageWatcherPollTest, AFailedPollChangesNothing) {
                        [&](int) { ++calls; });
   EXPECT_FALSE(watcher.PollOnce());
   EXPECT_EQ(calls, 0);
-  EXPECT_EQ(Get("mist_pcap_api_usage_requests"), 0);
+  // No series until a poll succeeds: a 0 would read as "nobody uses the token".
+  EXPECT_EQ(Get("mist_pcap_api_usage_requests"), std::nullopt);
+  EXPECT_EQ(Get("mist_pcap_api_usage_request_limit"), std::nullopt);
 }
 
 TEST_F(UsageWatcherPollTest, ASmallerBudgetStretchesThePollIntervals) {
