@@ -512,8 +512,8 @@ class RestFaultTest : public FaultMatrixTest, public ::testing::WithParamInterfa
 TEST_P(RestFaultTest, FailingPollsMarkTheSiteDownLogOnceAndRecoverToTheTruth) {
   const RestCase& fault = GetParam();
   const std::string capture =
-      R"({"id":"cap-77","type":"radiotap","format":"stream","enabled":true,"started_time":1764150000,)"
-      R"("duration":600,"max_num_packets":1024,"max_pkt_len":128,"ap_macs":["5c5b350e0001"]})";
+      R"({"id":"cap-77","type":"radiotap","format":"stream","started_time":1764150000,)"
+      R"("duration":600,"max_num_packets":1024,"max_pkt_len":128,"aps":["5c5b350e0001"],"ok":["5c5b350e0001"],"failed":[]})";
   server_.SetRestHandler([this, fault, capture](const FaultRequest& req) -> FaultReply {
     if (failing_) {
       bad_replies_.Add(EndpointOf(req));
@@ -553,9 +553,11 @@ TEST_P(RestFaultTest, FailingPollsMarkTheSiteDownLogOnceAndRecoverToTheTruth) {
   // counters equal what the fake served, exactly.
   EXPECT_EQ(ApiRequests("capture_status", fault.code_label), bad_replies_["capture_status"]);
   EXPECT_EQ(ApiRequests("capture_list", fault.code_label), bad_replies_["capture_list"]);
-  EXPECT_EQ(
-      Value("mist_pcap_api_rate_limited_total"),
-      fault.status == 429 ? bad_replies_["capture_status"] + bad_replies_["capture_list"] : 0);
+  // Every 429 the fake served counts, the token-usage poll's (endpoint "other") included.
+  EXPECT_EQ(Value("mist_pcap_api_rate_limited_total"),
+            fault.status == 429 ? bad_replies_["capture_status"] + bad_replies_["capture_list"] +
+                                      bad_replies_["other"]
+                                : 0);
   EXPECT_EQ(Value("mist_pcap_capture_info", SiteLabels({{"capture_id", "cap-77"},
                                                         {"capture_type", "radiotap"},
                                                         {"format", "stream"}})),

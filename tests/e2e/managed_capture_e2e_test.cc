@@ -93,7 +93,7 @@ class ManagedCaptureE2ETest : public ::testing::Test {
     config::ManagedCapture lab;
     lab.site = "Lab";
     lab.type = "radiotap";
-    lab.ap_macs = {"5c:5b:35:0e:0a:02"};
+    lab.ap_mac = "5c:5b:35:0e:0a:02";
     lab.duration = 600;
     lab.max_pkt_len = 256;
     lab.format = "stream";
@@ -136,7 +136,8 @@ class ManagedCaptureE2ETest : public ::testing::Test {
     SimCapture out;
     auto res = rest_->Get("/api/v1/sites/" + site_id + "/pcaps/capture");
     ++status_reads_;
-    EXPECT_TRUE(res && res->status == 200);
+    // Nothing running: Mist does not document the answer; the simulator gives 404 or {}.
+    EXPECT_TRUE(res && (res->status == 200 || res->status == 404));
     if (!res || res->status != 200) return out;
     rapidjson::Document doc;
     doc.Parse(res->body.c_str());
@@ -145,7 +146,7 @@ class ManagedCaptureE2ETest : public ::testing::Test {
     out.type = doc["type"].GetString();
     out.duration = doc["duration"].GetInt();
     out.max_pkt_len = doc["max_pkt_len"].GetInt();
-    for (const auto& m : doc["ap_macs"].GetArray()) out.ap_macs.push_back(m.GetString());
+    for (const auto& m : doc["aps"].GetArray()) out.ap_macs.push_back(m.GetString());
     return out;
   }
 
