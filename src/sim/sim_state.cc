@@ -214,7 +214,7 @@ SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
       c.serial = next_serial_++;
       c.type = r.type;
       c.format = r.format;
-      c.started = now - r.started_ago_s;
+      c.started = std::floor(now - r.started_ago_s);  // whole seconds, as REST starts
       c.duration = r.duration_s;
       c.max_num_packets = r.num_packets;
       c.max_pkt_len = r.max_pkt_len;
@@ -811,8 +811,6 @@ HttpReply SimState::CaptureList(const Site& site,
   w.Int64(static_cast<int64_t>(std::floor(e)));
   w.Key("limit");
   w.Int64(limit);
-  w.Key("page");
-  w.Int64(page);
   w.Key("total");
   w.Int64(total);
   if (page * limit < total) {
