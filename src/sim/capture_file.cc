@@ -113,8 +113,8 @@ std::string CaptureRecording::File(bool* ng) const {
     uint32_t total = 32 + padded;
     Le32(&out, 6);
     Le32(&out, total);
-    Le32(&out, static_cast<uint32_t>(std::find(links.begin(), links.end(), p.linktype) -
-                                     links.begin()));
+    Le32(&out,
+         static_cast<uint32_t>(std::find(links.begin(), links.end(), p.linktype) - links.begin()));
     Le32(&out, static_cast<uint32_t>(us >> 32));
     Le32(&out, static_cast<uint32_t>(us & 0xffffffff));
     Le32(&out, caplen);

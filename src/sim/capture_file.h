@@ -22,8 +22,7 @@ struct RecordingTotals {
 class CaptureRecording {
  public:
   // default_linktype: of the empty file (127 radiotap, 1 Ethernet).
-  CaptureRecording(size_t max_packets, int snaplen, int default_linktype,
-                   RecordingTotals* totals);
+  CaptureRecording(size_t max_packets, int snaplen, int default_linktype, RecordingTotals* totals);
 
   bool Full() const;
   // `record` = a classic pcap record (16-byte header + bytes); empty when the caller already

@@ -1,10 +1,10 @@
 #include "sim/capture_request.h"
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
-
-#include <rapidjson/document.h>
 
 #include "common/mac.h"
 
@@ -61,13 +61,23 @@ Field Nested(const char* name, Field::Nested n) {
 const std::vector<TypeRule>& Rules() {
   static const std::vector<TypeRule> rules = {
       {"client",
-       {ApMac(true), Str("client_mac", true), Duration(), {"includes_mcast", Kind::kBool},
-        MaxPktLen(), NumPackets(), Str("ssid", true)},
+       {ApMac(true),
+        Str("client_mac", true),
+        Duration(),
+        {"includes_mcast", Kind::kBool},
+        MaxPktLen(),
+        NumPackets(),
+        Str("ssid", true)},
        {"client_mac"},
        ""},
       {"new_assoc",
-       {ApMac(false), Str("client_mac"), Duration(), {"includes_mcast", Kind::kBool}, MaxPktLen(),
-        NumPackets(), Str("ssid")},
+       {ApMac(false),
+        Str("client_mac"),
+        Duration(),
+        {"includes_mcast", Kind::kBool},
+        MaxPktLen(),
+        NumPackets(),
+        Str("ssid")},
        {},
        ""},
       {"radiotap",
@@ -94,10 +104,18 @@ const std::vector<TypeRule>& Rules() {
        {},
        "pcap"},
       {"scan",
-       {ApMac(true), Nested("aps", Field::Nested::kScanAps), Enum("band", kBands3, true),
+       {ApMac(true),
+        Nested("aps", Field::Nested::kScanAps),
+        Enum("band", kBands3, true),
         {"bandwidth", Kind::kInt, false, {}, std::nullopt, {0, 20, 40, 80, 160}},
-        {"channel", Kind::kInt}, Str("client_mac", true), Duration(), Enum("format", kPcapStream),
-        MaxPktLen(), NumPackets(), Str("tcpdump_expression"), Str("width")},
+        {"channel", Kind::kInt},
+        Str("client_mac", true),
+        Duration(),
+        Enum("format", kPcapStream),
+        MaxPktLen(),
+        NumPackets(),
+        Str("tcpdump_expression"),
+        Str("width")},
        {},
        "pcap"},
       {"gateway",
@@ -188,8 +206,8 @@ std::optional<common::Error> CheckNested(const Field& f, const rapidjson::Value&
     }
     if (m.value.HasMember("band")) {
       const auto& b = m.value["band"];
-      if (!b.IsString() || std::find(kBands3.begin(), kBands3.end(), b.GetString()) ==
-                               kBands3.end()) {
+      if (!b.IsString() ||
+          std::find(kBands3.begin(), kBands3.end(), b.GetString()) == kBands3.end()) {
         return Bad(at + ".band: " +
                    (b.IsString() ? "\"" + std::string(b.GetString()) + "\"" : JsonTypeName(b)) +
                    " is not one of " + Join(kBands3));

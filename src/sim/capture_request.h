@@ -23,8 +23,8 @@ struct CaptureRequest {
   std::optional<uint64_t> ap_mac;  // nullopt: every AP of the site
   std::string client_mac, ssid, band, tcpdump_expression;
   bool includes_mcast = false;
-  std::optional<int> channel, bandwidth;  // scan
-  std::vector<uint64_t> devices;          // gateway / switch MACs (keys of gateways/switches)
+  std::optional<int> channel, bandwidth;    // scan
+  std::vector<uint64_t> devices;            // gateway / switch MACs (keys of gateways/switches)
   std::vector<std::string> ignored_fields;  // fields the type does not declare (accepted)
 };
 

@@ -763,7 +763,11 @@ HttpReply SimState::CaptureList(const Site& site,
     items.push_back(&c);
   }
   std::stable_sort(items.begin(), items.end(),
-                   [](const Capture* a, const Capture* b) { return a->started > b->started; });
+                   [](const Capture* a, const Capture* b) {
+                     // Newest first; captures of the same second by start order.
+                     return a->started != b->started ? a->started > b->started
+                                                     : a->serial > b->serial;
+                   });
   rapidjson::StringBuffer sb;
   Writer w(sb);
   w.StartObject();
