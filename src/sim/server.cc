@@ -415,8 +415,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     if (SimState::IsDownload(target)) {
       return Reply(state().HandleDownload(method, target, !auth.empty()));
     }
-    admission_ = state().Admit(method, target, std::string_view(auth.data(), auth.size()),
-                               req_.body());
+    admission_ =
+        state().Admit(method, target, std::string_view(auth.data(), auth.size()), req_.body());
     if (admission_.latency_ms > 0) {
       beast::get_lowest_layer(stream_).expires_never();
       timer_.expires_after(std::chrono::milliseconds(admission_.latency_ms));

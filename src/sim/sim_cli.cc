@@ -71,8 +71,8 @@ common::Result<SimCommandLine> ParseSimCommandLine(int argc, const char* const* 
       name = name.substr(0, eq);
       has_value = true;
     }
-    static const char* const kKnown[] = {"listen",  "scenario", "rate",           "seed",
-                                         "tls-cert", "tls-key", "token", "download-origin"};
+    static const char* const kKnown[] = {"listen",   "scenario", "rate",  "seed",
+                                         "tls-cert", "tls-key",  "token", "download-origin"};
     bool known = false;
     for (const char* k : kKnown) known = known || name == k;
     if (!known) return common::MakeError("unknown flag '--" + name + "'");

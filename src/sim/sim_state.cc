@@ -1,13 +1,13 @@
 #include "sim/sim_state.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "common/mac.h"
 #include "common/units.h"
@@ -166,7 +166,8 @@ std::vector<Band> BandsOf(const std::string& band) {
   size_t pos = 0;
   while (pos <= band.size() && !band.empty()) {
     size_t comma = band.find(',', pos);
-    std::string one = band.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string one =
+        band.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     if (one == "24") out.push_back(Band::k24);
     if (one == "5") out.push_back(Band::k5);
     if (one == "6") out.push_back(Band::k6);
@@ -262,11 +263,10 @@ void SimState::NewFile(Capture& c) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
   c.file_token = buf;
-  size_t max = c.max_num_packets > 0 ? std::min(c.max_num_packets, kMaxFilePackets)
-                                     : kMaxFilePackets;
-  c.recording = std::make_shared<CaptureRecording>(max, c.max_pkt_len,
-                                                   StreamsWireless(c.type) ? 127 : 1,
-                                                   &recording_totals_);
+  size_t max =
+      c.max_num_packets > 0 ? std::min(c.max_num_packets, kMaxFilePackets) : kMaxFilePackets;
+  c.recording = std::make_shared<CaptureRecording>(
+      max, c.max_pkt_len, StreamsWireless(c.type) ? 127 : 1, &recording_totals_);
   files_[c.file_token] = c.recording;
 }
 
@@ -762,12 +762,10 @@ HttpReply SimState::CaptureList(const Site& site,
     if (!client_mac.empty() && common::NormaliseMac(c.client_mac) != client_mac) continue;
     items.push_back(&c);
   }
-  std::stable_sort(items.begin(), items.end(),
-                   [](const Capture* a, const Capture* b) {
-                     // Newest first; captures of the same second by start order.
-                     return a->started != b->started ? a->started > b->started
-                                                     : a->serial > b->serial;
-                   });
+  std::stable_sort(items.begin(), items.end(), [](const Capture* a, const Capture* b) {
+    // Newest first; captures of the same second by start order.
+    return a->started != b->started ? a->started > b->started : a->serial > b->serial;
+  });
   rapidjson::StringBuffer sb;
   Writer w(sb);
   w.StartObject();

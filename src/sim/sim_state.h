@@ -54,8 +54,8 @@ class SimState {
   };
   // Also records the request (method, target, body) for GET /sim/requests and counts it in
   // the token's usage of the current hour when the token is right.
-  Admission Admit(std::string_view method, std::string_view target,
-                  std::string_view authorization, std::string_view body);
+  Admission Admit(std::string_view method, std::string_view target, std::string_view authorization,
+                  std::string_view body);
   bool Hanging() const { return hang_.load(std::memory_order_relaxed); }
   HttpReply HandleRest(std::string_view method, std::string_view target, std::string_view body);
   // /sim/... control endpoints (no token, no faults).
@@ -155,7 +155,7 @@ class SimState {
   Site& NewSite(const std::string& id, const std::string& name, const std::string& org_id);
   common::Result<Capture> BuildCapture(Site& site, std::string_view body_json);  // requires mu_
   void Begin(Site& site, Capture c);                                              // requires mu_
-  void End(Site& site, const char* reason, std::vector<Ended>* ended);  // requires mu_
+  void End(Site& site, const char* reason, std::vector<Ended>* ended);            // requires mu_
   void ReapLocked(std::vector<Ended>* ended);
   void Notify(const std::vector<Ended>& ended);
 

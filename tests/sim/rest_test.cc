@@ -1,6 +1,5 @@
-#include <httplib.h>
-
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "common/clock.h"
 #include "sim/cloud_sim.h"
@@ -115,8 +114,8 @@ TEST_F(CloudSimRestTest, RunningCaptureStatusHasTheArraysOfMistsStatus) {
     return out;
   };
   using V = std::vector<std::string>;
-  EXPECT_EQ(strings(doc["aps"]), (V{"5c5b350e0001", "5c5b350e0002", "5c5b350e0003",
-                                    "5c5b350e0004"}));
+  EXPECT_EQ(strings(doc["aps"]),
+            (V{"5c5b350e0001", "5c5b350e0002", "5c5b350e0003", "5c5b350e0004"}));
   EXPECT_EQ(strings(doc["ok"]), (V{"5c5b350e0001", "5c5b350e0002", "5c5b350e0003"}));
   EXPECT_EQ(strings(doc["failed"]), (V{"5c5b350e0004"}));
   ASSERT_TRUE(doc["pcap_aps"].IsObject());
@@ -188,8 +187,8 @@ TEST_F(CloudSimRestTest, StartRepliesWithMistsStartShapeAndStopListsIt) {
   EXPECT_TRUE(started["raw"].GetBool());
   EXPECT_FALSE(started.HasMember("started_time"));
 
-  auto again = client_->Post(Path(kWarehouse, "/pcaps/capture"), R"({"type":"wired"})",
-                             "application/json");
+  auto again =
+      client_->Post(Path(kWarehouse, "/pcaps/capture"), R"({"type":"wired"})", "application/json");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 400);
   EXPECT_STREQ(ParseJson(again->body)["detail"].GetString(), "a capture is already running");
@@ -222,8 +221,8 @@ TEST_F(CloudSimRestTest, StartRepliesWithMistsStartShapeAndStopListsIt) {
 }
 
 TEST_F(CloudSimRestTest, FormatDefaultsToPcapPerTypeAndPcapCapturesHaveNoStreamTarget) {
-  auto start = client_->Post(Path(kWarehouse, "/pcaps/capture"), R"({"type":"wired"})",
-                             "application/json");
+  auto start =
+      client_->Post(Path(kWarehouse, "/pcaps/capture"), R"({"type":"wired"})", "application/json");
   ASSERT_EQ(start->status, 200) << start->body;
   EXPECT_STREQ(ParseJson(start->body)["format"].GetString(), "pcap");
   EXPECT_EQ(ParseJson(start->body)["max_pkt_len"].GetInt(), 512);  // the schema's default
@@ -250,40 +249,44 @@ TEST_F(CloudSimRestTest, StartBodyThatDoesNotValidateIs400NamingTheField) {
       {R"({"type":"client"})", "client_mac: required for type client"},
       {R"({"type":"gateway"})", "gateways: required for type gateway"},
       {R"({"type":"switch","switches":{"x":{}}})", R"(switches.x: "x" is not a MAC address)"},
-      {R"({"type":"wired","duration":59})", "duration: 59 is out of range 60..86400 for type wired"},
-      {R"({"type":"scan","band":"24,5,6"})", R"(band: "24,5,6" is not one of 24, 5, 6 for type scan)"},
+      {R"({"type":"wired","duration":59})",
+       "duration: 59 is out of range 60..86400 for type wired"},
+      {R"({"type":"scan","band":"24,5,6"})",
+       R"(band: "24,5,6" is not one of 24, 5, 6 for type scan)"},
       {R"({"type":"wireless","num_packets":10001})",
        "num_packets: 10001 is out of range 0..10000 for type wireless"},
       {R"({"type":"gateway","gateways":{},"max_pkt_len":2048})",
        "max_pkt_len: 2048 is out of range 64..1520 for type gateway"},
       {R"({"type":"radiotap","band":null})", "band: must not be null for type radiotap"},
-      {R"({"duration":600})", "type: required (one of client, new_assoc, radiotap, radiotap,wired, "
-                              "wired, wireless, scan, gateway, switch)"},
+      {R"({"duration":600})",
+       "type: required (one of client, new_assoc, radiotap, radiotap,wired, "
+       "wired, wireless, scan, gateway, switch)"},
       {"[1]", "body: expected a JSON object"},
   };
   for (const Case& c : cases) {
     auto res = client_->Post(Path(kWarehouse, "/pcaps/capture"), c.body, "application/json");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 400) << c.body;
-    EXPECT_EQ(res->body, std::string(R"({"detail":)") + "\"" +
-                             [](std::string s) {
-                               std::string out;
-                               for (char ch : s) {
-                                 if (ch == '"') out += '\\';
-                                 out += ch;
-                               }
-                               return out;
-                             }(c.detail) +
-                             "\"}")
+    EXPECT_EQ(
+        res->body, std::string(R"({"detail":)") + "\"" +
+                       [](std::string s) {
+                         std::string out;
+                         for (char ch : s) {
+                           if (ch == '"') out += '\\';
+                           out += ch;
+                         }
+                         return out;
+                       }(c.detail) +
+                       "\"}")
         << c.body;
   }
   EXPECT_EQ(client_->Get(Path(kWarehouse, "/pcaps/capture"))->status, 404);  // none started
 }
 
 TEST_F(CloudSimRestTest, UnknownStartFieldsAreIgnoredAndCounted) {
-  auto start = client_->Post(Path(kWarehouse, "/pcaps/capture"),
-                             R"({"type":"radiotap","ap_macs":["5c5b350e0201"],"x":1})",
-                             "application/json");
+  auto start =
+      client_->Post(Path(kWarehouse, "/pcaps/capture"),
+                    R"({"type":"radiotap","ap_macs":["5c5b350e0201"],"x":1})", "application/json");
   ASSERT_EQ(start->status, 200) << start->body;
   EXPECT_EQ(ParseJson(start->body)["ap_count"].GetInt(), 2);  // ap_macs ignored: every AP
   client_->Delete(Path(kWarehouse, "/pcaps/capture"));
@@ -295,9 +298,9 @@ TEST_F(CloudSimRestTest, UnknownStartFieldsAreIgnoredAndCounted) {
 }
 
 TEST_F(CloudSimRestTest, ApMacOutsideTheSiteIsFailed) {
-  auto start = client_->Post(Path(kWarehouse, "/pcaps/capture"),
-                             R"({"type":"wired","ap_mac":"5c:5b:35:0e:09:99"})",
-                             "application/json");
+  auto start =
+      client_->Post(Path(kWarehouse, "/pcaps/capture"),
+                    R"({"type":"wired","ap_mac":"5c:5b:35:0e:09:99"})", "application/json");
   ASSERT_EQ(start->status, 200) << start->body;
   auto status = ParseJson(client_->Get(Path(kWarehouse, "/pcaps/capture"))->body);
   EXPECT_EQ(status["ok"].Size(), 0u);
@@ -306,8 +309,8 @@ TEST_F(CloudSimRestTest, ApMacOutsideTheSiteIsFailed) {
 }
 
 TEST_F(CloudSimRestTest, CaptureExpiresAfterItsDuration) {
-  auto start = client_->Post(Path(kWarehouse, "/pcaps/capture"), R"({"type":"wired","duration":60})",
-                             "application/json");
+  auto start = client_->Post(Path(kWarehouse, "/pcaps/capture"),
+                             R"({"type":"wired","duration":60})", "application/json");
   ASSERT_EQ(start->status, 200);
   clock_.Advance(std::chrono::seconds(59));
   EXPECT_EQ(client_->Get(Path(kWarehouse, "/pcaps/capture"))->status, 200);
@@ -362,8 +365,11 @@ TEST_F(CloudSimRestTest, SiteAndSelfUsageAnswer) {
   auto usage = ParseJson(client_->Get("/api/v1/self/usage")->body);
   EXPECT_EQ(usage["requests"].GetInt(), 3);  // site, site 404, usage itself
   EXPECT_EQ(usage["request_limit"].GetInt(), 5000);
-  ASSERT_EQ(client_->Post("/sim/usage", R"({"other_requests":4990,"request_limit":4995})",
-                          "application/json")->status, 200);
+  ASSERT_EQ(client_
+                ->Post("/sim/usage", R"({"other_requests":4990,"request_limit":4995})",
+                       "application/json")
+                ->status,
+            200);
   usage = ParseJson(client_->Get("/api/v1/self/usage")->body);
   EXPECT_EQ(usage["requests"].GetInt(), 4994);
   EXPECT_EQ(usage["request_limit"].GetInt(), 4995);
