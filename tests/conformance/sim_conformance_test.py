@@ -314,7 +314,14 @@ def run(sim, api, c, workdir, api_dir):
         raw = base64.b64decode(data["pcap_raw"])
         records.append((le32(raw, 20), le32(raw, 24 + 12), raw[24 + 16:]))
     c.check(len(records) == want, f"{want} packets streamed", len(records))
-    st, status1, _, _ = sim.call("GET", path(STATUS, site_id=RUNNING))
+    # A packet counts once the simulator's write completed, which may trail the client's read
+    # by a moment: poll briefly (the stream limit keeps it from passing `want`).
+    deadline = time.time() + 5
+    while True:
+        st, status1, _, _ = sim.call("GET", path(STATUS, site_id=RUNNING))
+        if status1.get("num_packets") == want or time.time() > deadline:
+            break
+        time.sleep(0.02)
     c.valid(api.validate_response(STATUS, "get", 200, status1, strict=True), "streaming status")
     c.check(status1["num_packets"] == want, "status num_packets = packets streamed so far",
             f"{status1.get('num_packets')} want {want}")
