@@ -325,10 +325,11 @@ def run(sim, api, c, workdir, api_dir):
     c.valid(api.validate_response(STATUS, "get", 200, status1, strict=True), "streaming status")
     c.check(status1["num_packets"] == want, "status num_packets = packets streamed so far",
             f"{status1.get('num_packets')} want {want}")
+    capture_id = status1["id"]
+    # Stop while the limit still holds, so nothing more is delivered to this capture.
+    st, body, _, raw = sim.call("DELETE", path(STATUS, site_id=RUNNING))
     ws.close()
     sim.call("POST", "/sim/stream", {"limit": 0})
-    capture_id = status1["id"]
-    st, body, _, raw = sim.call("DELETE", path(STATUS, site_id=RUNNING))
     c.check(st == 200, "stop is 200", st)
     c.valid(api.validate_response(STATUS, "delete", 200, body), "stop body")
     st, page, _, _ = sim.call("GET", path(LIST, site_id=RUNNING))
