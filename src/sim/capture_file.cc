@@ -26,12 +26,10 @@ CaptureRecording::CaptureRecording(size_t max_packets, int snaplen, int default_
     : max_packets_(max_packets),
       snaplen_(snaplen > 0 ? snaplen : 65535),
       default_linktype_(default_linktype),
-      totals_(totals) {}
+      totals_(totals),
+      full_(max_packets == 0) {}
 
-bool CaptureRecording::Full() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return released_ || packets_.size() >= max_packets_;
-}
+bool CaptureRecording::Full() const { return full_.load(std::memory_order_relaxed); }
 
 void CaptureRecording::Add(int linktype, std::string_view record) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -42,6 +40,7 @@ void CaptureRecording::Add(int linktype, std::string_view record) {
     return;
   }
   packets_.push_back(Packet{static_cast<uint16_t>(linktype), std::string(record)});
+  if (packets_.size() >= max_packets_) full_.store(true, std::memory_order_relaxed);
   if (totals_ != nullptr) totals_->recorded.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -58,6 +57,7 @@ uint64_t CaptureRecording::dropped() const {
 void CaptureRecording::Release() {
   std::lock_guard<std::mutex> lock(mu_);
   released_ = true;
+  full_.store(true, std::memory_order_relaxed);
   std::vector<Packet>().swap(packets_);
 }
 

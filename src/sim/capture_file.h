@@ -51,6 +51,7 @@ class CaptureRecording {
   uint64_t delivered_ = 0;
   uint64_t dropped_ = 0;
   bool released_ = false;
+  std::atomic<bool> full_{false};  // Full() without the lock (asked per generated message)
 };
 
 }  // namespace mpe::sim

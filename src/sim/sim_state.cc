@@ -1045,39 +1045,42 @@ bool SimState::IsDownload(std::string_view target) { return target.starts_with("
 // that arrives anyway is counted (a client must never send its Mist token there).
 HttpReply SimState::HandleDownload(std::string_view method, std::string_view target,
                                    bool has_authorization) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++downloads_["requests"];
-  if (has_authorization) ++downloads_["with_authorization"];
-  if (method != "GET") return Detail(405, "Method not allowed.");
-  if (download_mode_ == "forbidden") {
-    ++downloads_["injected_failures"];
-    return Detail(403, "Request has expired");
+  std::shared_ptr<CaptureRecording> file;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++downloads_["requests"];
+    if (has_authorization) ++downloads_["with_authorization"];
+    if (method != "GET") return Detail(405, "Method not allowed.");
+    if (download_mode_ == "forbidden") {
+      ++downloads_["injected_failures"];
+      return Detail(403, "Request has expired");
+    }
+    if (download_mode_ == "not_found") {
+      ++downloads_["injected_failures"];
+      return Detail(404, "The specified key does not exist.");
+    }
+    if (download_mode_ == "not_pcap") {
+      ++downloads_["injected_failures"];
+      return HttpReply{200, "<html><body>Access denied</body></html>\n", {}, "text/html"};
+    }
+    std::string_view name = target.substr(std::string_view("/pcap-files/").size());
+    name = name.substr(0, name.find('?'));
+    auto it = files_.find(std::string(name.substr(0, name.find('.'))));
+    if (it == files_.end()) {
+      ++downloads_["not_found"];
+      return Detail(404, "The specified key does not exist.");
+    }
+    if (it->second->released()) {
+      ++downloads_["expired"];
+      return Detail(404, "The capture file is no longer kept.");
+    }
+    ++downloads_["served"];
+    file = it->second;
   }
-  if (download_mode_ == "not_found") {
-    ++downloads_["injected_failures"];
-    return Detail(404, "The specified key does not exist.");
-  }
-  if (download_mode_ == "not_pcap") {
-    ++downloads_["injected_failures"];
-    HttpReply r{200, "<html><body>Access denied</body></html>\n", {}, "text/html"};
-    return r;
-  }
-  std::string_view name = target.substr(std::string_view("/pcap-files/").size());
-  name = name.substr(0, name.find('?'));
-  std::string token(name.substr(0, name.find('.')));
-  auto it = files_.find(token);
-  if (it == files_.end()) {
-    ++downloads_["not_found"];
-    return Detail(404, "The specified key does not exist.");
-  }
-  if (it->second->released()) {
-    ++downloads_["expired"];
-    return Detail(404, "The capture file is no longer kept.");
-  }
+  // Up to 10,000 packets: built outside the model's lock.
   bool ng = false;
-  HttpReply r{200, it->second->File(&ng), {}, ""};
+  HttpReply r{200, file->File(&ng), {}, ""};
   r.content_type = ng ? "application/x-pcapng" : "application/vnd.tcpdump.pcap";
-  ++downloads_["served"];
   return r;
 }
 
