@@ -270,6 +270,10 @@ def run(sim, api, c, workdir, api_dir):
     st, body, hdrs, _ = sim.call("GET", path(LIST, site_id=IDLE))
     c.check(st == 429 and hdrs.get("Retry-After") == "1", "429 fault answers 429", st)
     c.valid(api.validate_response(LIST, "get", 429, body), "429 body")
+    sim.call("POST", "/sim/faults", {"error_5xx_every": 1, "error_code": 403})
+    st, body, _, _ = sim.call("GET", path(STATUS, site_id=IDLE))
+    c.check(st == 403, "injected 403 answers 403", st)
+    c.valid(api.validate_response(STATUS, "get", 403, body), "403 body")
     sim.call("POST", "/sim/faults", {})
 
     # --- status: idle, running with failed APs --------------------------------------------

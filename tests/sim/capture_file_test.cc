@@ -1,11 +1,12 @@
 #include "sim/capture_file.h"
 
-#include <gtest/gtest.h>
-#include <httplib.h>
-
 #include <algorithm>
 #include <set>
 #include <tuple>
+
+#include <httplib.h>
+
+#include <gtest/gtest.h>
 
 #include "sim/cloud_sim.h"
 #include "sim/sim_test_util.h"
