@@ -21,11 +21,11 @@ uint32_t ReadLe32(std::string_view s, size_t at) {
 
 }  // namespace
 
-CaptureRecording::CaptureRecording(size_t max_packets, int snaplen, int default_linktype,
+CaptureRecording::CaptureRecording(size_t max_packets, int snaplen, std::vector<uint16_t> linktypes,
                                    RecordingTotals* totals)
     : max_packets_(max_packets),
       snaplen_(snaplen > 0 ? snaplen : 65535),
-      default_linktype_(default_linktype),
+      linktypes_(std::move(linktypes)),
       totals_(totals),
       full_(max_packets == 0) {}
 
@@ -68,12 +68,13 @@ bool CaptureRecording::released() const {
 
 std::string CaptureRecording::File(bool* ng) const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint16_t> links;
+  std::vector<uint16_t> links = linktypes_;
   for (const Packet& p : packets_) {
     if (std::find(links.begin(), links.end(), p.linktype) == links.end()) {
       links.push_back(p.linktype);
     }
   }
+  if (links.empty()) links.push_back(1);
   std::string out;
   *ng = links.size() > 1;
   if (!*ng) {
@@ -83,7 +84,7 @@ std::string CaptureRecording::File(bool* ng) const {
     Le32(&out, 0);
     Le32(&out, 0);
     Le32(&out, static_cast<uint32_t>(snaplen_));
-    Le32(&out, links.empty() ? static_cast<uint32_t>(default_linktype_) : links[0]);
+    Le32(&out, links[0]);
     for (const Packet& p : packets_) out += p.record;
     return out;
   }

@@ -21,8 +21,9 @@ struct RecordingTotals {
 // stream sessions add from any io thread, the REST side reads.
 class CaptureRecording {
  public:
-  // default_linktype: of the empty file (127 radiotap, 1 Ethernet).
-  CaptureRecording(size_t max_packets, int snaplen, int default_linktype, RecordingTotals* totals);
+  // linktypes: of the capture's type (127 radiotap, 1 Ethernet; both for radiotap,wired).
+  CaptureRecording(size_t max_packets, int snaplen, std::vector<uint16_t> linktypes,
+                   RecordingTotals* totals);
 
   bool Full() const;
   // `record` = a classic pcap record (16-byte header + bytes); empty when the caller already
@@ -33,8 +34,8 @@ class CaptureRecording {
   // Frees the packets (the file is no longer kept); the file then answers 404.
   void Release();
   bool released() const;
-  // Classic pcap when every packet has one link type (or none), else pcapng with one
-  // interface per link type. `*ng` says which.
+  // Classic pcap when the capture has one link type, else pcapng with one interface per
+  // link type (in the order given, then any other seen). `*ng` says which.
   std::string File(bool* ng) const;
 
  private:
@@ -44,7 +45,7 @@ class CaptureRecording {
   };
   const size_t max_packets_;
   const int snaplen_;
-  const int default_linktype_;
+  const std::vector<uint16_t> linktypes_;
   RecordingTotals* totals_;
   mutable std::mutex mu_;
   std::vector<Packet> packets_;

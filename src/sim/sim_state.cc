@@ -265,8 +265,11 @@ void SimState::NewFile(Capture& c) {
   c.file_token = buf;
   size_t max =
       c.max_num_packets > 0 ? std::min(c.max_num_packets, kMaxFilePackets) : kMaxFilePackets;
-  c.recording = std::make_shared<CaptureRecording>(
-      max, c.max_pkt_len, StreamsWireless(c.type) ? 127 : 1, &recording_totals_);
+  std::vector<uint16_t> links;
+  if (StreamsWireless(c.type)) links.push_back(127);  // radiotap
+  if (StreamsWired(c.type)) links.push_back(1);       // Ethernet
+  c.recording =
+      std::make_shared<CaptureRecording>(max, c.max_pkt_len, std::move(links), &recording_totals_);
   files_[c.file_token] = c.recording;
 }
 
