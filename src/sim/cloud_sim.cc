@@ -20,6 +20,7 @@ CloudSim::CloudSim(SimOptions opts) : opts_(std::move(opts)) {
   const common::Clock& clock =
       opts_.clock != nullptr ? *opts_.clock : common::SystemClock::Instance();
   state_ = std::make_shared<SimState>(*scenario, opts_.seed, opts_.token, clock, opts_.rate);
+  state_->SetDownloadOrigin(opts_.download_origin);
 }
 
 CloudSim::~CloudSim() { Stop(); }

@@ -32,6 +32,9 @@ struct SimOptions {
   uint64_t seed = 1;
   std::string token = "demo-token";
   std::string tls_cert, tls_key;  // both set: https/wss
+  // Origin of the pcap_url download links, e.g. "http://localhost:{port}" ({port} = the
+  // listening port); empty = the API's own origin (base_url()).
+  std::string download_origin;
   // Time source for capture start/expiry; nullptr = system clock. Must outlive the sim.
   const common::Clock* clock = nullptr;
 };

@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sim/capture_file.h"
 #include "sim/scenario.h"
 #include "sim/truth.h"
 
@@ -55,6 +57,8 @@ struct StreamTarget {
   std::vector<ApRadio> aps;  // APs with status ok
   int max_pkt_len = 128;
   StreamSettings settings;
+  // The capture's file: each delivered data message adds its packet once (may be null).
+  std::shared_ptr<CaptureRecording> recording;
   mutable std::atomic<uint64_t> generated{0};
   mutable std::atomic<int64_t> lost{0};
 };
@@ -105,6 +109,8 @@ class PacketGenerator {
   static void MakeCaptureEndMessage(std::string_view channel, std::string_view capture_id,
                                     bool data_as_string, std::string* out);
   uint64_t NextRandom();
+  // The one-packet classic pcap (24-byte header + record) of the last MakeDataMessage.
+  const std::string& last_pcap() const { return pcap_; }
 
  private:
   uint64_t state_;

@@ -192,8 +192,22 @@ RunningCaptureSpec ParseRunning(const YAML::Node& node, const std::string& where
 }
 
 HistoryCaptureSpec ParseHistory(const YAML::Node& node, const std::string& where) {
-  CheckKeys(node, where, {"type", "format", "duration", "started_ago", "notes"});
+  CheckKeys(node, where,
+            {"type", "format", "duration", "started_ago", "notes", "id", "termination_reason"});
   HistoryCaptureSpec h;
+  if (node["id"]) {
+    // Only `id: false` is meaningful: the list item then has no "id" (Mist's schema allows it).
+    bool listed = true;
+    try {
+      listed = node["id"].as<bool>();
+    } catch (const YAML::Exception&) {
+      Fail(where + ".id", "expected false (no id in the list item) or true");
+    }
+    h.listed_with_id = listed;
+  }
+  if (node["termination_reason"]) {
+    h.termination_reason = Str(node["termination_reason"], where + ".termination_reason");
+  }
   if (node["type"]) h.type = Str(node["type"], where + ".type");
   if (node["format"]) h.format = Str(node["format"], where + ".format");
   if (node["duration"]) h.duration_s = Seconds(node["duration"], where + ".duration");
@@ -205,8 +219,15 @@ HistoryCaptureSpec ParseHistory(const YAML::Node& node, const std::string& where
 Scenario Parse(const YAML::Node& root) {
   Scenario sc;
   if (root.IsNull()) return sc;
-  CheckKeys(root, "scenario", {"email", "orgs", "sites"});
+  CheckKeys(root, "scenario", {"email", "orgs", "sites", "idle_status"});
   if (root["email"]) sc.email = Str(root["email"], "email");
+  if (root["idle_status"]) {
+    std::string idle = Str(root["idle_status"], "idle_status");
+    if (idle != "not_found" && idle != "empty") {
+      Fail("idle_status", "expected not_found or empty, got '" + idle + "'");
+    }
+    sc.idle_status_empty = idle == "empty";
+  }
   std::set<std::string> org_ids;
   if (const YAML::Node& orgs = root["orgs"]) {
     if (!orgs.IsSequence()) Fail("orgs", "expected a list");

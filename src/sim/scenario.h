@@ -41,7 +41,9 @@ struct HistoryCaptureSpec {
   std::string format = "stream";
   double started_ago_s = 3600;
   double duration_s = 600;
-  std::string notes;
+  std::string notes;  // kept by the simulator, never listed (Mist list items have no notes)
+  bool listed_with_id = true;  // `id: false`: the list item carries no "id"
+  std::string termination_reason = "default";
 };
 
 struct SiteSpec {
@@ -63,6 +65,8 @@ struct OrgSpec {
 // The whole simulated cloud at start. Plain data.
 struct Scenario {
   std::string email = "demo@example.com";
+  // Capture status when no capture runs: false = 404 {"detail"}, true = 200 {}.
+  bool idle_status_empty = false;
   std::vector<OrgSpec> orgs;
   std::vector<SiteSpec> sites;
 };

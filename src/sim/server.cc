@@ -138,6 +138,10 @@ class WsSession final : public WsSessionBase,
     TruthDelta delta;
     bool data = false;
     uint64_t epoch = 0;
+    // The capture file this packet goes into once delivered, and its pcap record.
+    std::shared_ptr<CaptureRecording> recording;
+    int linktype = 0;
+    std::string record;
   };
 
   SimState& state() { return *ctx_->state; }
@@ -259,6 +263,12 @@ class WsSession final : public WsSessionBase,
         const StreamTarget& t = *targets_[next_target_++ % targets_.size()];
         gen_.MakeDataMessage(t, wall, Uniform() < as_string, &msg.text, &msg.delta);
         msg.data = true;
+        if (t.recording) {
+          const std::string& pcap = gen_.last_pcap();
+          msg.recording = t.recording;
+          msg.linktype = static_cast<uint8_t>(pcap[20]) | static_cast<uint8_t>(pcap[21]) << 8;
+          if (!t.recording->Full()) msg.record.assign(pcap, 24);
+        }
         tokens_ -= 1;
         queue_.push_back(std::move(msg));
       }
@@ -288,6 +298,7 @@ class WsSession final : public WsSessionBase,
     }
     OutMsg& msg = queue_.front();
     state().truth().Add(msg.delta);
+    if (msg.recording) msg.recording->Add(msg.linktype, msg.record);
     bool data = msg.data;
     queue_.pop_front();
     if (data && state().ShouldDrop(++data_written_)) {
@@ -401,7 +412,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
       return Reply(state().HandleControl(method, target, req_.body()));
     }
     auto auth = req_[http::field::authorization];
-    admission_ = state().Admit(method, target, std::string_view(auth.data(), auth.size()));
+    if (SimState::IsDownload(target)) {
+      return Reply(state().HandleDownload(method, target, !auth.empty()));
+    }
+    admission_ =
+        state().Admit(method, target, std::string_view(auth.data(), auth.size()), req_.body());
     if (admission_.latency_ms > 0) {
       beast::get_lowest_layer(stream_).expires_never();
       timer_.expires_after(std::chrono::milliseconds(admission_.latency_ms));
@@ -455,7 +470,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(reply.status), req_.version());
     res->set(http::field::server, "mist_cloud_sim");
-    res->set(http::field::content_type, "application/json");
+    res->set(http::field::content_type, reply.content_type);
     for (const auto& [k, v] : reply.headers) res->set(k, v);
     res->keep_alive(!close && req_.keep_alive());
     res->body() = std::move(reply.body);
@@ -615,6 +630,7 @@ common::Status SimServer::Start() {
            : address.is_v6()        ? "[" + address.to_string() + "]"
                                     : address.to_string();
 
+  m.state->SetListenAddress(m.tls ? "https" : "http", m.host, m.port);
   m.ctx = std::make_shared<ServerContext>();
   m.ctx->state = m.state;
   m.ctx->registry = std::make_shared<Registry>();

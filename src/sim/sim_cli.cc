@@ -31,10 +31,12 @@ bool ParseUint(const std::string& text, uint64_t* out) {
 std::string SimUsage() {
   return "usage: mist_cloud_sim [--listen=HOST:PORT] [--scenario=FILE] [--rate=MSGS_PER_S]\n"
          "                      [--seed=N] [--tls-cert=FILE --tls-key=FILE] [--token=TOKEN]\n"
+         "                      [--download-origin=URL]\n"
          "\n"
          "A simulated Juniper Mist cloud: the site pcaps REST API and the WebSocket stream\n"
          "(/api-ws/v1/stream) on one address, plus /sim/ control endpoints (truth, stats,\n"
-         "faults, stream, reset_truth, sites).\n"
+         "faults, stream, reset_truth, sites, requests, usage, idle_status, downloads) and\n"
+         "the capture files behind pcap_url (/pcap-files/).\n"
          "\n"
          "  --listen     address to listen on (default 127.0.0.1:18080; port 0 picks one)\n"
          "  --scenario   scenario YAML (default: the built-in demo, see\n"
@@ -44,6 +46,8 @@ std::string SimUsage() {
          "  --tls-cert, --tls-key  serve https/wss with this PEM certificate and key\n"
          "  --token      API token clients must send (default: $MIST_API_TOKEN, else\n"
          "               \"demo-token\")\n"
+         "  --download-origin  origin of the pcap_url links, e.g. http://localhost:{port}\n"
+         "               ({port} = the listening port; default: the API's own origin)\n"
          "  --help       this text\n";
 }
 
@@ -67,8 +71,8 @@ common::Result<SimCommandLine> ParseSimCommandLine(int argc, const char* const* 
       name = name.substr(0, eq);
       has_value = true;
     }
-    static const char* const kKnown[] = {"listen", "scenario", "rate", "seed",
-                                         "tls-cert", "tls-key", "token"};
+    static const char* const kKnown[] = {"listen",   "scenario", "rate",  "seed",
+                                         "tls-cert", "tls-key",  "token", "download-origin"};
     bool known = false;
     for (const char* k : kKnown) known = known || name == k;
     if (!known) return common::MakeError("unknown flag '--" + name + "'");
@@ -88,6 +92,8 @@ common::Result<SimCommandLine> ParseSimCommandLine(int argc, const char* const* 
       if (!ParseUint(value, &cl.options.seed)) {
         return common::MakeError("--seed must be a non-negative integer");
       }
+    } else if (name == "download-origin") {
+      cl.options.download_origin = value;
     } else if (name == "tls-cert") {
       cl.options.tls_cert = value;
     } else if (name == "tls-key") {

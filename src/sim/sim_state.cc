@@ -1,12 +1,13 @@
 #include "sim/sim_state.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
 
 #include "common/mac.h"
 #include "common/units.h"
@@ -84,6 +85,8 @@ std::string EndpointName(std::string_view method, const Target& t) {
   if (!IsApiV1(t)) return "other";
   const auto& s = t.segments;
   if (s.size() == 3 && s[2] == "self") return "self";
+  if (s.size() == 4 && s[2] == "self" && s[3] == "usage") return "self_usage";
+  if (s.size() == 4 && s[2] == "sites" && method == "GET") return "site";
   if (s.size() == 5 && s[2] == "orgs" && s[4] == "sites") return "org_sites";
   if (s.size() >= 5 && s[2] == "sites" && s[4] == "pcaps") {
     if (s.size() == 5) return "capture_list";
@@ -139,12 +142,42 @@ void WriteEpoch(Writer& w, double t) {
 }
 
 bool StreamsWireless(const std::string& type) {
-  return type.find("radiotap") != std::string::npos || type.find("client") != std::string::npos ||
-         type.find("new_assoc") != std::string::npos;
+  return type == "radiotap" || type == "radiotap,wired" || type == "client" ||
+         type == "new_assoc" || type == "wireless" || type == "scan";
 }
 bool StreamsWired(const std::string& type) {
-  return type.find("wired") != std::string::npos || type.find("gateway") != std::string::npos;
+  return type == "wired" || type == "radiotap,wired" || type == "gateway" || type == "switch";
 }
+
+// Largest number of packets one capture file keeps (num_packets 0 = unlimited in Mist).
+constexpr int kMaxFilePackets = 10000;
+// Capture files kept for the last this many captures that ran in the simulator.
+constexpr size_t kMaxKeptFiles = 100;
+// REST requests kept for GET /sim/requests.
+constexpr size_t kMaxLoggedRequests = 200;
+
+constexpr char kTooMany[] =
+    "Too Many Request. The API Token used for the request reached the 5000 API Calls per hour "
+    "threshold";
+
+// Mist's band enum value ("24", "5", "6") -> the generator's bands.
+std::vector<Band> BandsOf(const std::string& band) {
+  std::vector<Band> out;
+  size_t pos = 0;
+  while (pos <= band.size() && !band.empty()) {
+    size_t comma = band.find(',', pos);
+    std::string one =
+        band.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (one == "24") out.push_back(Band::k24);
+    if (one == "5") out.push_back(Band::k5);
+    if (one == "6") out.push_back(Band::k6);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+int MistBand(Band b) { return b == Band::k24 ? 24 : b == Band::k5 ? 5 : 6; }
 
 }  // namespace
 
@@ -153,6 +186,7 @@ SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
     : clock_(clock), token_(std::move(token)), rate_(rate), email_(scenario.email),
       orgs_(scenario.orgs), id_state_(seed ^ 0x5eedf00dULL) {
   std::lock_guard<std::mutex> lock(mu_);
+  idle_status_empty_ = scenario.idle_status_empty;
   double now = Now();
   for (const SiteSpec& spec : scenario.sites) {
     Site& site = NewSite(spec.id, spec.name, spec.org_id);
@@ -169,6 +203,9 @@ SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
       c.duration = h.duration_s;
       c.ap_macs = site.aps;
       c.notes = h.notes;
+      c.listed_with_id = h.listed_with_id;
+      c.termination_reason = h.termination_reason;
+      NewFile(c);
       site.history.push_back(std::move(c));
     }
     if (spec.capture) {
@@ -178,7 +215,7 @@ SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
       c.serial = next_serial_++;
       c.type = r.type;
       c.format = r.format;
-      c.started = now - r.started_ago_s;
+      c.started = std::floor(now - r.started_ago_s);  // whole seconds, as REST starts
       c.duration = r.duration_s;
       c.max_num_packets = r.num_packets;
       c.max_pkt_len = r.max_pkt_len;
@@ -187,6 +224,7 @@ SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
         if (site.failing.count(mac)) c.failed[mac] = "AP offline";
       }
       for (uint64_t mac : r.failed_aps) c.failed[mac] = "AP offline";
+      NewFile(c);
       Begin(site, std::move(c));
     }
   }
@@ -220,6 +258,44 @@ SimState::Site& SimState::NewSite(const std::string& id, const std::string& name
   return site;
 }
 
+void SimState::NewFile(Capture& c) {
+  std::random_device rd;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  c.file_token = buf;
+  size_t max =
+      c.max_num_packets > 0 ? std::min(c.max_num_packets, kMaxFilePackets) : kMaxFilePackets;
+  std::vector<uint16_t> links;
+  if (StreamsWireless(c.type)) links.push_back(127);  // radiotap
+  if (StreamsWired(c.type)) links.push_back(1);       // Ethernet
+  c.recording =
+      std::make_shared<CaptureRecording>(max, c.max_pkt_len, std::move(links), &recording_totals_);
+  files_[c.file_token] = c.recording;
+}
+
+std::string SimState::PcapUrl(const Capture& c) const {
+  std::string origin = download_origin_;
+  if (origin.empty()) origin = scheme_ + "://" + host_ + ":{port}";
+  if (size_t at = origin.find("{port}"); at != std::string::npos) {
+    origin.replace(at, 6, std::to_string(port_));
+  }
+  bool ng = StreamsWireless(c.type) && StreamsWired(c.type);
+  return origin + "/pcap-files/" + c.file_token + (ng ? ".pcapng" : ".pcap");
+}
+
+void SimState::SetListenAddress(const std::string& scheme, const std::string& host, int port) {
+  std::lock_guard<std::mutex> lock(mu_);
+  scheme_ = scheme;
+  host_ = host;
+  port_ = port;
+}
+
+void SimState::SetDownloadOrigin(const std::string& origin) {
+  std::lock_guard<std::mutex> lock(mu_);
+  download_origin_ = origin;
+  while (!download_origin_.empty() && download_origin_.back() == '/') download_origin_.pop_back();
+}
+
 void SimState::Begin(Site& site, Capture c) {
   if (c.format == "stream") {
     auto t = std::make_shared<StreamTarget>();
@@ -231,6 +307,10 @@ void SimState::Begin(Site& site, Capture c) {
     t->wired = StreamsWired(c.type);
     t->max_pkt_len = c.max_pkt_len;
     t->settings = site.stream;
+    t->recording = c.recording;
+    // A band in the request narrows the frames to it; without one the site's bands are used
+    // (Mist's default "24" is not applied so the stream of existing scenarios stays as it was).
+    if (std::vector<Band> bands = BandsOf(c.band); !bands.empty()) t->settings.bands = bands;
     for (uint64_t mac : c.ap_macs) {
       if (!c.failed.count(mac)) t->aps.push_back(MakeApRadio(mac));
     }
@@ -239,9 +319,18 @@ void SimState::Begin(Site& site, Capture c) {
   site.running = std::move(c);
 }
 
-void SimState::End(Site& site, std::vector<Ended>* ended) {
+void SimState::End(Site& site, const char* reason, std::vector<Ended>* ended) {
   if (!site.running) return;
   ended->push_back(Ended{site.index, "/sites/" + site.id + "/pcaps", site.running->id});
+  site.running->termination_reason = reason;
+  if (site.running->recording) {
+    kept_files_.push_back(site.running->recording);
+    while (kept_files_.size() > kMaxKeptFiles) {
+      kept_files_.front()->Release();
+      kept_files_.pop_front();
+      ++files_evicted_;
+    }
+  }
   site.history.push_back(std::move(*site.running));
   site.running.reset();
   site.target.reset();
@@ -250,7 +339,9 @@ void SimState::End(Site& site, std::vector<Ended>* ended) {
 void SimState::ReapLocked(std::vector<Ended>* ended) {
   double now = Now();
   for (auto& [id, site] : sites_) {
-    if (site.running && now >= site.running->started + site.running->duration) End(site, ended);
+    if (site.running && now >= site.running->started + site.running->duration) {
+      End(site, "default", ended);
+    }
   }
 }
 
@@ -284,12 +375,24 @@ void SimState::SetCaptureEndListener(CaptureEndListener l) {
   listener_ = std::move(l);
 }
 
+void SimState::RollUsageHour() {
+  auto hour = static_cast<int64_t>(std::floor(Now() / 3600));
+  if (hour != usage_hour_) {
+    usage_hour_ = hour;
+    usage_own_ = 0;
+  }
+}
+
 SimState::Admission SimState::Admit(std::string_view method, std::string_view target,
-                                    std::string_view authorization) {
+                                    std::string_view authorization, std::string_view body) {
   Admission a;
   const Target t = ParseTarget(target);
   a.endpoint = EndpointName(method, t);
   std::lock_guard<std::mutex> lock(mu_);
+  request_log_.push_back(LoggedRequest{++request_seq_, Now(), std::string(method),
+                                       std::string(target), std::string(body),
+                                       !authorization.empty()});
+  while (request_log_.size() > kMaxLoggedRequests) request_log_.pop_front();
   ++requests_[a.endpoint];
   if (a.endpoint == "capture_status" || a.endpoint == "capture_list") {
     ++site_requests_[t.segments[3]];
@@ -305,8 +408,14 @@ SimState::Admission SimState::Admit(std::string_view method, std::string_view ta
     return a;
   }
   ++rest_calls_;
+  RollUsageHour();
+  ++usage_own_;
+  if (usage_enforce_ && usage_own_ + usage_other_ > usage_limit_) {
+    a.reply = Detail(429, kTooMany);
+    return a;
+  }
   if (faults_.status_429_every > 0 && rest_calls_ % faults_.status_429_every == 0) {
-    HttpReply r = Detail(429, "Too Many Requests");
+    HttpReply r = Detail(429, kTooMany);
     if (faults_.retry_after_s >= 0) {
       r.headers.emplace_back("Retry-After", std::to_string(faults_.retry_after_s));
     }
@@ -331,6 +440,10 @@ HttpReply SimState::HandleRest(std::string_view method, std::string_view target,
     std::lock_guard<std::mutex> lock(mu_);
     return Self();
   }
+  if (endpoint == "self_usage") {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Usage();
+  }
   if (endpoint == "org_sites") {
     std::lock_guard<std::mutex> lock(mu_);
     return OrgSites(t.segments[3], t.query);
@@ -340,7 +453,7 @@ HttpReply SimState::HandleRest(std::string_view method, std::string_view target,
     auto st = StartCapture(site_id, body);
     if (!st.ok()) return Detail(st.error().code ? st.error().code : 400, st.error().message);
     std::lock_guard<std::mutex> lock(mu_);
-    return CaptureStatus(sites_.at(site_id));
+    return StartReply(sites_.at(site_id));
   }
   if (endpoint == "capture_stop") {
     {
@@ -358,50 +471,72 @@ HttpReply SimState::HandleRest(std::string_view method, std::string_view target,
     auto it = sites_.find(site_id);
     if (it == sites_.end()) {
       reply = Detail(404, "site not found");
+    } else if (endpoint == "site") {
+      reply = SiteJson(it->second);
     } else if (endpoint == "capture_status") {
       reply = CaptureStatus(it->second);
     } else if (endpoint == "capture_list") {
       reply = CaptureList(it->second, t.query);
     } else {  // capture_annotate
-      rapidjson::Document doc;
-      doc.Parse(body.data(), body.size());
-      if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("notes") ||
-          !doc["notes"].IsString()) {
-        reply = Detail(400, "body must be {\"notes\": \"...\"}");
-      } else {
-        Site& site = it->second;
-        Capture* found = nullptr;
-        if (site.running && site.running->id == t.segments[5]) found = &*site.running;
-        for (Capture& c : site.history) {
-          if (c.id == t.segments[5]) found = &c;
-        }
-        if (!found) {
-          reply = Detail(404, "pcap not found");
-        } else {
-          found->notes = doc["notes"].GetString();
-          rapidjson::StringBuffer sb;
-          Writer w(sb);
-          w.StartObject();
-          w.Key("id");
-          w.String(found->id);
-          w.Key("type");
-          w.String(found->type);
-          w.Key("format");
-          w.String(found->format);
-          w.Key("timestamp");
-          WriteEpoch(w, found->started);
-          w.Key("duration");
-          WriteEpoch(w, found->duration);
-          w.Key("notes");
-          w.String(found->notes);
-          w.EndObject();
-          reply = Json(sb.GetString());
-        }
-      }
+      reply = Annotate(it->second, t.segments[5], body);
     }
   }
   Notify(ended);
   return reply;
+}
+
+// PUT .../pcaps/{pcap_id} with notes_string ({"notes": "..."}, nothing required). Mist
+// documents no body for the 200; the simulator answers {} and keeps the notes to itself.
+HttpReply SimState::Annotate(Site& site, const std::string& pcap_id, std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.empty() ? "{}" : std::string(body).c_str());
+  if (doc.HasParseError()) return Detail(400, "JSON parse error - the body is not valid JSON");
+  if (!doc.IsObject()) return Detail(400, "body: expected a JSON object");
+  if (doc.HasMember("notes") && !doc["notes"].IsString()) {
+    return Detail(400, "notes: expected a string");
+  }
+  Capture* found = nullptr;
+  if (site.running && site.running->id == pcap_id) found = &*site.running;
+  for (Capture& c : site.history) {
+    if (c.id == pcap_id) found = &c;
+  }
+  if (!found) return Detail(404, "pcap not found");
+  if (doc.HasMember("notes")) found->notes = doc["notes"].GetString();
+  for (const auto& m : doc.GetObject()) {
+    std::string name = m.name.GetString();
+    if (name != "notes") ++ignored_request_fields_[name];
+  }
+  return Json("{}");
+}
+
+HttpReply SimState::SiteJson(const Site& s) const {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("id");
+  w.String(s.id);
+  w.Key("name");
+  w.String(s.name);
+  w.Key("org_id");
+  w.String(s.org_id);
+  w.Key("timezone");
+  w.String("UTC");
+  w.Key("country_code");
+  w.String("US");
+  w.EndObject();
+  return Json(sb.GetString());
+}
+
+HttpReply SimState::Usage() const {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("requests");
+  w.Uint64(usage_own_ + usage_other_);
+  w.Key("request_limit");
+  w.Uint64(usage_limit_);
+  w.EndObject();
+  return Json(sb.GetString());
 }
 
 HttpReply SimState::Self() const {
@@ -471,8 +606,12 @@ HttpReply SimState::OrgSites(const std::string& org,
   return r;
 }
 
+// response_pcap_status. Mist does not document the body when no capture runs: 404 {"detail"}
+// by default, 200 {} when the scenario says idle_status: empty (POST /sim/idle_status).
 HttpReply SimState::CaptureStatus(const Site& site) const {
-  if (!site.running) return Json("{}");
+  if (!site.running) {
+    return idle_status_empty_ ? Json("{}") : Detail(404, "no capture is running");
+  }
   const Capture& c = *site.running;
   rapidjson::StringBuffer sb;
   Writer w(sb);
@@ -481,20 +620,61 @@ HttpReply SimState::CaptureStatus(const Site& site) const {
   w.String(c.id);
   w.Key("type");
   w.String(c.type);
-  w.Key("format");
-  w.String(c.format);
-  w.Key("enabled");
-  w.Bool(true);
+  if (c.type != "client" && c.type != "new_assoc") {  // those types take no format
+    w.Key("format");
+    w.String(c.format);
+  }
   w.Key("started_time");
-  WriteEpoch(w, c.started);
+  w.Int64(static_cast<int64_t>(std::floor(c.started)));
   w.Key("duration");
-  WriteEpoch(w, c.duration);
-  w.Key("expiry");
-  WriteEpoch(w, c.started + c.duration);
+  w.Int64(static_cast<int64_t>(c.duration));
   w.Key("max_num_packets");
   w.Int(c.max_num_packets);
   w.Key("max_pkt_len");
   w.Int(c.max_pkt_len);
+  if (ReportsPacketCount(c.type)) {
+    w.Key("num_packets");
+    w.Uint64(c.recording ? c.recording->delivered() : 0);
+  }
+  w.Key("aps");
+  w.StartArray();
+  for (uint64_t mac : c.ap_macs) w.String(common::FormatMac(mac));
+  w.EndArray();
+  w.Key("ok");
+  w.StartArray();
+  for (uint64_t mac : c.ap_macs) {
+    if (!c.failed.count(mac)) w.String(common::FormatMac(mac));
+  }
+  w.EndArray();
+  w.Key("failed");
+  w.StartArray();
+  for (uint64_t mac : c.ap_macs) {
+    if (c.failed.count(mac)) w.String(common::FormatMac(mac));
+  }
+  w.EndArray();
+  if (CapturesRadio(c.type)) {
+    std::vector<Band> bands = BandsOf(c.band);
+    if (bands.empty()) bands = site.stream.bands;
+    Band band = bands.empty() ? Band::k24 : bands.front();
+    w.Key("pcap_aps");
+    w.StartObject();
+    for (uint64_t mac : c.ap_macs) {
+      if (c.failed.count(mac)) continue;
+      std::string key = common::FormatMac(mac);
+      w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+      w.StartObject();
+      w.Key("band");
+      w.Int(MistBand(band));
+      w.Key("bandwidth");
+      w.Int(c.bandwidth ? *c.bandwidth : band == Band::k24 ? 20 : 80);
+      w.Key("channel");
+      w.Int(c.channel ? *c.channel : MakeApRadio(mac).channel[static_cast<int>(band)]);
+      w.Key("tcpdump_expression");
+      w.Null();
+      w.EndObject();
+    }
+    w.EndObject();
+  }
   if (!c.client_mac.empty()) {
     w.Key("client_mac");
     w.String(c.client_mac);
@@ -503,36 +683,64 @@ HttpReply SimState::CaptureStatus(const Site& site) const {
     w.Key("ssid");
     w.String(c.ssid);
   }
-  if (!c.band.empty()) {
-    w.Key("band");
-    w.String(c.band);
+  if (c.type == "client" || c.type == "new_assoc") {
+    w.Key("includes_mcast");
+    w.Bool(c.includes_mcast);
   }
-  w.Key("ap_macs");
+  if (!c.tcpdump_expression.empty()) {
+    w.Key("tcpdump_expression");
+    w.String(c.tcpdump_expression);
+  }
+  w.EndObject();
+  return Json(sb.GetString());
+}
+
+// response_pcap_start: the reply to a start, not the status body.
+HttpReply SimState::StartReply(const Site& site) const {
+  const Capture& c = *site.running;
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("id");
+  w.String(c.id);
+  w.Key("org_id");
+  w.String(site.org_id);
+  w.Key("site_id");
+  w.String(site.id);
+  w.Key("type");
+  w.String(c.type);
+  w.Key("timestamp");
+  w.Double(c.started);
+  w.Key("expiry");
+  w.Double(c.started + c.duration);
+  w.Key("duration");
+  w.Int64(static_cast<int64_t>(c.duration));
+  w.Key("ap_count");
+  w.Uint64(c.ap_macs.size());
+  w.Key("aps");
   w.StartArray();
   for (uint64_t mac : c.ap_macs) w.String(common::FormatMac(mac));
   w.EndArray();
-  w.Key("aps");
-  w.StartObject();
-  for (uint64_t mac : c.ap_macs) {
-    std::string key = common::FormatMac(mac);
-    w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-    w.StartObject();
-    auto f = c.failed.find(mac);
-    w.Key("status");
-    w.String(f == c.failed.end() ? "ok" : "failed");
-    if (f != c.failed.end()) {
-      w.Key("reason");
-      w.String(f->second);
-    }
-    w.EndObject();
+  w.Key("include_mcast");
+  w.Bool(c.includes_mcast);
+  w.Key("format");
+  w.String(c.format);
+  w.Key("max_pkt_len");
+  w.Int(c.max_pkt_len);
+  w.Key("num_packets");
+  w.Int(c.max_num_packets);
+  w.Key("enabled");
+  w.Bool(true);
+  w.Key("ssid");
+  w.String(c.ssid);
+  w.Key("client_mac");
+  if (c.client_mac.empty()) {
+    w.Null();
+  } else {
+    w.String(c.client_mac);
   }
-  w.EndObject();
-  w.Key("failed_aps");
-  w.StartArray();
-  for (const auto& [mac, reason] : c.failed) w.String(common::FormatMac(mac));
-  w.EndArray();
-  w.Key("notes");
-  w.String(c.notes);
+  w.Key("raw");
+  w.Bool(true);
   w.EndObject();
   return Json(sb.GetString());
 }
@@ -557,8 +765,10 @@ HttpReply SimState::CaptureList(const Site& site,
     if (!client_mac.empty() && common::NormaliseMac(c.client_mac) != client_mac) continue;
     items.push_back(&c);
   }
-  std::stable_sort(items.begin(), items.end(),
-                   [](const Capture* a, const Capture* b) { return a->started > b->started; });
+  std::stable_sort(items.begin(), items.end(), [](const Capture* a, const Capture* b) {
+    // Newest first; captures of the same second by start order.
+    return a->started != b->started ? a->started > b->started : a->serial > b->serial;
+  });
   rapidjson::StringBuffer sb;
   Writer w(sb);
   w.StartObject();
@@ -568,8 +778,14 @@ HttpReply SimState::CaptureList(const Site& site,
   for (int64_t i = (page - 1) * limit; i < page * limit && i < total; ++i) {
     const Capture& c = *items[i];
     w.StartObject();
-    w.Key("id");
-    w.String(c.id);
+    if (c.listed_with_id) {
+      w.Key("id");
+      w.String(c.id);
+    }
+    w.Key("org_id");
+    w.String(site.org_id);
+    w.Key("site_id");
+    w.String(site.id);
     w.Key("type");
     w.String(c.type);
     w.Key("format");
@@ -578,29 +794,28 @@ HttpReply SimState::CaptureList(const Site& site,
     WriteEpoch(w, c.started);
     w.Key("duration");
     WriteEpoch(w, c.duration);
+    w.Key("max_num_packets");
+    w.Int(c.max_num_packets);
     w.Key("ap_macs");
     w.StartArray();
     for (uint64_t mac : c.ap_macs) w.String(common::FormatMac(mac));
     w.EndArray();
-    if (!c.client_mac.empty()) {
-      w.Key("client_mac");
-      w.String(c.client_mac);
-    }
-    w.Key("notes");
-    w.String(c.notes);
+    w.Key("termination_reason");
+    w.String(c.termination_reason);
+    std::string url = PcapUrl(c);
     w.Key("url");
-    w.String("");
+    w.String(url);
+    w.Key("pcap_url");
+    w.String(url);
     w.EndObject();
   }
   w.EndArray();
   w.Key("start");
-  WriteEpoch(w, s);
+  w.Int64(static_cast<int64_t>(std::floor(s)));
   w.Key("end");
-  WriteEpoch(w, e);
+  w.Int64(static_cast<int64_t>(std::floor(e)));
   w.Key("limit");
   w.Int64(limit);
-  w.Key("page");
-  w.Int64(page);
   w.Key("total");
   w.Int64(total);
   if (page * limit < total) {
@@ -618,56 +833,32 @@ HttpReply SimState::CaptureList(const Site& site,
 }
 
 common::Result<SimState::Capture> SimState::BuildCapture(Site& site, std::string_view body_json) {
-  rapidjson::Document doc;
-  if (body_json.empty()) body_json = "{}";
-  doc.Parse(body_json.data(), body_json.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    return common::MakeError("request body is not a JSON object", 400);
-  }
+  auto req = ParseCaptureRequest(body_json);
+  if (!req.ok()) return req.error();
+  for (const std::string& name : req->ignored_fields) ++ignored_request_fields_[name];
   Capture c;
-  auto str = [&](const char* key, std::string* out) -> bool {
-    if (!doc.HasMember(key) || doc[key].IsNull()) return true;
-    if (!doc[key].IsString()) return false;
-    *out = doc[key].GetString();
-    return true;
-  };
-  auto num = [&](const char* key, double* out) -> bool {
-    if (!doc.HasMember(key) || doc[key].IsNull()) return true;
-    if (!doc[key].IsNumber()) return false;
-    *out = doc[key].GetDouble();
-    return true;
-  };
-  double duration = 600, num_packets = 1024, max_pkt_len = 128;
-  if (!str("type", &c.type) || !str("format", &c.format) || !str("client_mac", &c.client_mac) ||
-      !str("ssid", &c.ssid) || !str("band", &c.band) || !num("duration", &duration) ||
-      !num("num_packets", &num_packets) || !num("max_pkt_len", &max_pkt_len)) {
-    return common::MakeError("a capture field has the wrong type", 400);
+  c.type = req->type;
+  c.format = req->format;
+  c.duration = req->duration;
+  c.max_num_packets = req->num_packets;
+  c.max_pkt_len = req->max_pkt_len;
+  c.client_mac = common::NormaliseMac(req->client_mac);
+  c.ssid = req->ssid;
+  c.band = req->band;
+  c.tcpdump_expression = req->tcpdump_expression;
+  c.includes_mcast = req->includes_mcast;
+  c.channel = req->channel;
+  c.bandwidth = req->bandwidth;
+  if (c.type == "gateway" || c.type == "switch") {
+    // The devices of the request's map stand in for APs (they are not checked against the site).
+    c.ap_macs = req->devices;
+  } else if (req->ap_mac) {
+    c.ap_macs = {*req->ap_mac};
+  } else {
+    c.ap_macs = site.aps;
   }
-  if (duration <= 0) return common::MakeError("duration must be positive", 400);
-  if (max_pkt_len <= 0 || num_packets <= 0) {
-    return common::MakeError("num_packets and max_pkt_len must be positive", 400);
-  }
-  c.duration = duration;
-  c.max_num_packets = static_cast<int>(num_packets);
-  c.max_pkt_len = static_cast<int>(max_pkt_len);
-  std::vector<std::string> requested;
-  if (doc.HasMember("ap_macs") && doc["ap_macs"].IsArray()) {
-    for (const auto& v : doc["ap_macs"].GetArray()) {
-      if (!v.IsString()) return common::MakeError("ap_macs must hold strings", 400);
-      requested.push_back(v.GetString());
-    }
-  } else if (doc.HasMember("ap_mac") && doc["ap_mac"].IsString()) {
-    requested.push_back(doc["ap_mac"].GetString());
-  }
-  for (const std::string& text : requested) {
-    auto mac = common::ParseMac(text);
-    if (!mac) return common::MakeError("invalid AP MAC '" + text + "'", 400);
-    if (std::find(c.ap_macs.begin(), c.ap_macs.end(), *mac) == c.ap_macs.end()) {
-      c.ap_macs.push_back(*mac);
-    }
-  }
-  if (requested.empty()) c.ap_macs = site.aps;
   for (uint64_t mac : c.ap_macs) {
+    if (c.type == "gateway" || c.type == "switch") break;
     if (site.failing.count(mac)) {
       c.failed[mac] = "AP offline";
     } else if (std::find(site.aps.begin(), site.aps.end(), mac) == site.aps.end()) {
@@ -696,6 +887,7 @@ common::Status SimState::StartCapture(const std::string& site_id, std::string_vi
       } else {
         c->id = NewId();
         c->serial = next_serial_++;
+        NewFile(*c);
         Begin(it->second, std::move(*c));
       }
     }
@@ -712,7 +904,7 @@ bool SimState::StopCapture(const std::string& site_id) {
     ReapLocked(&ended);
     auto it = sites_.find(site_id);
     if (it != sites_.end() && it->second.running) {
-      End(it->second, &ended);
+      End(it->second, "user", &ended);
       stopped = true;
     }
   }
@@ -729,7 +921,7 @@ void SimState::AddSite(const std::string& org_id, const std::string& site_id,
       orgs_.push_back(OrgSpec{org_id, org_id});
     }
     auto it = sites_.find(site_id);
-    if (it != sites_.end()) End(it->second, &ended);
+    if (it != sites_.end()) End(it->second, "site_removed", &ended);
     Site& site = NewSite(site_id, name, org_id);
     site.aps = aps;
   }
@@ -743,7 +935,7 @@ bool SimState::RemoveSite(const std::string& site_id) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sites_.find(site_id);
     if (it != sites_.end()) {
-      End(it->second, &ended);
+      End(it->second, "site_removed", &ended);
       sites_.erase(it);
       removed = true;
     }
@@ -850,6 +1042,84 @@ bool SimState::ShouldDrop(uint64_t written) {
   return true;
 }
 
+bool SimState::IsDownload(std::string_view target) { return target.starts_with("/pcap-files/"); }
+
+// GET /pcap-files/<token>.pcap[ng]: like a pre-signed storage URL, no Mist token needed; one
+// that arrives anyway is counted (a client must never send its Mist token there).
+HttpReply SimState::HandleDownload(std::string_view method, std::string_view target,
+                                   bool has_authorization) {
+  std::shared_ptr<CaptureRecording> file;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++downloads_["requests"];
+    if (has_authorization) ++downloads_["with_authorization"];
+    if (method != "GET") return Detail(405, "Method not allowed.");
+    if (download_mode_ == "forbidden") {
+      ++downloads_["injected_failures"];
+      return Detail(403, "Request has expired");
+    }
+    if (download_mode_ == "not_found") {
+      ++downloads_["injected_failures"];
+      return Detail(404, "The specified key does not exist.");
+    }
+    if (download_mode_ == "not_pcap") {
+      ++downloads_["injected_failures"];
+      return HttpReply{200, "<html><body>Access denied</body></html>\n", {}, "text/html"};
+    }
+    std::string_view name = target.substr(std::string_view("/pcap-files/").size());
+    name = name.substr(0, name.find('?'));
+    auto it = files_.find(std::string(name.substr(0, name.find('.'))));
+    if (it == files_.end()) {
+      ++downloads_["not_found"];
+      return Detail(404, "The specified key does not exist.");
+    }
+    if (it->second->released()) {
+      ++downloads_["expired"];
+      return Detail(404, "The capture file is no longer kept.");
+    }
+    ++downloads_["served"];
+    file = it->second;
+  }
+  // Up to 10,000 packets: built outside the model's lock.
+  bool ng = false;
+  HttpReply r{200, file->File(&ng), {}, ""};
+  r.content_type = ng ? "application/x-pcapng" : "application/vnd.tcpdump.pcap";
+  return r;
+}
+
+HttpReply SimState::RequestsJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("requests");
+  w.StartArray();
+  for (const LoggedRequest& r : request_log_) {
+    w.StartObject();
+    w.Key("seq");
+    w.Uint64(r.seq);
+    w.Key("time");
+    w.Double(r.time);
+    w.Key("method");
+    w.String(r.method);
+    std::string_view path = std::string_view(r.target).substr(0, r.target.find('?'));
+    w.Key("path");
+    w.String(path.data(), static_cast<rapidjson::SizeType>(path.size()));
+    w.Key("target");
+    w.String(r.target);
+    w.Key("authorization");
+    w.Bool(r.authorization);
+    w.Key("body");
+    w.String(r.body);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("total");
+  w.Uint64(request_seq_);
+  w.EndObject();
+  return Json(sb.GetString());
+}
+
 std::string SimState::StatsJson() const {
   std::lock_guard<std::mutex> lock(mu_);
   rapidjson::StringBuffer sb;
@@ -858,7 +1128,7 @@ std::string SimState::StatsJson() const {
   w.Key("requests");
   w.StartObject();
   for (const char* name : {"capture_status", "capture_list", "capture_start", "capture_stop",
-                           "capture_annotate", "self", "org_sites"}) {
+                           "capture_annotate", "self", "org_sites", "site", "self_usage"}) {
     auto it = requests_.find(name);
     w.Key(name);
     w.Uint64(it == requests_.end() ? 0 : it->second);
@@ -902,6 +1172,46 @@ std::string SimState::StatsJson() const {
     w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
     w.Uint64(n);
   }
+  w.EndObject();
+  w.Key("ignored_request_fields");
+  w.StartObject();
+  for (const auto& [name, n] : ignored_request_fields_) {
+    w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Uint64(n);
+  }
+  w.EndObject();
+  w.Key("downloads");
+  w.StartObject();
+  for (const char* name :
+       {"requests", "served", "with_authorization", "injected_failures", "not_found", "expired"}) {
+    auto it = downloads_.find(name);
+    w.Key(name);
+    w.Uint64(it == downloads_.end() ? 0 : it->second);
+  }
+  w.EndObject();
+  w.Key("capture_files");
+  w.StartObject();
+  w.Key("packets_recorded");
+  w.Uint64(recording_totals_.recorded.load());
+  w.Key("packets_dropped");
+  w.Uint64(recording_totals_.dropped.load());
+  w.Key("files_kept");
+  w.Uint64(kept_files_.size());
+  w.Key("files_evicted");
+  w.Uint64(files_evicted_);
+  w.EndObject();
+  w.Key("usage");
+  w.StartObject();
+  w.Key("requests");
+  w.Uint64(usage_own_ + usage_other_);
+  w.Key("own_requests");
+  w.Uint64(usage_own_);
+  w.Key("other_requests");
+  w.Uint64(usage_other_);
+  w.Key("request_limit");
+  w.Uint64(usage_limit_);
+  w.Key("enforce");
+  w.Bool(usage_enforce_);
   w.EndObject();
   w.EndObject();
   return sb.GetString();
@@ -990,6 +1300,68 @@ HttpReply SimState::HandleControl(std::string_view method, std::string_view targ
       }
     }
     AddSite(org, doc["id"].GetString(), name, aps);
+    return Json("{}");
+  }
+  if (what == "requests" && s.size() == 2) {
+    if (method == "GET") return RequestsJson();
+    if (method == "DELETE") {
+      std::lock_guard<std::mutex> lock(mu_);
+      request_log_.clear();
+      return Json("{}");
+    }
+  }
+  if (method == "POST" && what == "usage" && s.size() == 2) {
+    rapidjson::Document doc;
+    if (!parse(&doc)) return Detail(400, "body must be a JSON object");
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& m : doc.GetObject()) {
+      std::string key = m.name.GetString();
+      if (key == "enforce") {
+        if (!m.value.IsBool()) return Detail(400, "enforce must be a boolean");
+        usage_enforce_ = m.value.GetBool();
+      } else if (key == "other_requests" || key == "request_limit") {
+        if (!m.value.IsUint64()) return Detail(400, key + " must be a non-negative integer");
+        (key == "other_requests" ? usage_other_ : usage_limit_) = m.value.GetUint64();
+      } else if (key == "reset") {
+        usage_own_ = 0;
+      } else {
+        return Detail(400, "unknown usage setting '" + key + "'");
+      }
+    }
+    return Json("{}");
+  }
+  if (method == "POST" && what == "idle_status" && s.size() == 2) {
+    rapidjson::Document doc;
+    if (!parse(&doc) || !doc.HasMember("answer") || !doc["answer"].IsString()) {
+      return Detail(400, "body must be {\"answer\": \"not_found\" | \"empty\"}");
+    }
+    std::string answer = doc["answer"].GetString();
+    if (answer != "not_found" && answer != "empty") {
+      return Detail(400, "answer must be not_found or empty");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_status_empty_ = answer == "empty";
+    return Json("{}");
+  }
+  if (method == "POST" && what == "downloads" && s.size() == 2) {
+    rapidjson::Document doc;
+    if (!parse(&doc)) return Detail(400, "body must be a JSON object");
+    for (auto& m : doc.GetObject()) {
+      std::string key = m.name.GetString();
+      if (!m.value.IsString()) return Detail(400, key + " must be a string");
+      std::string v = m.value.GetString();
+      if (key == "origin") {
+        SetDownloadOrigin(v);
+      } else if (key == "mode") {
+        if (v != "ok" && v != "forbidden" && v != "not_found" && v != "not_pcap") {
+          return Detail(400, "mode must be ok, forbidden, not_found or not_pcap");
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        download_mode_ = v;
+      } else {
+        return Detail(400, "unknown downloads setting '" + key + "'");
+      }
+    }
     return Json("{}");
   }
   if (method == "DELETE" && what == "sites" && s.size() == 3) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,6 +16,8 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "sim/capture_file.h"
+#include "sim/capture_request.h"
 #include "sim/cloud_sim.h"
 #include "sim/packet_gen.h"
 #include "sim/scenario.h"
@@ -27,6 +30,7 @@ struct HttpReply {
   int status = 200;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type = "application/json";
 };
 
 // The simulated cloud's model: orgs, sites, captures, faults, request statistics, stream
@@ -48,14 +52,24 @@ class SimState {
     int latency_ms = 0;
     std::optional<HttpReply> reply;
   };
-  Admission Admit(std::string_view method, std::string_view target,
-                  std::string_view authorization);
+  // Also records the request (method, target, body) for GET /sim/requests and counts it in
+  // the token's usage of the current hour when the token is right.
+  Admission Admit(std::string_view method, std::string_view target, std::string_view authorization,
+                  std::string_view body);
   bool Hanging() const { return hang_.load(std::memory_order_relaxed); }
   HttpReply HandleRest(std::string_view method, std::string_view target, std::string_view body);
   // /sim/... control endpoints (no token, no faults).
   HttpReply HandleControl(std::string_view method, std::string_view target,
                           std::string_view body);
   void CountCode(int status);
+  // The capture files behind pcap_url (no token: the URL itself is the secret).
+  static bool IsDownload(std::string_view target);
+  HttpReply HandleDownload(std::string_view method, std::string_view target,
+                           bool has_authorization);
+  // Where the server listens, for the absolute pcap_url links.
+  void SetListenAddress(const std::string& scheme, const std::string& host, int port);
+  // Origin of pcap_url ("" = the API's own; "{port}" is replaced by the listening port).
+  void SetDownloadOrigin(const std::string& origin);
 
   // WebSocket upgrade: 0 to accept, else the HTTP status to answer (counted as rejected).
   int CheckUpgrade(std::string_view authorization);
@@ -102,6 +116,7 @@ class SimState {
  private:
   struct Capture {
     std::string id;
+    bool listed_with_id = true;  // false: a history item without "id" (the schema allows it)
     uint64_t serial = 0;
     std::string type = "radiotap";
     std::string format = "stream";
@@ -111,8 +126,13 @@ class SimState {
     int max_pkt_len = 128;
     std::vector<uint64_t> ap_macs;
     std::map<uint64_t, std::string> failed;  // mac -> reason
-    std::string client_mac, ssid, band;
-    std::string notes;
+    std::string client_mac, ssid, band, tcpdump_expression;
+    bool includes_mcast = false;
+    std::optional<int> channel, bandwidth;  // scan
+    std::string notes;                      // kept, never returned (no such field in Mist)
+    std::string termination_reason;         // set when it ends
+    std::string file_token;                 // the secret part of pcap_url
+    std::shared_ptr<CaptureRecording> recording;
   };
   struct Site {
     uint32_t index = 0;
@@ -135,11 +155,19 @@ class SimState {
   Site& NewSite(const std::string& id, const std::string& name, const std::string& org_id);
   common::Result<Capture> BuildCapture(Site& site, std::string_view body_json);  // requires mu_
   void Begin(Site& site, Capture c);                                              // requires mu_
-  void End(Site& site, std::vector<Ended>* ended);                                // requires mu_
+  void End(Site& site, const char* reason, std::vector<Ended>* ended);            // requires mu_
   void ReapLocked(std::vector<Ended>* ended);
   void Notify(const std::vector<Ended>& ended);
 
   HttpReply CaptureStatus(const Site& site) const;
+  HttpReply StartReply(const Site& site) const;
+  HttpReply SiteJson(const Site& site) const;
+  HttpReply Usage() const;
+  HttpReply Annotate(Site& site, const std::string& pcap_id, std::string_view body);
+  std::string PcapUrl(const Capture& c) const;  // requires mu_
+  void NewFile(Capture& c);                     // requires mu_
+  void RollUsageHour();                         // requires mu_
+  HttpReply RequestsJson() const;
   HttpReply CaptureList(const Site& site, const std::map<std::string, std::string>& q) const;
   HttpReply OrgSites(const std::string& org, const std::map<std::string, std::string>& q) const;
   HttpReply Self() const;
@@ -172,6 +200,34 @@ class SimState {
   uint64_t ws_upgrade_rejected_ = 0;
   std::map<int, uint64_t> ws_close_codes_;
   CaptureEndListener listener_;
+
+  // Status body when no capture runs: 404 {"detail"} (default) or 200 {}.
+  bool idle_status_empty_ = false;
+  std::map<std::string, uint64_t> ignored_request_fields_;
+  // Token usage of the current hour (GET /api/v1/self/usage).
+  int64_t usage_hour_ = -1;
+  uint64_t usage_own_ = 0;
+  uint64_t usage_other_ = 0;
+  uint64_t usage_limit_ = 5000;
+  bool usage_enforce_ = false;
+  // Last REST requests as received (GET /sim/requests).
+  struct LoggedRequest {
+    uint64_t seq;
+    double time;
+    std::string method, target, body;
+    bool authorization;
+  };
+  std::deque<LoggedRequest> request_log_;
+  uint64_t request_seq_ = 0;
+  // Capture files.
+  RecordingTotals recording_totals_;
+  std::deque<std::shared_ptr<CaptureRecording>> kept_files_;  // of captures that ran here
+  uint64_t files_evicted_ = 0;
+  std::map<std::string, std::shared_ptr<CaptureRecording>> files_;  // by file token
+  std::string scheme_ = "http", host_ = "127.0.0.1", download_origin_;
+  int port_ = 0;
+  std::string download_mode_ = "ok";  // ok | forbidden | not_found | not_pcap
+  std::map<std::string, uint64_t> downloads_;
 };
 
 }  // namespace mpe::sim

@@ -27,6 +27,7 @@ TEST(SimCommandLineTest, DefaultsMatchTheDocumentedOnes) {
   EXPECT_EQ(cl->options.seed, 1u);
   EXPECT_EQ(cl->options.token, "demo-token");
   EXPECT_TRUE(cl->options.scenario_file.empty());
+  EXPECT_TRUE(cl->options.download_origin.empty());
   EXPECT_FALSE(cl->help);
 }
 
@@ -37,7 +38,8 @@ TEST(SimCommandLineTest, TokenComesFromTheEnvironmentUnlessGiven) {
 
 TEST(SimCommandLineTest, FlagsTakeValuesWithOrWithoutEquals) {
   auto cl = Parse({"--listen=0.0.0.0:0", "--rate", "100000", "--seed=42", "--scenario=s.yaml",
-                   "--tls-cert=c.pem", "--tls-key=k.pem"});
+                   "--tls-cert=c.pem", "--tls-key=k.pem",
+                   "--download-origin=http://localhost:{port}"});
   ASSERT_TRUE(cl.ok()) << cl.error().message;
   EXPECT_EQ(cl->options.listen, "0.0.0.0:0");
   EXPECT_EQ(cl->options.rate, 100000);
@@ -45,6 +47,7 @@ TEST(SimCommandLineTest, FlagsTakeValuesWithOrWithoutEquals) {
   EXPECT_EQ(cl->options.scenario_file, "s.yaml");
   EXPECT_EQ(cl->options.tls_cert, "c.pem");
   EXPECT_EQ(cl->options.tls_key, "k.pem");
+  EXPECT_EQ(cl->options.download_origin, "http://localhost:{port}");
 }
 
 TEST(SimCommandLineTest, UnknownFlagsAndBadValuesAreErrors) {

@@ -52,7 +52,9 @@ TEST_F(CloudSimFaultsTest, EverySecondCallIs429WithRetryAfter) {
   EXPECT_EQ(first->status, 200);
   EXPECT_EQ(second->status, 429);
   EXPECT_EQ(second->get_header_value("Retry-After"), "7");
-  EXPECT_STREQ(ParseJson(second->body)["detail"].GetString(), "Too Many Requests");
+  EXPECT_STREQ(ParseJson(second->body)["detail"].GetString(),
+               "Too Many Request. The API Token used for the request reached the 5000 API Calls "
+               "per hour threshold");
   EXPECT_EQ(Statuses(4), (std::vector<int>{200, 429, 200, 429}));
   auto stats = ParseJson(sim_->StatsJson());
   EXPECT_EQ(stats["requests"]["capture_status"].GetInt(), 6);

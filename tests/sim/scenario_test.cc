@@ -112,6 +112,31 @@ TEST(ScenarioTest, DurationsAcceptSecondsAndUnits) {
   EXPECT_EQ(sc->sites[0].history[1].duration_s, 300);
 }
 
+TEST(ScenarioTest, IdleStatusAndHistoryItemsWithoutIdOrWithAReason) {
+  auto sc = ParseScenario(
+      "idle_status: empty\n"
+      "orgs: [{id: o1}]\n"
+      "sites:\n"
+      "  - id: s1\n"
+      "    org: o1\n"
+      "    history: [{id: false, termination_reason: user}, {}]\n");
+  ASSERT_TRUE(sc.ok()) << sc.error().message;
+  EXPECT_TRUE(sc->idle_status_empty);
+  EXPECT_FALSE(sc->sites[0].history[0].listed_with_id);
+  EXPECT_EQ(sc->sites[0].history[0].termination_reason, "user");
+  EXPECT_TRUE(sc->sites[0].history[1].listed_with_id);
+  EXPECT_EQ(sc->sites[0].history[1].termination_reason, "default");
+  EXPECT_FALSE(ParseScenario("")->idle_status_empty);
+  auto bad = ParseScenario("idle_status: '{}'\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "scenario: idle_status: expected not_found or empty, got '{}'");
+  auto bad_id =
+      ParseScenario("orgs: [{id: o1}]\nsites: [{id: s1, org: o1, history: [{id: x}]}]\n");
+  ASSERT_FALSE(bad_id.ok());
+  EXPECT_NE(bad_id.error().message.find("sites[0].history[0].id"), std::string::npos)
+      << bad_id.error().message;
+}
+
 TEST(ScenarioTest, BadMacAndBandAreErrors) {
   EXPECT_FALSE(ParseScenario("orgs: [{id: o1}]\nsites: [{id: s1, org: o1, aps: [zz]}]\n").ok());
   EXPECT_FALSE(

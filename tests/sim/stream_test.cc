@@ -238,7 +238,9 @@ TEST_F(CloudSimStreamTest, StoppingACaptureSendsCaptureEndAndNoMoreData) {
   ASSERT_EQ(ws.Connect(sim_->port(), "tok"), 101);
   ws.Send(Subscribe(kWarehouse));
   ASSERT_TRUE(ws.Next());  // ack
-  ASSERT_TRUE(sim_->StartCapture(kWarehouse, R"({"type":"radiotap","duration":600})").ok());
+  ASSERT_TRUE(
+      sim_->StartCapture(kWarehouse, R"({"type":"radiotap","duration":600,"format":"stream"})")
+          .ok());
   auto first = ReadData(ws, 5);
   ASSERT_EQ(first.size(), 5u);
   std::string capture_id = first[0].data["capture_id"].GetString();
