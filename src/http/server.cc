@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/text.h"
 #include "http/basic_auth.h"
 #include "http/gzip.h"
 #include "http/tls_certs.h"
@@ -151,8 +152,13 @@ class ServerCore {
                        int* port);
   void Stop();
 
-  // Registry, any thread.
+  // Registry, any thread. Register adds without looking at max_connections (a connection
+  // that changes its object keeps its place).
+  void Register(const std::shared_ptr<Connection>& c);
   void Unregister(const Connection& c);
+  // A TLS connection whose client has sent its first bytes: from here on it has an SSL
+  // stream (about 80 KiB, which an idle socket should not cost). On its strand.
+  void StartTls(tcp::socket socket, std::chrono::steady_clock::time_point handshake_deadline);
 
   const Handlers& handlers;
   const ServerOptions& options;
@@ -213,10 +219,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     core_.Unregister(*this);
   }
 
-  void Run() {
+  // `handshake_deadline`: when the TLS handshake must be done (counted from the accept).
+  void Run(std::chrono::steady_clock::time_point handshake_deadline = {}) {
     if constexpr (kTls) {
       SetState(ConnState::kHandshake);
-      Tcp().expires_after(core_.options.handshake_timeout);
+      Tcp().expires_at(handshake_deadline);
       stream_.async_handshake(
           net::ssl::stream_base::server,
           [self = this->shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
@@ -563,7 +570,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       try {
         fill(self->core_.handlers, *res);
       } catch (const std::exception& e) {
-        spdlog::warn("http handler failed path={}: {}", self->path_, e.what());
+        spdlog::warn("http handler failed path={}: {}", common::EscapeControl(self->path_),
+                     e.what());
         *res = Response(bhttp::status::internal_server_error, 11);
         res->set(bhttp::field::content_type, kTextType);
         res->body() = "internal error\n";
@@ -642,6 +650,75 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
 
 }  // namespace
 
+namespace {
+
+// A TLS connection before its first byte: the socket and a deadline timer only. Waits for the
+// socket to become readable (no buffer), then hands it to a Session with an SSL stream; closed
+// at the handshake deadline if nothing came. Lives on its socket's strand.
+class PendingTls : public Connection, public std::enable_shared_from_this<PendingTls> {
+ public:
+  PendingTls(ServerCore& core, tcp::socket socket)
+      : core_(core), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+  ~PendingTls() override { core_.Unregister(*this); }
+
+  void Run() {
+    SetState(ConnState::kHandshake);
+    deadline_ = std::chrono::steady_clock::now() + core_.options.handshake_timeout;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->done_) return;
+      self->core_.stats.handshake_timeouts.fetch_add(1);
+      self->Close();
+    });
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (self->done_) return;
+      if (ec) return self->Close();
+      self->done_ = true;
+      self->timer_.cancel();
+      self->core_.StartTls(std::move(self->socket_), self->deadline_);
+    });
+  }
+
+  void Evict() override {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->done_) return;
+      self->core_.stats.evicted.fetch_add(1);
+      self->Close();
+    });
+  }
+
+ private:
+  void Close() {
+    done_ = true;
+    timer_.cancel();
+    beast::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  ServerCore& core_;
+  tcp::socket socket_;
+  net::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+void ServerCore::Register(const std::shared_ptr<Connection>& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  c->id = next_id_++;
+  conns_.emplace(c->id, c);
+  stats.open.fetch_add(1);
+}
+
+void ServerCore::StartTls(tcp::socket socket,
+                          std::chrono::steady_clock::time_point handshake_deadline) {
+  auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+      *this, std::move(socket), *ssl_);
+  Register(s);
+  s->Run(handshake_deadline);
+}
+
 void ServerCore::Unregister(const Connection& c) {
   std::lock_guard<std::mutex> lock(mu_);
   if (conns_.erase(c.id) != 0 && c.evicting) --evicting_;
@@ -686,6 +763,9 @@ void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
   std::shared_ptr<Connection> victim;
   std::shared_ptr<Connection> conn;
   std::function<void()> run;
+  // The connection's strand (from async_accept): its first operation starts there too, so
+  // that nothing (an eviction) can touch it concurrently.
+  const auto executor = socket.get_executor();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (conns_.size() - evicting_ >= options.max_connections) {
@@ -701,8 +781,7 @@ void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
       ++evicting_;
     }
     if (ssl_) {
-      auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-          *this, std::move(socket), *ssl_);
+      auto s = std::make_shared<PendingTls>(*this, std::move(socket));
       run = [s] { s->Run(); };
       conn = s;
     } else {
@@ -715,8 +794,7 @@ void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
     stats.open.fetch_add(1);
   }
   if (victim) victim->Evict();
-  // The session's first operation runs on its own strand.
-  net::post(net::make_strand(ioc_), std::move(run));
+  net::post(executor, std::move(run));
   Accept();
 }
 

@@ -198,8 +198,10 @@ common::Status ConfigureServerContext(SSL_CTX* ctx, const TlsServerConfig& tls) 
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
                                SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
-  // Idle connections then hold no 16 KiB read/write buffers.
+  // Idle connections then hold no 16 KiB read/write buffers, and no server-side session
+  // cache grows with every client (resumption still works with stateless tickets).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (!tls.client_ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
       ERR_clear_error();

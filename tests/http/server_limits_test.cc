@@ -276,7 +276,7 @@ TEST_F(ServerLimitsTest, AKeptAliveConnectionIsClosedAfterTheIdleTimeout) {
   ASSERT_GT(recv(fd, buf, sizeof buf, 0), 0);
   const auto t0 = Clock::now();
   EXPECT_TRUE(ClosedWithin(fd, milliseconds(5000)));
-  EXPECT_GE(Clock::now() - t0, milliseconds(250));
+  EXPECT_GE(Clock::now() - t0, milliseconds(100));  // not at once (the timer started earlier)
   close(fd);
 }
 
