@@ -293,7 +293,9 @@ common::Status App::Start() {
     reloader_ = std::make_unique<ConfigReloader>(
         *reload_source_, config_, *registry_, clock_,
         [this](const config::ReloadPlan& plan) { return ApplyReload(plan); });
-    handlers.reload = [this] { return Reload(); };
+    // POST /-/reload only with --web.enable-lifecycle (as Prometheus): without it anyone who
+    // reaches the port could make the exporter re-read its config. SIGHUP always works.
+    if (config_.web.enable_lifecycle) handlers.reload = [this] { return Reload(); };
   }
   std::optional<http::WebConfig> web;
   if (!config_.web.config_file.empty()) {
@@ -305,7 +307,9 @@ common::Status App::Start() {
                  web->tls ? "on" : "off",
                  users ? std::to_string(users) + (users == 1 ? " user" : " users") : "off");
   }
-  http_ = std::make_unique<http::HttpServer>(std::move(handlers));
+  http::ServerOptions http_options;
+  http_options.max_connections = static_cast<size_t>(config_.web.max_connections);
+  http_ = std::make_unique<http::HttpServer>(std::move(handlers), http_options);
   if (auto st = http_->Start(config_.web.listen_address, web ? &*web : nullptr); !st.ok())
     return st.error();
   spdlog::info("listening on {} (port {})", config_.web.listen_address, http_->port());
