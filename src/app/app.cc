@@ -13,6 +13,7 @@
 #include "app/pcap_enricher.h"
 #include "app/shard.h"
 #include "app/site_directory.h"
+#include "app/startup_warnings.h"
 #include "app/stream_ingest.h"
 #include "capture/archive_writer.h"
 #include "capture/managed_captures.h"
@@ -244,6 +245,7 @@ common::Status App::ApplyReload(const config::ReloadPlan& plan) {
 }
 
 common::Status App::Start() {
+  for (const std::string& warning : StartupWarnings(config_)) spdlog::warn("{}", warning);
   registry_ = std::make_shared<prometheus::Registry>();
   prometheus::BuildGauge()
       .Name("mist_pcap_exporter_build_info")
