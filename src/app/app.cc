@@ -120,7 +120,10 @@ common::Status App::ApplySites(std::vector<poll::SiteRef> owned) {
     if (!wanted.count(id)) removed.insert(id);
   }
   size_t added = 0;
-  for (const auto& id : removed) aggregator_->RemoveSite(id);
+  for (const auto& id : removed) {
+    aggregator_->RemoveSite(id);
+    if (archive_) archive_->RemoveSite(id);
+  }
   for (const auto& s : sites) {
     auto it = applied_.find(s.id);
     if (it != applied_.end() && it->second.name == s.name) continue;
