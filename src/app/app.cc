@@ -284,6 +284,7 @@ common::Status App::Start() {
   agg_opts.max_series_per_family = config_.metrics.max_series_per_family;
   agg_opts.stale_after = config_.metrics.stale_after;
   agg_opts.lost_mode = config_.stream.lost_messages;
+  agg_opts.label_stats = &label_stats_;
   aggregator_ = std::make_unique<metrics::StreamAggregator>(agg_opts, clock_);
 
   http::Handlers handlers;
@@ -401,7 +402,10 @@ void App::WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*
   {
     prometheus::TextSerializer serializer;
     std::ostringstream os;
-    serializer.Serialize(os, registry_->Collect());
+    // Capture ids and types from Mist's REST answers: valid UTF-8 of at most 256 bytes.
+    auto families = registry_->Collect();
+    metrics::SanitizeLabelValues(&families, &label_stats_);
+    serializer.Serialize(os, families);
     out += os.str();
   }
   {
@@ -414,6 +418,7 @@ void App::WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*
     });
   }
   metrics::AppendProcessMetrics(&out);
+  label_stats_.AppendText(&out);
   emit(&out);
 }
 
