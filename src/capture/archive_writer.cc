@@ -207,6 +207,10 @@ bool ArchiveWriter::OpenSiteDir(Site& site, const std::string& site_key, std::st
   if (base_fd_ < 0) {
     std::error_code ec;
     fs::create_directories(config_.dir, ec);
+    if (ec) {
+      Fail(Classify(ec.value()), ec.value(), site_id, "creating the archive directory", &site);
+      return false;
+    }
     base_fd_ = ::open(config_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (base_fd_ < 0) {
       const int err = errno;
