@@ -419,6 +419,7 @@ void App::WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*
   }
   metrics::AppendProcessMetrics(&out);
   label_stats_.AppendText(&out);
+  if (http_) http_->AppendMetricsText(&out);
   emit(&out);
 }
 

@@ -963,6 +963,37 @@ HttpServer::Counters HttpServer::counters() const {
   return c;
 }
 
+void HttpServer::AppendMetricsText(std::string* out) const {
+  const Counters c = counters();
+  auto line = [out](const char* name, const char* label, const char* value, uint64_t n) {
+    out->append(name).append("{").append(label).append("=\"").append(value).append("\"} ");
+    out->append(std::to_string(n)).push_back('\n');
+  };
+  out->append(
+      "# HELP mist_pcap_http_connections_closed_total Web connections closed by a limit: "
+      "evicted to stay under web.max_connections, refused (all busy), or past a deadline.\n"
+      "# TYPE mist_pcap_http_connections_closed_total counter\n");
+  constexpr char kClosed[] = "mist_pcap_http_connections_closed_total";
+  line(kClosed, "reason", "evicted", c.evicted);
+  line(kClosed, "reason", "refused", c.refused);
+  line(kClosed, "reason", "header_timeout", c.header_timeouts);
+  line(kClosed, "reason", "handshake_timeout", c.handshake_timeouts);
+  out->append(
+      "# HELP mist_pcap_http_requests_refused_total Requests refused by a limit or for "
+      "credentials, by status code.\n"
+      "# TYPE mist_pcap_http_requests_refused_total counter\n");
+  constexpr char kRefused[] = "mist_pcap_http_requests_refused_total";
+  line(kRefused, "code", "401", auth_failures());
+  line(kRefused, "code", "413", c.body_too_large);
+  line(kRefused, "code", "431", c.header_too_large);
+  line(kRefused, "code", "503", c.busy);
+  out->append(
+      "# HELP mist_pcap_http_open_connections Web connections open now.\n"
+      "# TYPE mist_pcap_http_open_connections gauge\n"
+      "mist_pcap_http_open_connections ");
+  out->append(std::to_string(c.open)).push_back('\n');
+}
+
 common::Status HttpServer::Start(const std::string& listen_address, const WebConfig* web) {
   if (core_) return common::MakeError("http server already started");
   auto hp = ParseListenAddress(listen_address);

@@ -113,6 +113,9 @@ class HttpServer {
     uint64_t busy = 0;              // 503: a worker pool's queue was full
   };
   Counters counters() const;
+  // The counters in the text format: mist_pcap_http_connections_closed_total{reason},
+  // mist_pcap_http_requests_refused_total{code} and mist_pcap_http_open_connections.
+  void AppendMetricsText(std::string* out) const;
 
   struct Stats;  // the atomics behind Counters, shared with the running core
 

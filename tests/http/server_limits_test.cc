@@ -135,6 +135,12 @@ TEST_F(ServerLimitsTest, AHeaderOverSixteenKibibytesGets431AndIsNotReadFurther) 
   EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
   EXPECT_EQ(server_->counters().header_too_large, 1u);
   EXPECT_EQ(Scrape(), 200);
+  std::string text;
+  server_->AppendMetricsText(&text);
+  EXPECT_NE(text.find("\nmist_pcap_http_requests_refused_total{code=\"431\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\n# TYPE mist_pcap_http_open_connections gauge\n"), std::string::npos);
 }
 
 TEST_F(ServerLimitsTest, ManySmallHeaderLinesCountTowardsTheSameLimit) {
@@ -278,6 +284,33 @@ TEST_F(ServerLimitsTest, AKeptAliveConnectionIsClosedAfterTheIdleTimeout) {
   EXPECT_TRUE(ClosedWithin(fd, milliseconds(5000)));
   EXPECT_GE(Clock::now() - t0, milliseconds(100));  // not at once (the timer started earlier)
   close(fd);
+}
+
+TEST_F(ServerLimitsTest, ATlsHandshakeThatNeverEndsIsCutAtTheHandshakeDeadline) {
+  testing::TempDir dir;
+  testing::WriteSelfSignedCert(dir.File("server.crt"), dir.File("server.key"));
+  testing::WriteFile(dir.File("web.yml"),
+                     "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
+  auto web = LoadWebConfig(dir.File("web.yml"));
+  ASSERT_TRUE(web.ok()) << web.error().message;
+  ServerOptions o;
+  o.handshake_timeout = milliseconds(400);
+  Start(o, &*web);
+  // One socket that sends nothing, one that starts a ClientHello and stops.
+  const int silent = Connect(server_->port());
+  const int partial = Connect(server_->port());
+  ASSERT_GE(silent, 0);
+  ASSERT_GE(partial, 0);
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(SendAll(partial, std::string("\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03", 11)));
+  EXPECT_TRUE(ClosedWithin(silent, milliseconds(5000)));
+  EXPECT_TRUE(ClosedWithin(partial, milliseconds(5000)));
+  EXPECT_GE(Clock::now() - t0, milliseconds(350));
+  close(silent);
+  close(partial);
+  EXPECT_EQ(server_->counters().handshake_timeouts, 2u);
+  // A real client still gets through.
+  EXPECT_TRUE(testing::TlsHandshake(server_->port(), 0, 0).ok);
 }
 
 class ServerAuthLimitsTest : public ServerLimitsTest {
