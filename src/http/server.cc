@@ -343,6 +343,22 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
 
   void Authorized() {
     if (parser_->is_done()) return Dispatch();
+    // A client that waits for "100 Continue" before sending its body (curl does above 1 KiB)
+    // is told to go on only now, after the header passed the size and credential checks.
+    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      Tcp().expires_after(core_.options.write_timeout);
+      net::async_write(stream_, net::buffer(kContinue, sizeof kContinue - 1),
+                       [self = Self()](beast::error_code ec, size_t) {
+                         if (ec) return self->Close();
+                         self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     // A body (at most max_body_bytes, never decompressed) is read and ignored: no route
     // takes one.
     Tcp().expires_after(core_.options.write_timeout);
