@@ -729,8 +729,8 @@ void ServerCore::Register(const std::shared_ptr<Connection>& c) {
 
 void ServerCore::StartTls(tcp::socket socket,
                           std::chrono::steady_clock::time_point handshake_deadline) {
-  auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-      *this, std::move(socket), *ssl_);
+  auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(socket),
+                                                                           *ssl_);
   Register(s);
   s->Run(handshake_deadline);
 }

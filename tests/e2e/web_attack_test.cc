@@ -256,7 +256,8 @@ TEST_F(WebAttackTest, ScrapesAndHealthzStayFastWhileEveryAttackRunsAtOnce) {
   }
 
   std::this_thread::sleep_for(milliseconds(1000));
-  std::printf("[ figures  ] rss after auth+bombs 1s: %lld KiB\n", static_cast<long long>(RssKib(child_)));
+  std::printf("[ figures  ] rss after auth+bombs 1s: %lld KiB\n",
+              static_cast<long long>(RssKib(child_)));
   // 1,000 idle sockets, 100 that start a TLS handshake and stop, 100 slowloris (TLS done, a
   // header that grows by a byte a second).
   std::vector<int> idle;
