@@ -167,6 +167,7 @@ class ServerCore {
   std::unique_ptr<CertReloader> certs;
   std::unique_ptr<BasicAuth> auth;
   std::atomic<bool> stopping{false};
+  std::atomic<int> chunked_streams{0};  // chunked /metrics renders running or queued
 
  private:
   void Accept();
@@ -449,7 +450,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     const std::string accept(View(parser_->get()[bhttp::field::accept_encoding]));
     const bool gzip = AcceptsGzip(accept);
     if (h.metrics_pieces && !gzip && accept.find_first_not_of(" \t") == std::string::npos) {
-      return MetricsChunked();
+      // A chunked body is printed as it is sent, so its worker waits for the client. Only
+      // render_threads - 1 of them may at a time (one worker always stays free for other
+      // scrapes); beyond that the text is rendered whole and sent with a length.
+      const int allowed = std::max(1, static_cast<int>(core_.options.render_threads) - 1);
+      if (core_.chunked_streams.fetch_add(1) < allowed) return MetricsChunked();
+      core_.chunked_streams.fetch_sub(1);
     }
     OnWorker([gzip](const Handlers& h, Response& res) {
       res.set(bhttp::field::content_type, kMetricsType);
@@ -485,9 +491,14 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   }
 
   // Plain text to a client that accepts no coding at all: sent chunked as it is printed.
+  // Holds one of ServerCore::chunked_streams (taken by the caller) until its render ends.
   void MetricsChunked() {
     auto pipe = std::make_shared<ChunkPipe>();
     const bool queued = core_.render_pool->TrySubmit([self = Self(), pipe] {
+      struct Release {
+        std::atomic<int>& n;
+        ~Release() { n.fetch_sub(1); }
+      } release{self->core_.chunked_streams};
       const auto stall = self->core_.options.write_timeout;
       auto emit = [&](std::string* text) {
         if (text->empty()) return;
@@ -519,7 +530,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       }
       net::post(self->Tcp().get_executor(), [self] { self->PumpChunks(); });
     });
-    if (!queued) return Busy();
+    if (!queued) {
+      core_.chunked_streams.fetch_sub(1);
+      return Busy();
+    }
     pipe_ = pipe;
     chunk_head_.emplace(bhttp::status::ok, 11);
     chunk_head_->set(bhttp::field::content_type, kMetricsType);

@@ -344,6 +344,50 @@ TEST_F(ServerLimitsTest, ATlsHandshakeThatNeverEndsIsCutAtTheHandshakeDeadline) 
   EXPECT_TRUE(testing::TlsHandshake(server_->port(), 0, 0).ok);
 }
 
+// A client that asks for plain text (sent chunked as it is printed) and never reads holds a
+// render worker; a second one must not hold the other, or every scrape would wait.
+TEST_F(ServerLimitsTest, ClientsThatStopReadingAChunkedScrapeLeaveAWorkerForOthers) {
+  std::string big;
+  for (int i = 0; big.size() < (32u << 20); ++i)
+    big += "mpe_big_total{n=\"" + std::to_string(i) + "\"} 1\n";
+  Handlers h;
+  h.metrics = [&big] { return big; };
+  h.metrics_pieces = [&big](size_t chunk, const std::function<void(std::string*)>& emit) {
+    for (size_t at = 0; at < big.size(); at += chunk) {
+      std::string piece = big.substr(at, chunk);
+      emit(&piece);
+    }
+  };
+  ServerOptions o;
+  o.write_timeout = std::chrono::seconds(60);  // longer than the test: only the cap helps
+  server_ = std::make_unique<HttpServer>(std::move(h), o);
+  ASSERT_TRUE(server_->Start("127.0.0.1:0").ok());
+  std::vector<int> stalled;
+  for (int i = 0; i < 2; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_TRUE(SendAll(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+    stalled.push_back(fd);
+    std::this_thread::sleep_for(milliseconds(200));  // let its render start and stall
+  }
+  const auto t0 = Clock::now();
+  httplib::Client c("127.0.0.1", server_->port());
+  c.set_read_timeout(10);
+  auto res = c.Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  const auto took = Clock::now() - t0;
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_LT(took, std::chrono::seconds(5));
+  for (int fd : stalled) close(fd);
+  server_->Stop();
+}
+
 class ServerAuthLimitsTest : public ServerLimitsTest {
  protected:
   void SetUp() override {
