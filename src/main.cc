@@ -12,6 +12,7 @@
 #include "common/logging.h"
 #include "config/config_loader.h"
 #include "config/flags.h"
+#include "http/web_config.h"
 
 namespace {
 
@@ -61,6 +62,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (cl->check_config) {
+    // The web config is part of the deployment: check it (YAML, certificate, key, client CA,
+    // cipher suites) as the start would.
+    if (!cfg->web.config_file.empty()) {
+      auto web = http::LoadWebConfig(cfg->web.config_file);
+      if (!web.ok()) {
+        std::cerr << "mist_pcap_exporter: " << web.error().message << "\n";
+        return 1;
+      }
+    }
     std::cout << config::Summary(*cfg) << "\n";
     return 0;
   }

@@ -13,6 +13,7 @@
 #include "app/pcap_enricher.h"
 #include "app/shard.h"
 #include "app/site_directory.h"
+#include "app/startup_warnings.h"
 #include "app/stream_ingest.h"
 #include "capture/archive_writer.h"
 #include "capture/managed_captures.h"
@@ -120,7 +121,10 @@ common::Status App::ApplySites(std::vector<poll::SiteRef> owned) {
     if (!wanted.count(id)) removed.insert(id);
   }
   size_t added = 0;
-  for (const auto& id : removed) aggregator_->RemoveSite(id);
+  for (const auto& id : removed) {
+    aggregator_->RemoveSite(id);
+    if (archive_) archive_->RemoveSite(id);
+  }
   for (const auto& s : sites) {
     auto it = applied_.find(s.id);
     if (it != applied_.end() && it->second.name == s.name) continue;
@@ -245,6 +249,7 @@ common::Status App::ApplyReload(const config::ReloadPlan& plan) {
 }
 
 common::Status App::Start() {
+  for (const std::string& warning : StartupWarnings(config_)) spdlog::warn("{}", warning);
   registry_ = std::make_shared<prometheus::Registry>();
   prometheus::BuildGauge()
       .Name("mist_pcap_exporter_build_info")
@@ -280,6 +285,7 @@ common::Status App::Start() {
   agg_opts.max_series_per_family = config_.metrics.max_series_per_family;
   agg_opts.stale_after = config_.metrics.stale_after;
   agg_opts.lost_mode = config_.stream.lost_messages;
+  agg_opts.label_stats = &label_stats_;
   aggregator_ = std::make_unique<metrics::StreamAggregator>(agg_opts, clock_);
 
   http::Handlers handlers;
@@ -294,7 +300,9 @@ common::Status App::Start() {
     reloader_ = std::make_unique<ConfigReloader>(
         *reload_source_, config_, *registry_, clock_,
         [this](const config::ReloadPlan& plan) { return ApplyReload(plan); });
-    handlers.reload = [this] { return Reload(); };
+    // POST /-/reload only with --web.enable-lifecycle (as Prometheus): without it anyone who
+    // reaches the port could make the exporter re-read its config. SIGHUP always works.
+    if (config_.web.enable_lifecycle) handlers.reload = [this] { return Reload(); };
   }
   std::optional<http::WebConfig> web;
   if (!config_.web.config_file.empty()) {
@@ -306,7 +314,9 @@ common::Status App::Start() {
                  web->tls ? "on" : "off",
                  users ? std::to_string(users) + (users == 1 ? " user" : " users") : "off");
   }
-  http_ = std::make_unique<http::HttpServer>(std::move(handlers));
+  http::ServerOptions http_options;
+  http_options.max_connections = static_cast<size_t>(config_.web.max_connections);
+  http_ = std::make_unique<http::HttpServer>(std::move(handlers), http_options);
   if (auto st = http_->Start(config_.web.listen_address, web ? &*web : nullptr); !st.ok())
     return st.error();
   spdlog::info("listening on {} (port {})", config_.web.listen_address, http_->port());
@@ -398,7 +408,10 @@ void App::WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*
   {
     prometheus::TextSerializer serializer;
     std::ostringstream os;
-    serializer.Serialize(os, registry_->Collect());
+    // Capture ids and types from Mist's REST answers: valid UTF-8 of at most 256 bytes.
+    auto families = registry_->Collect();
+    metrics::SanitizeLabelValues(&families, &label_stats_);
+    serializer.Serialize(os, families);
     out += os.str();
   }
   {
@@ -411,6 +424,8 @@ void App::WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*
     });
   }
   metrics::AppendProcessMetrics(&out);
+  label_stats_.AppendText(&out);
+  if (http_) http_->AppendMetricsText(&out);
   emit(&out);
 }
 

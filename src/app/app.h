@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "config/reload_plan.h"
+#include "metrics/label_value.h"
 #include "poll/capture_metrics.h"
 
 namespace prometheus {
@@ -114,6 +115,8 @@ class App {
   std::unique_ptr<capture::ArchiveWriter> archive_;
   config::Config managed_config_;  // ManagedCaptures keeps a reference
   std::unique_ptr<capture::ManagedCaptures> managed_;
+  // Declared before the aggregator, which keeps a pointer to it; counted during scrapes.
+  mutable metrics::LabelValueStats label_stats_;
   std::unique_ptr<metrics::StreamAggregator> aggregator_;
   std::unique_ptr<SiteDirectory> directory_;
   std::unique_ptr<http::HttpServer> http_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "capture/archive_writer.h"
+#include "common/text.h"
 
 namespace mpe::app {
 
@@ -71,11 +72,9 @@ void StreamIngest::ReportDecodeError(decode::DecodeError error, std::string_view
   // The channel comes from the bad frame itself: bounded and without control characters, so it
   // cannot flood or forge log lines.
   constexpr size_t kMaxChannel = 120;
-  std::string shown =
-      channel.empty() ? std::string("-") : std::string(channel.substr(0, kMaxChannel));
-  for (char& c : shown) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
+  const std::string shown = channel.empty()
+                                ? std::string("-")
+                                : common::EscapeControl(common::Utf8Prefix(channel, kMaxChannel));
   // A bad frame from Mist is data, not a connection problem: the stream stays up, so one line
   // per reason and minute is enough to notice it next to the counter.
   spdlog::warn(

@@ -1,8 +1,11 @@
 #include "capture/archive_writer.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,16 +32,60 @@ void PutLe32(uint8_t* p, uint32_t v) {
   PutLe16(p + 2, static_cast<uint16_t>(v >> 16));
 }
 
+bool SafeByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+// FNV-1a 64: stable across runs and builds, so a restarted writer picks the same names.
+uint64_t Fnv1a64(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// The names of a directory's entries (not "." and ".."), read through its handle.
+std::vector<std::string> ListDir(int dir_fd) {
+  std::vector<std::string> names;
+  const int fd = ::dup(dir_fd);
+  if (fd < 0) return names;
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return names;
+  }
+  ::rewinddir(d);
+  while (dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  ::closedir(d);
+  return names;
+}
+
 void AppendSanitised(std::string* out, std::string_view s) {
   if (s.empty()) {
     out->push_back('_');
     return;
   }
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
-    out->push_back(ok ? c : '_');
+  for (char c : s) out->push_back(SafeByte(c) ? c : '_');
+}
+
+// SafeKey into *out (appended).
+void AppendKey(std::string* out, std::string_view id) {
+  if (!id.empty() && id.size() <= ArchiveWriter::kMaxKeyBytes &&
+      std::all_of(id.begin(), id.end(), SafeByte)) {
+    out->append(id);
+    return;
   }
+  AppendSanitised(out, id.substr(0, ArchiveWriter::kMaxKeyBytes));
+  static constexpr char kHex[] = "0123456789abcdef";
+  const uint64_t h = Fnv1a64(id);
+  out->push_back('-');
+  for (int i = 15; i >= 0; --i) out->push_back(kHex[(h >> (4 * i)) & 0xf]);
 }
 
 // The n of "<capture_key>-<n>.pcap", or -1 when `name` is not such a file.
@@ -62,11 +109,22 @@ int FileNumber(std::string_view name, std::string_view capture_key) {
 
 const char* ArchiveErrorName(ArchiveError e) {
   switch (e) {
-    case ArchiveError::kNoSpace: return "no_space";
-    case ArchiveError::kPermission: return "permission";
-    case ArchiveError::kIo: return "io";
-    case ArchiveError::kBadPcapRaw: return "bad_pcap_raw";
-    default: return "unknown";
+    case ArchiveError::kNoSpace:
+      return "no_space";
+    case ArchiveError::kPermission:
+      return "permission";
+    case ArchiveError::kIo:
+      return "io";
+    case ArchiveError::kBadPcapRaw:
+      return "bad_pcap_raw";
+    case ArchiveError::kUnknownSite:
+      return "unknown_site";
+    case ArchiveError::kSymlink:
+      return "symlink";
+    case ArchiveError::kPaused:
+      return "paused";
+    default:
+      return "unknown";
   }
 }
 
@@ -86,11 +144,23 @@ ArchiveWriter::ArchiveWriter(const config::ArchiveConfig& config, prometheus::Re
   }
 }
 
-ArchiveWriter::~ArchiveWriter() { Close(); }
+ArchiveWriter::~ArchiveWriter() {
+  Close();
+  for (auto& [key, site] : sites_) {
+    if (site.dir_fd >= 0) ::close(site.dir_fd);
+  }
+  if (base_fd_ >= 0) ::close(base_fd_);
+}
 
 std::string ArchiveWriter::SanitisePathComponent(std::string_view s) {
   std::string out;
   AppendSanitised(&out, s);
+  return out;
+}
+
+std::string ArchiveWriter::SafeKey(std::string_view id) {
+  std::string out;
+  AppendKey(&out, id);
   return out;
 }
 
@@ -103,6 +173,8 @@ ArchiveError ArchiveWriter::Classify(int err) {
     case EPERM:
     case EROFS:
       return ArchiveError::kPermission;
+    case ELOOP:
+      return ArchiveError::kSymlink;
     default:
       return ArchiveError::kIo;
   }
@@ -111,6 +183,60 @@ ArchiveError ArchiveWriter::Classify(int err) {
 void ArchiveWriter::AddSite(const std::string& site_id, const std::string& site_name) {
   std::lock_guard<std::mutex> lock(mu_);
   names_[site_id] = site_name.empty() ? site_id : site_name;
+}
+
+void ArchiveWriter::RemoveSite(const std::string& site_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  names_.erase(site_id);
+  std::string prefix;
+  AppendKey(&prefix, site_id);
+  prefix.push_back('/');
+  for (auto it = streams_.lower_bound(prefix);
+       it != streams_.end() && it->first.starts_with(prefix);) {
+    CloseStream(*it->second, nullptr, site_id);
+    it = streams_.erase(it);
+  }
+}
+
+int ArchiveWriter::SiteFd(const std::string& site_key) const {
+  auto it = sites_.find(site_key);
+  return it == sites_.end() ? -1 : it->second.dir_fd;
+}
+
+bool ArchiveWriter::OpenSiteDir(Site& site, const std::string& site_key, std::string_view site_id) {
+  if (base_fd_ < 0) {
+    std::error_code ec;
+    fs::create_directories(config_.dir, ec);
+    if (ec) {
+      Fail(Classify(ec.value()), ec.value(), site_id, "creating the archive directory", &site);
+      return false;
+    }
+    base_fd_ = ::open(config_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (base_fd_ < 0) {
+      const int err = errno;
+      Fail(Classify(err), err, site_id, "opening the archive directory", &site);
+      return false;
+    }
+  }
+  if (::mkdirat(base_fd_, site_key.c_str(), 0750) != 0 && errno != EEXIST) {
+    const int err = errno;
+    Fail(Classify(err), err, site_id, "creating the archive directory", &site);
+    return false;
+  }
+  site.dir_fd =
+      ::openat(base_fd_, site_key.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (site.dir_fd < 0) {
+    const int err = errno;
+    // A link where the site directory should be: O_NOFOLLOW answers ELOOP (or ENOTDIR).
+    struct stat st {};
+    const bool link =
+        err == ELOOP || (::fstatat(base_fd_, site_key.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                         S_ISLNK(st.st_mode));
+    Fail(link ? ArchiveError::kSymlink : Classify(err), err, site_id,
+         "opening the archive directory", &site);
+    return false;
+  }
+  return true;
 }
 
 void ArchiveWriter::Fail(ArchiveError reason, int err, std::string_view site_id,
@@ -147,10 +273,9 @@ int ArchiveWriter::NextFileNumber(const std::string& site_key, const std::string
   auto it = next_n_.find(key);
   if (it == next_n_.end()) {
     int max_n = 0;
-    std::error_code ec;
-    for (fs::directory_iterator d(fs::path(config_.dir) / site_key, ec), end; !ec && d != end;
-         d.increment(ec)) {
-      max_n = std::max(max_n, FileNumber(d->path().filename().string(), capture_key));
+    if (const int fd = SiteFd(site_key); fd >= 0) {
+      for (const std::string& name : ListDir(fd))
+        max_n = std::max(max_n, FileNumber(name, capture_key));
     }
     it = next_n_.emplace(key, max_n + 1).first;
   }
@@ -158,8 +283,7 @@ int ArchiveWriter::NextFileNumber(const std::string& site_key, const std::string
 }
 
 ArchiveWriter::Stream& ArchiveWriter::GetStream(const std::string& site_key,
-                                                const std::string& capture_key,
-                                                uint32_t linktype) {
+                                                const std::string& capture_key, uint32_t linktype) {
   key_.clear();
   key_.append(site_key).append("/").append(capture_key).append("/");
   key_.append(std::to_string(linktype));
@@ -204,12 +328,22 @@ bool ArchiveWriter::OpenStream(Site& site, Stream& stream) {
     Stream* victim = lru_.back();
     CloseStream(*victim, nullptr, victim->site_key);
   }
-  stream.path = (fs::path(config_.dir) / stream.site_key /
-                 (stream.capture_key + "-" + std::to_string(stream.n) + ".pcap"))
-                    .string();
-  FILE* f = std::fopen(stream.path.c_str(), "ab");
+  const std::string name = stream.capture_key + "-" + std::to_string(stream.n) + ".pcap";
+  stream.path = (fs::path(config_.dir) / stream.site_key / name).string();
+  // Relative to the site's handle and never through a link (a planted link would otherwise
+  // make us append to any file we may write).
+  const int fd = ::openat(site.dir_fd, name.c_str(),
+                          O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+  FILE* f = fd >= 0 ? ::fdopen(fd, "ab") : nullptr;
   if (f == nullptr) {
     const int err = errno;
+    if (fd >= 0) ::close(fd);
+    if (err == ELOOP) {
+      // A link planted under our next name: leave it, count the packet, move past it.
+      Fail(ArchiveError::kSymlink, err, stream.site_key, "opening " + stream.path, nullptr);
+      stream.n = NextFileNumber(stream.site_key, stream.capture_key);
+      return false;
+    }
     Fail(Classify(err), err, stream.site_key, "opening " + stream.path, &site);
     return false;
   }
@@ -241,43 +375,49 @@ bool ArchiveWriter::OpenStream(Site& site, Stream& stream) {
 
 void ArchiveWriter::EnforceRetention(const std::string& site_key) {
   struct Entry {
-    fs::file_time_type mtime;
+    int64_t mtime_ns;
     std::string name;
-    fs::path path;
   };
+  const int dir_fd = SiteFd(site_key);
+  if (dir_fd < 0) return;
   std::vector<Entry> files;
-  std::error_code ec;
-  for (fs::directory_iterator d(fs::path(config_.dir) / site_key, ec), end; !ec && d != end;
-       d.increment(ec)) {
-    if (d->path().extension() != ".pcap") continue;
-    std::error_code e2;
-    auto mtime = fs::last_write_time(d->path(), e2);
-    if (e2) continue;
-    files.push_back(Entry{mtime, d->path().filename().string(), d->path()});
+  for (std::string& name : ListDir(dir_fd)) {
+    if (!name.ends_with(".pcap")) continue;
+    struct stat st {};
+    // Regular files only: a link is neither counted nor deleted (nor what it points to).
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    files.push_back(
+        Entry{static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+              std::move(name)});
   }
   const size_t keep = static_cast<size_t>(std::max(1, config_.max_files_per_site));
   if (files.size() <= keep) return;
   std::sort(files.begin(), files.end(), [](const Entry& a, const Entry& b) {
-    return a.mtime != b.mtime ? a.mtime < b.mtime : a.name < b.name;
+    return a.mtime_ns != b.mtime_ns ? a.mtime_ns < b.mtime_ns : a.name < b.name;
   });
   size_t excess = files.size() - keep;
   for (const Entry& e : files) {
     if (excess == 0) break;
-    const std::string path = e.path.string();
-    const bool open = std::any_of(lru_.begin(), lru_.end(),
-                                  [&](const Stream* s) { return s->path == path; });
+    const std::string path = (fs::path(config_.dir) / site_key / e.name).string();
+    const bool open =
+        std::any_of(lru_.begin(), lru_.end(), [&](const Stream* s) { return s->path == path; });
     if (open) continue;
-    std::error_code e3;
-    if (fs::remove(e.path, e3)) {
+    if (::unlinkat(dir_fd, e.name.c_str(), 0) == 0) {
       --excess;
-    } else if (e3) {
-      Fail(Classify(e3.value()), e3.value(), site_key, "removing " + path, nullptr);
+    } else if (errno != ENOENT) {
+      const int err = errno;
+      Fail(Classify(err), err, site_key, "removing " + path, nullptr);
     }
   }
 }
 
 void ArchiveWriter::CountBadPcapRaw(std::string_view site_id) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (names_.find(site_id) == names_.end()) {
+    errors_[static_cast<int>(ArchiveError::kUnknownSite)]->Increment();
+    return;
+  }
   Fail(ArchiveError::kBadPcapRaw, 0, site_id, "decoding pcap_raw", nullptr);
 }
 
@@ -292,10 +432,10 @@ void ArchiveWriter::Write(std::string_view site_id, std::string_view site_name,
     return;
   }
   const auto iface = event.packet.interface;
-  const bool radiotap = iface == decode::Interface::kRadiotap ||
-                        (iface != decode::Interface::kWired &&
-                         (raw->linktype == decode::kLinktypeIeee80211Radiotap ||
-                          decode::LooksLikeRadiotap(raw->packet)));
+  const bool radiotap =
+      iface == decode::Interface::kRadiotap ||
+      (iface != decode::Interface::kWired && (raw->linktype == decode::kLinktypeIeee80211Radiotap ||
+                                              decode::LooksLikeRadiotap(raw->packet)));
   WriteDecoded(site_id, site_name, capture_id, *raw, radiotap);
 }
 
@@ -303,23 +443,22 @@ void ArchiveWriter::WriteDecoded(std::string_view site_id, std::string_view site
                                  std::string_view capture_id, const decode::RawPacketInfo& raw,
                                  bool radiotap) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (names_.find(site_id) == names_.end()) {
+    // Not a site we subscribed to: no directory, no file, no series; logged like a failure.
+    Fail(ArchiveError::kUnknownSite, 0, "-", "writing a packet of an unknown site", nullptr);
+    return;
+  }
   std::string site_key;
-  AppendSanitised(&site_key, site_id);
+  AppendKey(&site_key, site_id);
   std::string capture_key;
-  AppendSanitised(&capture_key, capture_id.empty() ? std::string_view("unknown") : capture_id);
+  AppendKey(&capture_key, capture_id.empty() ? std::string_view("unknown") : capture_id);
   Site& site = GetSite(site_key, site_id, site_name);
   const auto now = clock_.SteadyNow();
-  if (now < site.retry_at) return;  // backing off after a failure
-
-  if (!site.dir_ready) {
-    std::error_code ec;
-    fs::create_directories(fs::path(config_.dir) / site_key, ec);
-    if (ec) {
-      Fail(Classify(ec.value()), ec.value(), site_id, "creating the archive directory", &site);
-      return;
-    }
-    site.dir_ready = true;
+  if (now < site.retry_at) {  // backing off after a failure
+    errors_[static_cast<int>(ArchiveError::kPaused)]->Increment();
+    return;
   }
+  if (site.dir_fd < 0 && !OpenSiteDir(site, site_key, site_id)) return;
 
   const uint32_t linktype =
       radiotap ? decode::kLinktypeIeee80211Radiotap : decode::kLinktypeEthernet;
@@ -367,9 +506,9 @@ void ArchiveWriter::WriteDecoded(std::string_view site_id, std::string_view site
 void ArchiveWriter::OnCaptureEnd(std::string_view site_id, std::string_view capture_id) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string prefix;
-  AppendSanitised(&prefix, site_id);
+  AppendKey(&prefix, site_id);
   prefix.push_back('/');
-  AppendSanitised(&prefix, capture_id.empty() ? std::string_view("unknown") : capture_id);
+  AppendKey(&prefix, capture_id.empty() ? std::string_view("unknown") : capture_id);
   next_n_.erase(prefix);
   prefix.push_back('/');
   Site* site = nullptr;

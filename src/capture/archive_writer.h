@@ -26,11 +26,26 @@ class Counter;
 namespace mpe::capture {
 
 // Why an archive write failed: the `reason` label of mist_pcap_archive_errors_total.
-enum class ArchiveError : uint8_t { kNoSpace, kPermission, kIo, kBadPcapRaw, kCount };
+// Every packet not written is counted under one of them.
+enum class ArchiveError : uint8_t {
+  kNoSpace,
+  kPermission,
+  kIo,
+  kBadPcapRaw,
+  kUnknownSite,  // a site never added (a channel we did not subscribe to): nothing is created
+  kSymlink,      // a site directory or file is a symbolic link: never followed
+  kPaused,       // dropped while the site waits kRetryAfter after a failure
+  kCount
+};
 const char* ArchiveErrorName(ArchiveError e);
 
 // Appends every streamed pcap_raw packet to classic pcap files
-// `<dir>/<site_id>/<capture_id>-<n>.pcap` (SPEC §7). A file holds one linktype (127 for
+// `<dir>/<site_id>/<capture_id>-<n>.pcap` (SPEC §7), for sites added with AddSite only (a
+// hostile stream cannot create directories or series for other sites). An id that is not
+// already a safe name ([A-Za-z0-9_-], at most kMaxKeyBytes) is sanitised and gets a hash
+// suffix, so ids that differ only in punctuation or after the cut stay apart. Files and site
+// directories are opened relative to directory handles with O_NOFOLLOW: a symbolic link
+// planted in the archive is never written or deleted through. A file holds one linktype (127 for
 // radiotap, 1 for Ethernet), so a "radiotap,wired" capture writes two files with different
 // n; n also advances on rotation at rotate_bytes and never reuses a number found on disk.
 // At most kMaxOpenFiles FILE* stay open (least recently used closed first, with fsync); per
@@ -55,8 +70,11 @@ class ArchiveWriter {
   ArchiveWriter(const ArchiveWriter&) = delete;
   ArchiveWriter& operator=(const ArchiveWriter&) = delete;
 
-  // Names a site for the `site` label (default: its id). Call before its first packet.
+  // Names a site for the `site` label (default: its id) and allows writing for it. Call before
+  // its first packet; packets of sites never added are counted (unknown_site) and dropped.
   void AddSite(const std::string& site_id, const std::string& site_name);
+  // Stops writing for the site (its open files are closed).
+  void RemoveSite(const std::string& site_id);
 
   // Decodes the event's pcap_raw and appends its packet; events without pcap_raw are ignored.
   // site_name may be empty (the AddSite name or the id is used).
@@ -64,8 +82,7 @@ class ArchiveWriter {
              const decode::Event& event);
   // The same with a pcap_raw the caller already decoded; `radiotap` picks linktype 127.
   void WriteDecoded(std::string_view site_id, std::string_view site_name,
-                    std::string_view capture_id, const decode::RawPacketInfo& raw,
-                    bool radiotap);
+                    std::string_view capture_id, const decode::RawPacketInfo& raw, bool radiotap);
   // Counts a pcap_raw that could not be decoded (reason bad_pcap_raw).
   void CountBadPcapRaw(std::string_view site_id);
 
@@ -76,6 +93,10 @@ class ArchiveWriter {
 
   // Only [A-Za-z0-9_-] survive; every other byte becomes '_'; "" becomes "_".
   static std::string SanitisePathComponent(std::string_view s);
+  // The file-name part for an id: the id itself when it is safe and short, else its first
+  // kMaxKeyBytes sanitised bytes, '-' and 16 hex digits of a hash of the whole id.
+  static std::string SafeKey(std::string_view id);
+  static constexpr size_t kMaxKeyBytes = 64;
 
  private:
   struct Stream {
@@ -93,13 +114,16 @@ class ArchiveWriter {
     std::string name;
     prometheus::Counter* bytes = nullptr;
     std::chrono::steady_clock::time_point retry_at{};
-    bool dir_ready = false;
+    int dir_fd = -1;  // the site directory, opened with O_NOFOLLOW
   };
 
   Site& GetSite(const std::string& key, std::string_view site_id, std::string_view site_name);
-  Stream& GetStream(const std::string& site_key, const std::string& capture_key,
-                    uint32_t linktype);
+  Stream& GetStream(const std::string& site_key, const std::string& capture_key, uint32_t linktype);
   int NextFileNumber(const std::string& site_key, const std::string& capture_key);
+  // Opens the archive directory (following a link there: the operator chose it) and the
+  // site's directory below it (never a link); false after counting the failure.
+  bool OpenSiteDir(Site& site, const std::string& site_key, std::string_view site_id);
+  int SiteFd(const std::string& site_key) const;
   // Opens (creating the header when the file is new) or reopens a stream's file.
   bool OpenStream(Site& site, Stream& stream);
   // fflush + fsync + fclose; returns false (and counts) on failure.
@@ -117,14 +141,15 @@ class ArchiveWriter {
 
   std::mutex mu_;
   std::map<std::string, std::string, std::less<>> names_;  // site id -> name (AddSite)
-  std::map<std::string, Site, std::less<>> sites_;          // by sanitised id
+  std::map<std::string, Site, std::less<>> sites_;         // by sanitised id
   // (site_key + '/' + capture_key + '/' + linktype) -> stream
   std::map<std::string, std::unique_ptr<Stream>, std::less<>> streams_;
   // next n per (site_key + '/' + capture_key)
   std::map<std::string, int, std::less<>> next_n_;
   std::list<Stream*> lru_;  // front = most recently used, only streams with an open file
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> last_log_;
-  std::string key_;  // reused lookup key
+  std::string key_;   // reused lookup key
+  int base_fd_ = -1;  // config_.dir
 };
 
 }  // namespace mpe::capture

@@ -92,6 +92,11 @@ struct ArchiveConfig {
 struct WebConfig {
   std::string listen_address = ":10052";
   std::string config_file;  // --web.config.file
+  // Open connections at most; at the limit idle ones are closed first (http::ServerOptions).
+  int max_connections = 512;
+  // --web.enable-lifecycle (flag only, as in Prometheus): serve POST /-/reload. SIGHUP always
+  // reloads.
+  bool enable_lifecycle = false;
 };
 
 struct LogConfig {

@@ -610,13 +610,16 @@ void Parser::ParseArchive(const Value& v) {
 }
 
 void Parser::ParseWeb(const Value& v) {
-  Fields f(*this, v, {"listen_address", "config_file"});
+  Fields f(*this, v, {"listen_address", "config_file", "max_connections"});
   if (const Value* e = f.Get("listen_address")) {
     std::string address = String(*e);
     if (auto problem = ListenAddressProblem(address)) Fail(e->line, e->path, *problem);
     cfg_.web.listen_address = address;
   }
   if (const Value* e = f.Get("config_file")) cfg_.web.config_file = String(*e);
+  if (const Value* e = f.Get("max_connections")) {
+    cfg_.web.max_connections = static_cast<int>(Int(*e, 1, 1000000));
+  }
 }
 
 void Parser::ParseLog(const Value& v) {
@@ -681,6 +684,7 @@ void Parser::ApplyFlags() {
     cfg_.web.listen_address = *cl_.listen_address;
   }
   if (cl_.web_config_file) cfg_.web.config_file = *cl_.web_config_file;
+  cfg_.web.enable_lifecycle = cl_.web_enable_lifecycle;
   if (cl_.log_level) {
     const std::string& l = *cl_.log_level;
     if (l != "debug" && l != "info" && l != "warn" && l != "error") {

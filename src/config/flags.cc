@@ -26,11 +26,17 @@ struct FlagSpec {
 };
 
 constexpr FlagSpec kFlags[] = {
-    {"--config.file", FlagKind::kValue},     {"--web.listen-address", FlagKind::kValue},
-    {"--web.config.file", FlagKind::kValue}, {"--log.level", FlagKind::kValue},
-    {"--log.format", FlagKind::kValue},      {"--shard.index", FlagKind::kValue},
-    {"--shard.count", FlagKind::kValue},     {"--check-config", FlagKind::kBool},
-    {"--version", FlagKind::kBool},          {"--help", FlagKind::kBool},
+    {"--config.file", FlagKind::kValue},
+    {"--web.listen-address", FlagKind::kValue},
+    {"--web.config.file", FlagKind::kValue},
+    {"--log.level", FlagKind::kValue},
+    {"--log.format", FlagKind::kValue},
+    {"--shard.index", FlagKind::kValue},
+    {"--shard.count", FlagKind::kValue},
+    {"--check-config", FlagKind::kBool},
+    {"--version", FlagKind::kBool},
+    {"--help", FlagKind::kBool},
+    {"--web.enable-lifecycle", FlagKind::kBool},
 };
 
 const FlagSpec* FindFlag(std::string_view name) {
@@ -106,6 +112,7 @@ common::Result<CommandLine> ParseCommandLine(int argc, const char* const argv[])
       if (name == "--check-config") cl.check_config = true;
       if (name == "--version") cl.version = true;
       if (name == "--help") cl.help = true;
+      if (name == "--web.enable-lifecycle") cl.web_enable_lifecycle = true;
       continue;
     }
     if (!value) {
@@ -134,6 +141,7 @@ Flags:
   --web.listen-address=ADDR     HOST:PORT or :PORT to serve /metrics on (overrides
                                 web.listen_address)
   --web.config.file=PATH        TLS / basic auth web config (exporter-toolkit format)
+  --web.enable-lifecycle        serve POST /-/reload (off by default; SIGHUP always reloads)
   --log.level=LEVEL             debug, info, warn or error (overrides log.level)
   --log.format=FORMAT           text or json (overrides log.format)
   --shard.index=N               this replica's shard (default: the ordinal at the end of

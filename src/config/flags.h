@@ -19,13 +19,15 @@ struct CommandLine {
   std::optional<std::string> log_format;        // --log.format
   std::optional<int> shard_index, shard_count;  // --shard.index --shard.count
   bool check_config = false, version = false, help = false;
+  bool web_enable_lifecycle = false;  // --web.enable-lifecycle
   // From the first non-flag word on (or everything after "--"), e.g.
   // {"captures", "list", "--site", "HQ"}; flags after it belong to the subcommand.
   std::vector<std::string> subcommand;
 };
 
 // Parses argv (argv[0] is the program name). Accepts `--flag=value` and `--flag value`; the
-// booleans are --check-config, --version, --help and -h. Errors name the flag and the problem
+// booleans are --check-config, --web.enable-lifecycle, --version, --help and -h. Errors name the
+// flag and the problem
 // ("unknown flag --foo (see --help)"). Pure; thread-safe.
 common::Result<CommandLine> ParseCommandLine(int argc, const char* const argv[]);
 

@@ -69,6 +69,7 @@ std::vector<std::string> ChangedKeys(const Config& a, const Config& b) {
   check("archive.max_files_per_site", a.archive.max_files_per_site != b.archive.max_files_per_site);
   check("web.listen_address", a.web.listen_address != b.web.listen_address);
   check("web.config_file", a.web.config_file != b.web.config_file);
+  check("web.max_connections", a.web.max_connections != b.web.max_connections);
   check("log.level", a.log.level != b.log.level);
   check("log.format", a.log.format != b.log.format);
   check("shard.index", a.shard.index != b.shard.index);

@@ -117,6 +117,26 @@ bool BasicAuth::Verify(std::string_view user, std::string_view password) {
   return match;
 }
 
+BasicAuth::Quick BasicAuth::CheckCached(std::string_view authorization) {
+  if (!StartsWithBasic(authorization)) return Quick::kBad;
+  std::string_view encoded = authorization.substr(6);
+  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
+  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
+  std::string decoded;
+  if (!DecodeBase64(encoded, &decoded)) return Quick::kBad;
+  const size_t colon = decoded.find(':');
+  if (colon == std::string::npos) {
+    OPENSSL_cleanse(decoded.data(), decoded.size());
+    return Quick::kBad;
+  }
+  const Digest digest = DigestOf(std::string_view(decoded).substr(0, colon),
+                                 std::string_view(decoded).substr(colon + 1));
+  OPENSSL_cleanse(decoded.data(), decoded.size());
+  if (digest == Digest{}) return Quick::kNeedsBcrypt;
+  std::lock_guard<std::mutex> lock(mu_);
+  return verified_.count(digest) != 0 ? Quick::kOk : Quick::kNeedsBcrypt;
+}
+
 bool BasicAuth::Check(std::string_view authorization) {
   if (!StartsWithBasic(authorization)) return false;
   std::string_view encoded = authorization.substr(6);

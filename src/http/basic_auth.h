@@ -27,6 +27,12 @@ class BasicAuth {
   bool Check(std::string_view authorization);
   bool Verify(std::string_view user, std::string_view password);
 
+  // The part of Check that costs no bcrypt, for the server's network threads: kOk for
+  // credentials verified before (still cached), kBad for a header that is missing or not
+  // well-formed Basic credentials, kNeedsBcrypt otherwise (then call Check on a worker).
+  enum class Quick { kOk, kBad, kNeedsBcrypt };
+  Quick CheckCached(std::string_view authorization);
+
   // How many bcrypt computations ran; lets tests prove the cache works.
   uint64_t bcrypt_runs() const { return bcrypt_runs_.load(); }
 

@@ -13,19 +13,14 @@
 #include "common/result.h"
 #include "http/web_config.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace mpe::http {
 
-class BasicAuth;
-class CertReloader;
+class ServerCore;
 
 // What the endpoints serve; each callback must be thread-safe and must not call Mist
 // (a scrape reads what pollers and the stream already gathered).
 struct Handlers {
-  std::function<std::string()> metrics;                  // text format 0.0.4
+  std::function<std::string()> metrics;  // text format 0.0.4
   // The same body in pieces: calls emit(text) for each piece of about chunk_bytes (the last
   // may be shorter); emit takes the text. When set, /metrics uses it: a gzip body is then
   // compressed piece by piece while the rest is printed, and a plain one is sent chunked, so
@@ -37,10 +32,31 @@ struct Handlers {
   std::function<std::pair<bool, std::string>()> reload;  // POST /-/reload; null: 404
 };
 
+// Limits and deadlines of the web server. The defaults are the documented ones (README, "Web
+// server limits"); tests shorten the deadlines.
 struct ServerOptions {
   // How often a new TLS connection may look at the certificate and key files for changes.
   std::chrono::steady_clock::duration cert_check_interval = std::chrono::seconds(5);
   common::Clock* clock = nullptr;  // null: the system clock
+
+  // The whole request header (from the connection's first byte, or from the first byte of a
+  // later request on a kept-alive connection) must arrive within this.
+  std::chrono::steady_clock::duration header_timeout = std::chrono::seconds(10);
+  // The TLS handshake must finish within this of the accept.
+  std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
+  // A kept-alive connection with no request for this long is closed.
+  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
+  // Writing one response (or one piece of a chunked one), and reading an announced body.
+  std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(30);
+  size_t max_header_bytes = 16 * 1024;  // larger: 431, the rest is not read
+  size_t max_body_bytes = 64 * 1024;    // larger: 413, the body is not read
+  // Open connections at most; when full, the longest-idle kept-alive connection is closed to
+  // make room, else the one that has waited longest for its request header, else the new one.
+  size_t max_connections = 512;
+  unsigned io_threads = 2;      // accept, TLS, read, write, /healthz
+  unsigned render_threads = 2;  // /metrics, /readyz, /, /-/reload
+  unsigned auth_threads = 1;    // bcrypt for credentials not seen before
+  size_t max_queued = 256;      // per worker pool; beyond it requests get 503
 };
 
 struct HostPort {
@@ -54,11 +70,15 @@ common::Result<HostPort> ParseListenAddress(const std::string& address);
 // The realm of the WWW-Authenticate challenge sent with every 401.
 inline constexpr char kAuthRealm[] = "mist_pcap_exporter";
 
-// The exporter's HTTP(S) server (cpp-httplib, thread pool). Owns its listener thread, and
-// with a web config its TLS certificate reloader and basic-auth checker. When basic auth is
-// configured every path but /healthz needs credentials. Start/Stop from one controlling
-// thread (Start again after Stop is allowed); handlers run on pool threads; the counters may
-// be read from any thread while no Start is in progress.
+// The exporter's HTTP(S) server, event-driven on Asio/Beast: io_threads run every socket (an
+// idle connection costs memory only), deadlines bound the TLS handshake, the request header
+// and idle keep-alive, and bcrypt and rendering run on small worker pools so that neither
+// blocks accepting, reading or /healthz. Authentication is decided from the header before any
+// body is read; request bodies are never decompressed. With a web config it owns the TLS
+// certificate reloader and the basic-auth checker; when basic auth is configured every path
+// but /healthz needs credentials. Start/Stop from one controlling thread (Start again after
+// Stop is allowed); handlers run on the worker pools; the counters may be read from any
+// thread while no Start is in progress.
 class HttpServer {
  public:
   explicit HttpServer(Handlers handlers, ServerOptions options = {});
@@ -80,16 +100,30 @@ class HttpServer {
   uint64_t cert_reloads() const;
   uint64_t cert_reload_failures() const;
 
- private:
-  void Route();
+  // What the limits did, since construction. Read from any thread.
+  struct Counters {
+    uint64_t accepted = 0;
+    uint64_t open = 0;             // connections open now
+    uint64_t evicted = 0;          // closed to make room under max_connections
+    uint64_t refused = 0;          // closed at once: full of busy connections
+    uint64_t header_timeouts = 0;  // no whole header within header_timeout
+    uint64_t handshake_timeouts = 0;
+    uint64_t header_too_large = 0;  // 431
+    uint64_t body_too_large = 0;    // 413
+    uint64_t busy = 0;              // 503: a worker pool's queue was full
+  };
+  Counters counters() const;
+  // The counters in the text format: mist_pcap_http_connections_closed_total{reason},
+  // mist_pcap_http_requests_refused_total{code} and mist_pcap_http_open_connections.
+  void AppendMetricsText(std::string* out) const;
 
+  struct Stats;  // the atomics behind Counters, shared with the running core
+
+ private:
   Handlers handlers_;
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::unique_ptr<CertReloader> certs_;
-  std::unique_ptr<BasicAuth> auth_;
-  std::thread thread_;
-  std::atomic<bool> listen_returned_{false};
+  std::unique_ptr<ServerCore> core_;
+  std::unique_ptr<Stats> stats_;
   std::atomic<uint64_t> auth_failures_{0};
   int port_ = 0;
   bool tls_ = false;

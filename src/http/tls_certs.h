@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "http/web_config.h"
 
 namespace mpe::http {
 
@@ -89,5 +90,10 @@ class CertReloader {
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
 };
+
+// Applies everything of `tls` but the certificate pair to a server context: protocol versions,
+// the TLS 1.2 cipher list (ours or cipher_suites), server cipher preference, no compression
+// or renegotiation, released idle buffers, and client certificate checks with client_ca_file.
+common::Status ConfigureServerContext(SSL_CTX* ctx, const TlsServerConfig& tls);
 
 }  // namespace mpe::http

@@ -1,5 +1,6 @@
 #include "http/web_config.h"
 
+#include <openssl/ssl.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
+#include <memory>
 #include <system_error>
 #include <vector>
 
@@ -31,14 +33,45 @@ int LineOf(const YAML::Node& node, int fallback) {
 
 // exporter-toolkit options we recognise but do not implement: naming them as such beats
 // "unknown key" for someone who copied a working config from another exporter.
-constexpr std::string_view kToolkitOnlyKeys[] = {"http_server_config",
-                                                 "client_auth_type",
-                                                 "client_ca_file",
-                                                 "cipher_suites",
-                                                 "curve_preferences",
-                                                 "max_version",
-                                                 "prefer_server_cipher_suites",
+constexpr std::string_view kToolkitOnlyKeys[] = {"http_server_config", "curve_preferences",
                                                  "client_allowed_sans"};
+
+// Go's names of the TLS 1.2 suites (crypto/tls, as exporter-toolkit takes them) and OpenSSL's.
+struct CipherName {
+  std::string_view go;
+  std::string_view openssl;
+};
+constexpr CipherName kCiphers[] = {
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+};
+
+struct ClientAuthName {
+  std::string_view name;
+  ClientAuth value;
+};
+constexpr ClientAuthName kClientAuths[] = {
+    {"NoClientCert", ClientAuth::kNone},
+    {"RequestClientCert", ClientAuth::kRequest},
+    {"RequireAnyClientCert", ClientAuth::kRequireAny},
+    {"RequireClientCert", ClientAuth::kRequireAny},  // exporter-toolkit's older spelling
+    {"VerifyClientCertIfGiven", ClientAuth::kVerifyIfGiven},
+    {"RequireAndVerifyClientCert", ClientAuth::kRequireAndVerify},
+};
 
 // Parses one document; owns nothing beyond the WebConfig it builds. One thread, one parse.
 class Parser {
@@ -66,6 +99,8 @@ class Parser {
   std::string String(const Entry& e) const;
   std::string ResolvePath(const std::string& p) const;
   void ParseTls(const Entry& e, WebConfig& out) const;
+  TlsVersion Version(const Entry& f) const;
+  void ParseCiphers(const Entry& f, TlsServerConfig& tls) const;
   void ParseUsers(const Entry& e, WebConfig& out) const;
 
   std::string source_;
@@ -113,28 +148,89 @@ std::string Parser::ResolvePath(const std::string& p) const {
   return dir.empty() ? p : (dir / path).string();
 }
 
+TlsVersion Parser::Version(const Entry& f) const {
+  const std::string v = String(f);
+  if (v == "TLS12") return TlsVersion::kTls12;
+  if (v == "TLS13") return TlsVersion::kTls13;
+  if (v == "TLS10" || v == "TLS11") {
+    Fail(f.line, f.path, Quote(v) + " is not allowed (TLS12 is the lowest this exporter serves)");
+  }
+  Fail(f.line, f.path, "must be one of TLS12, TLS13; got " + Quote(v));
+}
+
+void Parser::ParseCiphers(const Entry& f, TlsServerConfig& tls) const {
+  if (f.node.IsNull()) return;
+  if (!f.node.IsSequence()) Fail(f.line, f.path, "expected a list of cipher suite names");
+  for (const YAML::Node& item : f.node) {
+    const int line = LineOf(item, f.line);
+    if (!item.IsScalar()) Fail(line, f.path, "expected a cipher suite name");
+    const std::string& name = item.Scalar();
+    auto it = std::find_if(std::begin(kCiphers), std::end(kCiphers),
+                           [&](const CipherName& c) { return c.go == name; });
+    if (it == std::end(kCiphers)) {
+      if (name.rfind("TLS_AES_", 0) == 0 || name.rfind("TLS_CHACHA20_", 0) == 0) {
+        Fail(line, f.path,
+             Quote(name) + " is a TLS 1.3 suite; those are not configurable (as in Go)");
+      }
+      Fail(line, f.path,
+           "unknown TLS 1.2 cipher suite " + Quote(name) +
+               " (Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+    }
+    const std::string openssl(it->openssl);
+    if (std::find(tls.cipher_suites.begin(), tls.cipher_suites.end(), openssl) ==
+        tls.cipher_suites.end()) {
+      tls.cipher_suites.push_back(openssl);
+    }
+  }
+  if (tls.cipher_suites.empty()) Fail(f.line, f.path, "an empty list allows no TLS 1.2 suite");
+}
+
 void Parser::ParseTls(const Entry& e, WebConfig& out) const {
   if (e.node.IsNull()) return;  // an empty section: plain HTTP, as exporter-toolkit does
   TlsServerConfig tls;
   const Entry* cert = nullptr;
   const Entry* key = nullptr;
-  auto fields = Fields(e.node, e.path, e.line, {"cert_file", "key_file", "min_version"});
+  const Entry* min = nullptr;
+  const Entry* max = nullptr;
+  const Entry* ca = nullptr;
+  const Entry* client_auth = nullptr;
+  auto fields = Fields(e.node, e.path, e.line,
+                       {"cert_file", "key_file", "min_version", "max_version", "cipher_suites",
+                        "prefer_server_cipher_suites", "client_ca_file", "client_auth_type"});
   for (const Entry& f : fields) {
-    if (f.path.ends_with(".cert_file")) {
+    const std::string name = f.path.substr(e.path.size() + 1);
+    if (name == "cert_file") {
       cert = &f;
-    } else if (f.path.ends_with(".key_file")) {
+    } else if (name == "key_file") {
       key = &f;
+    } else if (name == "min_version") {
+      min = &f;
+      tls.min_version = Version(f);
+    } else if (name == "max_version") {
+      max = &f;
+      tls.max_version = Version(f);
+    } else if (name == "cipher_suites") {
+      ParseCiphers(f, tls);
+    } else if (name == "prefer_server_cipher_suites") {
+      // The server's order always wins here; Go ignores the key too since 1.18.
+      const std::string v = String(f);
+      if (v != "true" && v != "false") Fail(f.line, f.path, "must be true or false");
+    } else if (name == "client_ca_file") {
+      ca = &f;
     } else {
-      std::string v = String(f);
-      if (v == "TLS12") {
-        tls.min_version = TlsVersion::kTls12;
-      } else if (v == "TLS13") {
-        tls.min_version = TlsVersion::kTls13;
-      } else if (v == "TLS10" || v == "TLS11") {
+      client_auth = &f;
+      const std::string v = String(f);
+      auto it = std::find_if(std::begin(kClientAuths), std::end(kClientAuths),
+                             [&](const ClientAuthName& c) { return c.name == v; });
+      if (v.empty()) {
+        tls.client_auth = ClientAuth::kNone;
+      } else if (it == std::end(kClientAuths)) {
         Fail(f.line, f.path,
-             Quote(v) + " is not allowed (TLS12 is the lowest this exporter serves)");
+             "must be one of NoClientCert, RequestClientCert, RequireAnyClientCert, "
+             "VerifyClientCertIfGiven, RequireAndVerifyClientCert; got " +
+                 Quote(v));
       } else {
-        Fail(f.line, f.path, "must be one of TLS12, TLS13; got " + Quote(v));
+        tls.client_auth = it->value;
       }
     }
   }
@@ -145,6 +241,22 @@ void Parser::ParseTls(const Entry& e, WebConfig& out) const {
   if (key == nullptr || String(*key).empty()) {
     Fail(key ? key->line : e.line, e.path + ".key_file",
          "missing (tls_server_config needs cert_file and key_file)");
+  }
+  if (tls.min_version == TlsVersion::kTls13 && tls.max_version == TlsVersion::kTls12) {
+    Fail((max ? max : min)->line, e.path + ".max_version", "is below min_version");
+  }
+  if (ca != nullptr && !String(*ca).empty()) tls.client_ca_file = ResolvePath(String(*ca));
+  const bool verifies = tls.client_auth == ClientAuth::kVerifyIfGiven ||
+                        tls.client_auth == ClientAuth::kRequireAndVerify;
+  if (!tls.client_ca_file.empty() && tls.client_auth == ClientAuth::kNone) {
+    // exporter-toolkit refuses this too: a CA that is never used is a forgotten setting.
+    Fail(ca->line, e.path + ".client_ca_file",
+         "set without client_auth_type (use RequireAndVerifyClientCert or "
+         "VerifyClientCertIfGiven)");
+  }
+  if (verifies && tls.client_ca_file.empty()) {
+    Fail(client_auth->line, e.path + ".client_auth_type",
+         String(*client_auth) + " needs client_ca_file");
   }
   tls.cert_file = ResolvePath(String(*cert));
   tls.key_file = ResolvePath(String(*key));
@@ -254,6 +366,18 @@ common::Result<WebConfig> LoadWebConfig(const std::string& path) {
     const char* key = key_at_fault ? "key_file" : "cert_file";
     return common::MakeError(path + ":" + std::to_string(TlsKeyLine(yaml, key)) +
                              ": tls_server_config." + key + ": " + pair.error().message);
+  }
+  // The rest (client CA file, cipher list) is checked by setting up a context as the server
+  // will, so that --check-config and the start fail on what the server would fail on.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
+                                                        &SSL_CTX_free);
+  if (!ctx) return common::MakeError(path + ": cannot create a TLS context");
+  if (auto st = ConfigureServerContext(ctx.get(), *cfg->tls); !st.ok()) {
+    const bool ca = !cfg->tls->client_ca_file.empty() &&
+                    st.error().message.find("client_ca_file") != std::string::npos;
+    const char* key = ca ? "client_ca_file" : "cipher_suites";
+    return common::MakeError(path + ":" + std::to_string(TlsKeyLine(yaml, key)) +
+                             ": tls_server_config." + key + ": " + st.error().message);
   }
   return cfg;
 }

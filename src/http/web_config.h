@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -11,12 +12,35 @@ namespace mpe::http {
 
 enum class TlsVersion { kTls12, kTls13 };
 
+// exporter-toolkit's client_auth_type values (Go's tls.ClientAuthType).
+enum class ClientAuth {
+  kNone,              // NoClientCert (the default)
+  kRequest,           // RequestClientCert: asked for, not required, not verified
+  kRequireAny,        // RequireAnyClientCert: required, not verified
+  kVerifyIfGiven,     // VerifyClientCertIfGiven: verified against client_ca_file if sent
+  kRequireAndVerify,  // RequireAndVerifyClientCert
+};
+
+// The TLS 1.2 cipher suites served when cipher_suites is not set: Mozilla's "intermediate"
+// list without the DHE suites (ECDHE key exchange with AES-GCM or ChaCha20-Poly1305), in
+// OpenSSL's spelling. TLS 1.3 suites are OpenSSL's defaults (not configurable, as in Go).
+inline constexpr char kDefaultTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 struct TlsServerConfig {
   // Absolute, or relative to the process's working directory: paths written relative in the
   // web config file are resolved against that file's directory when it is loaded.
   std::string cert_file;  // PEM: the leaf certificate first, then any intermediates
   std::string key_file;   // PEM private key, unencrypted
   TlsVersion min_version = TlsVersion::kTls12;
+  TlsVersion max_version = TlsVersion::kTls13;
+  // OpenSSL names of the TLS 1.2 suites, from the Go names in cipher_suites; empty: the
+  // default list above.
+  std::vector<std::string> cipher_suites;
+  std::string client_ca_file;  // PEM CA certificates for client certificates; resolved as above
+  ClientAuth client_auth = ClientAuth::kNone;
 };
 
 // The parsed --web.config.file (Prometheus exporter-toolkit format, the subset we serve).

@@ -6,6 +6,8 @@
 #include <functional>
 
 #include "common/mac.h"
+#include "common/text.h"
+#include "metrics/label_value.h"
 #include "metrics/text_format.h"
 
 namespace mpe::metrics {
@@ -58,8 +60,15 @@ class StringTable {
     labels_ = {"unknown", "other"};
     for (std::string_view s : seed) Intern(s);
   }
+  void set_stats(LabelValueStats* stats) { stats_ = stats; }
   uint32_t Intern(std::string_view v) {
     if (v.empty()) return kUnknownId;
+    // A longer value is cut before it is looked up or kept: a hostile stream cannot make us
+    // keep (or print) more than 256 bytes per value.
+    if (v.size() > kMaxLabelValueBytes) [[unlikely]] {
+      v = common::Utf8Prefix(v, kMaxLabelValueBytes);
+      if (stats_ != nullptr) stats_->Count(kLabelTooLong);
+    }
     // A direct-mapped cache in front of the hash map: label values repeat from message to
     // message, and comparing a few bytes is cheaper than hashing them.
     CacheSlot& slot = cache_[SlotOf(v)];
@@ -68,6 +77,8 @@ class StringTable {
     if (it == map_.end()) {
       if (labels_.size() >= max_ids_) return kOtherId;
       uint32_t id = static_cast<uint32_t>(labels_.size());
+      // The decoder keeps valid UTF-8 only; EscapeLabelValue replaces anything else.
+      if (stats_ != nullptr) stats_->Count(LabelValueFixes(v) & kLabelInvalidUtf8);
       labels_.push_back(EscapeLabelValue(v));
       it = map_.emplace(std::string(v), id).first;
     }
@@ -88,6 +99,7 @@ class StringTable {
   }
 
   uint32_t max_ids_;
+  LabelValueStats* stats_ = nullptr;
   std::vector<std::string> labels_;  // escaped label values
   std::unordered_map<std::string, uint32_t, StringViewHash, std::equal_to<>> map_;
   std::array<CacheSlot, 64> cache_{};
@@ -282,6 +294,9 @@ struct StreamAggregator::State {
                                    2)) {
     start = clock.SteadyNow();
     now_wall = clock.NowSeconds();
+    for (StringTable* t : {&interfaces, &frame_types, &frame_subtypes, &protocols, &channels}) {
+      t->set_stats(o.label_stats);
+    }
   }
 
   size_t cap() const { return static_cast<size_t>(std::max(options.max_series_per_family, 1)); }
@@ -422,6 +437,9 @@ StreamAggregator::SiteHandle StreamAggregator::AddSite(const std::string& id,
   }
   s.id = id;
   s.active = true;
+  if (st.options.label_stats != nullptr) {
+    st.options.label_stats->Count(LabelValueFixes(id) | LabelValueFixes(name));
+  }
   s.labels = "site_id=\"" + EscapeLabelValue(id) + "\",site=\"" +
              EscapeLabelValue(name.empty() ? id : name) + "\"";
   s.channel = "/sites/" + id + "/pcaps";

@@ -18,10 +18,14 @@
 
 namespace mpe::metrics {
 
+class LabelValueStats;
+
 struct AggregatorOptions {
   int max_series_per_family = 20000;
   std::chrono::milliseconds stale_after = std::chrono::minutes(15);
   config::LostMessagesMode lost_mode = config::LostMessagesMode::kCumulative;
+  // Counts label values cut or made valid UTF-8; may be null. Must outlive the aggregator.
+  LabelValueStats* label_stats = nullptr;
 };
 
 // The stream families of SPEC §6, kept in compact storage and serialised straight to the

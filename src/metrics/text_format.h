@@ -8,7 +8,8 @@
 
 namespace mpe::metrics {
 
-// Escapes a label value for the Prometheus text format 0.0.4 (\\, \", \n).
+// Escapes a label value for the Prometheus text format 0.0.4 (\\, \", \n), after making it
+// valid UTF-8 of at most 256 bytes (SanitizeLabelValue).
 std::string EscapeLabelValue(std::string_view v);
 
 inline void AppendUint(std::string* out, uint64_t v) {

@@ -14,6 +14,7 @@
 
 #include "common/backoff.h"
 #include "common/logging.h"
+#include "common/text.h"
 #include "stream/stream_url.h"
 #include "stream/ws_session.h"
 
@@ -388,7 +389,8 @@ class StreamClient::Impl final : public SessionObserver {
   void HandleSubscribed(const std::string& name) {
     auto it = channels_.find(name);
     if (it == channels_.end() || !open_) {
-      spdlog::debug("stream ignoring channel_subscribed for unwanted channel={}", name);
+      spdlog::debug("stream ignoring channel_subscribed for unwanted channel={}",
+                    common::EscapeControl(name));
       return;
     }
     if (it->second.state == State::kSubscribed) return;
@@ -404,12 +406,15 @@ class StreamClient::Impl final : public SessionObserver {
   void HandleSubscribeFailed(const std::string& name, const std::string& detail) {
     auto it = channels_.find(name);
     if (it == channels_.end() || !open_) {
-      spdlog::debug("stream ignoring subscribe_failed for unwanted channel={}", name);
+      spdlog::debug("stream ignoring subscribe_failed for unwanted channel={}",
+                    common::EscapeControl(name));
       return;
     }
     stats_.subscribe_failures.fetch_add(1);
+    // Mist's detail is printed escaped: it must not forge log lines or drive a terminal.
     spdlog::warn("stream subscribe failed url={} channel={} detail=\"{}\" retry_in={}ms",
-                 url_.Redacted(), name, detail, opts_.subscribe_retry.count());
+                 url_.Redacted(), common::EscapeControl(name), common::EscapeControl(detail),
+                 opts_.subscribe_retry.count());
     SetLastError("subscribe " + name + ": " + detail);
     SetState(it->second, State::kFailed);
     it->second.deadline = SteadyClock::now() + opts_.subscribe_retry;

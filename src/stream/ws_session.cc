@@ -15,6 +15,8 @@
 #include <charconv>
 #include <utility>
 
+#include "common/text.h"
+
 namespace mpe::stream {
 namespace {
 
@@ -348,19 +350,20 @@ void WsSession::Fail(beast::error_code ec, const char* stage, SessionFailure fai
     }
   }
   CloseSocket();
+  // The close reason and error texts may come from the server: escaped for the log.
+  const std::string shown = common::EscapeControl(failure.message);
   if (closing_) {
     spdlog::debug("stream {} failed while closing url={}: {}", stage, config_.url.Redacted(),
-                  failure.message);
+                  shown);
     observer_.OnSessionClosed(this, ec);
     return;
   }
   if (config_.quiet_failures && !open_) {
-    spdlog::debug("stream {} still failing url={}: {}", stage, config_.url.Redacted(),
-                  failure.message);
+    spdlog::debug("stream {} still failing url={}: {}", stage, config_.url.Redacted(), shown);
   } else if (failure.http_status == 401 || failure.http_status == 403) {
-    spdlog::error("stream {} failed url={}: {}", stage, config_.url.Redacted(), failure.message);
+    spdlog::error("stream {} failed url={}: {}", stage, config_.url.Redacted(), shown);
   } else {
-    spdlog::warn("stream {} failed url={}: {}", stage, config_.url.Redacted(), failure.message);
+    spdlog::warn("stream {} failed url={}: {}", stage, config_.url.Redacted(), shown);
   }
   observer_.OnSessionFailed(this, failure);
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -40,8 +42,11 @@ class ArchiveWriterTest : public ::testing::Test {
  protected:
   ArchiveWriterTest() { config_.dir = dir_.str(); }
 
+  // A writer for which kSite is subscribed.
   std::unique_ptr<ArchiveWriter> Make() {
-    return std::make_unique<ArchiveWriter>(config_, registry_, clock_);
+    auto w = std::make_unique<ArchiveWriter>(config_, registry_, clock_);
+    w->AddSite(kSite, "");
+    return w;
   }
 
   // Writes through the public event path: pcap_raw holds a one-packet pcap with linktype 1
@@ -108,9 +113,9 @@ TEST_F(ArchiveWriterTest, WritesOneFilePerLinktypeWithCorrectedRadiotapLinktype)
 
   const double written = static_cast<double>(fs::file_size(dir_.path() / kSite / "cap-1-1.pcap") +
                                              fs::file_size(dir_.path() / kSite / "cap-1-2.pcap"));
-  EXPECT_EQ(MetricValue(registry_, "mist_pcap_archive_bytes_total",
-                        {{"site_id", kSite}, {"site", "HQ"}}),
-            written);
+  EXPECT_EQ(
+      MetricValue(registry_, "mist_pcap_archive_bytes_total", {{"site_id", kSite}, {"site", "HQ"}}),
+      written);
   EXPECT_EQ(Errors("io"), 0);
 }
 
@@ -126,7 +131,8 @@ TEST_F(ArchiveWriterTest, DetectsRadiotapWithoutInterfaceFromTheBytes) {
 TEST_F(ArchiveWriterTest, RotatesAtRotateBytes) {
   config_.rotate_bytes = 1000;  // 24 + 8 records of 116 bytes = 952; the 9th rotates
   auto w = Make();
-  for (int i = 0; i < 20; ++i) WriteEvent(*w, "cap", EthernetPacket(100, 7), decode::Interface::kWired);
+  for (int i = 0; i < 20; ++i)
+    WriteEvent(*w, "cap", EthernetPacket(100, 7), decode::Interface::kWired);
   w->Close();
   ASSERT_EQ(Files(), (std::vector<std::string>{"cap-1.pcap", "cap-2.pcap", "cap-3.pcap"}));
   EXPECT_EQ(ReadPcapFile(dir_.path() / kSite / "cap-1.pcap").packets.size(), 8u);
@@ -139,7 +145,8 @@ TEST_F(ArchiveWriterTest, RetentionKeepsTheNewestMaxFilesPerSite) {
   config_.rotate_bytes = 500;  // 4 records per file: 30 packets make 8 files
   config_.max_files_per_site = 2;
   auto w = Make();
-  for (int i = 0; i < 30; ++i) WriteEvent(*w, "cap", EthernetPacket(100, 1), decode::Interface::kWired);
+  for (int i = 0; i < 30; ++i)
+    WriteEvent(*w, "cap", EthernetPacket(100, 1), decode::Interface::kWired);
   w->Close();
   EXPECT_EQ(Files(), (std::vector<std::string>{"cap-7.pcap", "cap-8.pcap"}));
 }
@@ -157,8 +164,10 @@ TEST_F(ArchiveWriterTest, UnwritableDirectoryIsCountedAndRetriedAfterTenSeconds)
   std::ofstream(dir_.path() / "not-a-dir") << "x";
   config_.dir = (dir_.path() / "not-a-dir").string();
   auto w = Make();
-  for (int i = 0; i < 50; ++i) WriteEvent(*w, "cap", EthernetPacket(60, 1), decode::Interface::kWired);
-  EXPECT_EQ(Errors("io"), 1);  // one failed attempt, then the site waits
+  for (int i = 0; i < 50; ++i)
+    WriteEvent(*w, "cap", EthernetPacket(60, 1), decode::Interface::kWired);
+  EXPECT_EQ(Errors("io"), 1);       // one failed attempt, then the site waits
+  EXPECT_EQ(Errors("paused"), 49);  // and every packet dropped meanwhile is counted
   clock_.Advance(std::chrono::seconds(11));
   WriteEvent(*w, "cap", EthernetPacket(60, 1), decode::Interface::kWired);
   EXPECT_EQ(Errors("io"), 2);
@@ -174,9 +183,14 @@ TEST_F(ArchiveWriterTest, FullDiskIsCountedAsNoSpaceAndWritingResumesInANewFile)
   for (size_t i = 0; i < ArchiveWriter::kMaxOpenFiles; ++i) {
     WriteEvent(*w, "other" + std::to_string(i), EthernetPacket(60, 1), decode::Interface::kWired);
   }
+  // /dev/full's device node in the site directory (a link would not be followed).
   const fs::path victim = dir_.path() / kSite / "victim-1.pcap";
   fs::remove(victim);
-  fs::create_symlink("/dev/full", victim);
+  struct stat full {};
+  ASSERT_EQ(::stat("/dev/full", &full), 0);
+  if (::mknod(victim.c_str(), S_IFCHR | 0666, full.st_rdev) != 0) {
+    GTEST_SKIP() << "cannot create a device node here (needs CAP_MKNOD)";
+  }
   for (int i = 0; i < 100; ++i) {
     WriteEvent(*w, "victim", EthernetPacket(100, 2), decode::Interface::kWired);
   }
@@ -202,11 +216,103 @@ TEST_F(ArchiveWriterTest, BadBase64IsCountedAndNothingIsWritten) {
 
 TEST_F(ArchiveWriterTest, SanitisesSiteAndCaptureIdsIntoOneDirectoryLevel) {
   auto w = Make();
+  w->AddSite("../etc", "");
   WriteEvent(*w, "../../x/y", EthernetPacket(60, 1), decode::Interface::kWired, 1, "../etc");
   w->Close();
-  EXPECT_TRUE(fs::exists(dir_.path() / "___etc" / "______x_y-1.pcap"));
+  const std::string site_key = ArchiveWriter::SafeKey("../etc");
+  const std::string capture_key = ArchiveWriter::SafeKey("../../x/y");
+  EXPECT_EQ(site_key.rfind("___etc-", 0), 0u) << site_key;
+  EXPECT_EQ(capture_key.rfind("______x_y-", 0), 0u) << capture_key;
+  EXPECT_TRUE(fs::exists(dir_.path() / site_key / (capture_key + "-1.pcap")));
   EXPECT_EQ(ArchiveWriter::SanitisePathComponent("a.b/c d-e_F9"), "a_b_c_d-e_F9");
   EXPECT_EQ(ArchiveWriter::SanitisePathComponent(""), "_");
+  EXPECT_EQ(ArchiveWriter::SafeKey("cap-1_A"), "cap-1_A");  // safe ids keep their names
+}
+
+TEST_F(ArchiveWriterTest, PacketsOfSitesNeverAddedCreateNothingAndAreCounted) {
+  auto w = Make();
+  for (int i = 0; i < 3000; ++i) {
+    const std::string site = "hostile-" + std::to_string(i);
+    WriteEvent(*w, "cap", EthernetPacket(60, 1), decode::Interface::kWired, 1, site.c_str());
+  }
+  w->Close();
+  EXPECT_EQ(Errors("unknown_site"), 3000);
+  EXPECT_TRUE(fs::is_empty(dir_.path()));
+  EXPECT_FALSE(MetricValue(registry_, "mist_pcap_archive_bytes_total",
+                           {{"site_id", "hostile-1"}, {"site", "hostile-1"}})
+                   .has_value());
+  // A removed site stops being written too.
+  w->RemoveSite(kSite);
+  WriteEvent(*w, "cap", EthernetPacket(60, 1), decode::Interface::kWired);
+  EXPECT_EQ(Errors("unknown_site"), 3001);
+}
+
+TEST_F(ArchiveWriterTest, CollidingIdsGetDistinctNamesAndLongOnesDoNotPauseTheSite) {
+  auto w = Make();
+  WriteEvent(*w, "a.b", EthernetPacket(60, 1), decode::Interface::kWired);
+  WriteEvent(*w, "a/b", EthernetPacket(61, 2), decode::Interface::kWired);
+  WriteEvent(*w, "a_b", EthernetPacket(62, 3), decode::Interface::kWired);
+  const std::string long_a = std::string(5000, 'x') + "a";
+  const std::string long_b = std::string(5000, 'x') + "b";
+  WriteEvent(*w, long_a, EthernetPacket(63, 4), decode::Interface::kWired);
+  WriteEvent(*w, long_b, EthernetPacket(64, 5), decode::Interface::kWired);
+  WriteEvent(*w, "after", EthernetPacket(65, 6), decode::Interface::kWired);
+  w->Close();
+  const auto files = Files();
+  EXPECT_EQ(files.size(), 6u);
+  for (const auto& f : files) EXPECT_LE(f.size(), ArchiveWriter::kMaxKeyBytes + 17 + 8) << f;
+  EXPECT_EQ(ReadPcapFile(dir_.path() / kSite / (ArchiveWriter::SafeKey(long_b) + "-1.pcap"))
+                .packets.size(),
+            1u);
+  EXPECT_EQ(ReadPcapFile(dir_.path() / kSite / "a_b-1.pcap").packets.size(), 1u);
+  EXPECT_EQ(Errors("io"), 0);
+  EXPECT_EQ(Errors("paused"), 0);
+}
+
+TEST_F(ArchiveWriterTest, NeverWritesThroughASymlinkedSiteDirectory) {
+  fs::create_directories(dir_.path() / "elsewhere");
+  fs::create_directory_symlink(dir_.path() / "elsewhere", dir_.path() / kSite);
+  auto w = Make();
+  WriteEvent(*w, "cap", EthernetPacket(60, 1), decode::Interface::kWired);
+  w->Close();
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "elsewhere"));
+  EXPECT_EQ(Errors("symlink"), 1);
+}
+
+TEST_F(ArchiveWriterTest, NeverAppendsToAPlantedLinkAndMovesPastIt) {
+  std::ofstream(dir_.path() / "precious") << "keep";
+  // A link already there when the site's files are first listed is simply skipped.
+  fs::create_directories(dir_.path() / kSite);
+  fs::create_symlink(dir_.path() / "precious", dir_.path() / kSite / "old-1.pcap");
+  config_.rotate_bytes = 100;  // one 60-byte packet per file
+  auto w = Make();
+  WriteEvent(*w, "old", EthernetPacket(60, 1), decode::Interface::kWired);
+  // One planted under the next name while we write: not followed, counted, moved past.
+  WriteEvent(*w, "cap", EthernetPacket(60, 1), decode::Interface::kWired);
+  fs::create_symlink(dir_.path() / "precious", dir_.path() / kSite / "cap-2.pcap");
+  WriteEvent(*w, "cap", EthernetPacket(60, 2), decode::Interface::kWired);
+  WriteEvent(*w, "cap", EthernetPacket(60, 3), decode::Interface::kWired);
+  w->Close();
+  EXPECT_EQ(fs::file_size(dir_.path() / "precious"), 4u);
+  EXPECT_EQ(Errors("symlink"), 1);
+  EXPECT_EQ(ReadPcapFile(dir_.path() / kSite / "cap-3.pcap").packets.size(), 1u);
+  EXPECT_TRUE(fs::is_symlink(dir_.path() / kSite / "cap-2.pcap"));
+  EXPECT_EQ(ReadPcapFile(dir_.path() / kSite / "old-2.pcap").packets.size(), 1u);
+}
+
+TEST_F(ArchiveWriterTest, RetentionNeverDeletesThroughALink) {
+  config_.rotate_bytes = 500;
+  config_.max_files_per_site = 2;
+  fs::create_directories(dir_.path() / kSite);
+  std::ofstream(dir_.path() / "precious.pcap") << "keep";
+  fs::create_symlink(dir_.path() / "precious.pcap", dir_.path() / kSite / "aaa-1.pcap");
+  auto w = Make();
+  for (int i = 0; i < 30; ++i)
+    WriteEvent(*w, "cap", EthernetPacket(100, 1), decode::Interface::kWired);
+  w->Close();
+  EXPECT_TRUE(fs::exists(dir_.path() / "precious.pcap"));
+  EXPECT_TRUE(fs::is_symlink(dir_.path() / kSite / "aaa-1.pcap"));
+  EXPECT_EQ(Files(), (std::vector<std::string>{"aaa-1.pcap", "cap-7.pcap", "cap-8.pcap"}));
 }
 
 TEST_F(ArchiveWriterTest, ReopensAFileEvictedFromTheOpenSetWithoutASecondHeader) {

@@ -250,6 +250,19 @@ TEST_F(ConfigLoaderTest, AbsentKeysKeepTheirDefaults) {
   EXPECT_EQ(c.token, kSecret);
 }
 
+TEST_F(ConfigLoaderTest, WebMaxConnectionsAndTheLifecycleFlag) {
+  auto r = Load("sites:\n  - id: s1\nweb:\n  max_connections: 64\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->web.max_connections, 64);
+  EXPECT_FALSE(r->web.enable_lifecycle);
+  EXPECT_EQ(Load("sites:\n  - id: s1\n")->web.max_connections, 512);
+  EXPECT_NE(ErrorOf("sites:\n  - id: s1\nweb:\n  max_connections: 0\n").find(
+                "bad.yaml:4: web.max_connections:"),
+            std::string::npos);
+  cl_.web_enable_lifecycle = true;
+  EXPECT_TRUE(Load("sites:\n  - id: s1\n")->web.enable_lifecycle);
+}
+
 TEST_F(ConfigLoaderTest, NullSectionsAndListsCountAsEmpty) {
   auto r = Load("mist:\nsites:\n  - id: s1\ncaptures:\ndiscovery:\n  exclude:\n");
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -155,5 +155,14 @@ TEST(ListenAddressTest, RejectsMalformedAddresses) {
   EXPECT_EQ(ListenAddressProblem(""), "must be HOST:PORT, :PORT or [IPv6]:PORT, got \"\"");
 }
 
+TEST_F(FlagsTest, WebEnableLifecycleIsAnOffByDefaultBoolean) {
+  EXPECT_FALSE(Parse({})->web_enable_lifecycle);
+  auto r = Parse({"--web.enable-lifecycle"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->web_enable_lifecycle);
+  EXPECT_EQ(ErrorOf({"--web.enable-lifecycle=true"}), "flag --web.enable-lifecycle takes no value");
+  EXPECT_NE(UsageText().find("--web.enable-lifecycle"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mpe::config

@@ -94,6 +94,7 @@ class ReloadE2ETest : public ::testing::Test {
     app::ReloadSource source;
     source.path = path_;
     source.command_line.config_file = path_;
+    source.command_line.web_enable_lifecycle = true;  // POST /-/reload is served
     source.load_options.env = [](const std::string& name) -> std::optional<std::string> {
       if (name == "MIST_API_TOKEN") return std::string(kToken);
       return std::nullopt;

@@ -77,15 +77,70 @@ TEST_F(WebConfigTest, RejectsAnUnknownTlsKey) {
   EXPECT_EQ(Error("tls_server_config:\n  cert_file: a.crt\n  keyfile: a.key\n"),
             path_ +
                 ":3: tls_server_config.keyfile: unknown key (known keys: cert_file, "
-                "key_file, min_version)");
+                "key_file, min_version, max_version, cipher_suites, "
+                "prefer_server_cipher_suites, client_ca_file, client_auth_type)");
 }
 
 TEST_F(WebConfigTest, NamesExporterToolkitOptionsItDoesNotSupport) {
   EXPECT_EQ(Error("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n"
-                  "  client_ca_file: ca.crt\n"),
+                  "  curve_preferences: [X25519]\n"),
             path_ +
-                ":4: tls_server_config.client_ca_file: exporter-toolkit option not "
+                ":4: tls_server_config.curve_preferences: exporter-toolkit option not "
                 "supported by this exporter");
+}
+
+TEST_F(WebConfigTest, ReadsCipherSuitesVersionsAndClientCertificateSettings) {
+  auto cfg = ParseWebConfig(
+      "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n"
+      "  min_version: TLS12\n  max_version: TLS12\n"
+      "  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+      "    - TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256\n"
+      "  prefer_server_cipher_suites: true\n"
+      "  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n",
+      "/etc/mpe/web.yml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->tls->max_version, TlsVersion::kTls12);
+  EXPECT_EQ(cfg->tls->cipher_suites, (std::vector<std::string>{"ECDHE-RSA-AES256-GCM-SHA384",
+                                                               "ECDHE-RSA-CHACHA20-POLY1305"}));
+  EXPECT_EQ(cfg->tls->client_ca_file, "/etc/mpe/ca.crt");
+  EXPECT_EQ(cfg->tls->client_auth, ClientAuth::kRequireAndVerify);
+}
+
+TEST_F(WebConfigTest, RejectsBadTlsSettingsWithTheLine) {
+  const std::string head = "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n";
+  EXPECT_EQ(Error(head + "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n"),
+            path_ +
+                ":4: tls_server_config.cipher_suites: unknown TLS 1.2 cipher suite "
+                "\"TLS_RSA_WITH_RC4_128_SHA\" (Go's names, e.g. "
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+  EXPECT_EQ(Error(head + "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n"),
+            path_ +
+                ":4: tls_server_config.cipher_suites: \"TLS_AES_128_GCM_SHA256\" is a TLS 1.3 "
+                "suite; those are not configurable (as in Go)");
+  EXPECT_EQ(Error(head + "  min_version: TLS13\n  max_version: TLS12\n"),
+            path_ + ":5: tls_server_config.max_version: is below min_version");
+  EXPECT_EQ(Error(head + "  client_auth_type: RequireCert\n"),
+            path_ +
+                ":4: tls_server_config.client_auth_type: must be one of NoClientCert, "
+                "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, "
+                "RequireAndVerifyClientCert; got \"RequireCert\"");
+  EXPECT_EQ(Error(head + "  client_ca_file: ca.crt\n"),
+            path_ +
+                ":4: tls_server_config.client_ca_file: set without client_auth_type (use "
+                "RequireAndVerifyClientCert or VerifyClientCertIfGiven)");
+  EXPECT_EQ(Error(head + "  client_auth_type: RequireAndVerifyClientCert\n"),
+            path_ +
+                ":4: tls_server_config.client_auth_type: RequireAndVerifyClientCert needs "
+                "client_ca_file");
+}
+
+TEST_F(WebConfigTest, RejectsAClientCaFileThatIsNotACertificate) {
+  testing::WriteSelfSignedCert(dir_.File("a.crt"), dir_.File("a.key"));
+  WriteFile(dir_.File("ca.crt"), "not a certificate\n");
+  EXPECT_EQ(Error("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n"
+                  "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"),
+            path_ + ":5: tls_server_config.client_ca_file: cannot load client_ca_file \"" +
+                dir_.File("ca.crt") + "\"");
 }
 
 TEST_F(WebConfigTest, RejectsAMissingKeyFile) {

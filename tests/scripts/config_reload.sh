@@ -3,13 +3,14 @@
 # a broken file and a deleted file each keep the running config (the process stays up and
 # keeps serving, mist_pcap_exporter_config_last_reload_successful goes to 0, one error line
 # with file:line: key); a good file again brings it back to 1 and the site back.
-# POST /-/reload answers 200, GET 405. The token never reaches the log.
+# POST /-/reload answers 200, GET 405 (with --web.enable-lifecycle). The token never reaches the
+# log.
 source "$(dirname "$0")/lib.sh"
 export MIST_API_TOKEN="reload-$RANDOM$RANDOM-secret"
 start_sim --token="$MIST_API_TOKEN"
 CFG="$WORK/cfg.yaml"
 write_config "$CFG"
-start_exporter "$CFG"
+start_exporter "$CFG" --web.enable-lifecycle
 EXPORTER_PID="${PIDS[1]}"
 HQ=978c48e6-6ef6-11e6-8bbf-02e208b2d34f
 BRANCH=a1b2c3d4-0000-4000-8000-000000000002

@@ -50,9 +50,9 @@ log:
 CFG
 }
 
-# start_exporter CONFIG: sets EXPORTER_URL (port parsed from the log).
+# start_exporter CONFIG [FLAG...]: sets EXPORTER_URL (port parsed from the log).
 start_exporter() {
-  "$EXPORTER" --config.file="$1" >"$WORK/exporter.out" 2>"$WORK/exporter.err" &
+  "$EXPORTER" --config.file="$1" "${@:2}" >"$WORK/exporter.out" 2>"$WORK/exporter.err" &
   PIDS+=($!)
   wait_for grep -q "listening on" "$WORK/exporter.err"
   local port

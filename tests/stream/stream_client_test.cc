@@ -513,6 +513,24 @@ TEST_F(StreamClientTest, CountsAndRetriesAFailedSubscriptionWithoutReconnecting)
   EXPECT_TRUE(LogContains("subscribed=1 failed=1"));
 }
 
+// Mist's detail is text the server controls: a newline or an ANSI sequence in it must not
+// forge a log line or recolour a terminal.
+TEST_F(StreamClientTest, AForgedSubscribeFailedDetailIsEscapedInTheLog) {
+  fakes::FakeStreamServer server;
+  server.FailChannel(kB, "no\n[2026-01-01 00:00:00] [error] forged\x1b[31m");
+  RecordingSink sink;
+  StreamOptions options = Options(server.Url());
+  options.subscribe_retry = milliseconds(100);
+  StreamClient client(options, sink);
+  sink.Attach(&client);
+  client.SetChannels({kA, kB});
+  ASSERT_TRUE(client.Start().ok());
+  ASSERT_TRUE(WaitUntil([&] { return client.stats().subscribe_failures >= 1; }));
+  EXPECT_TRUE(LogContains("detail=\"no\\n[2026-01-01 00:00:00] [error] forged\\x1b[31m\""));
+  EXPECT_FALSE(LogContains("forged\x1b"));
+  EXPECT_FALSE(LogContains("no\n[2026"));
+}
+
 TEST_F(StreamClientTest, ResubscribesOnceOnAMissingAckThenReconnects) {
   fakes::FakeStreamServer server;
   server.SetAutoAck(false);
