@@ -21,7 +21,7 @@
 #include "capture/capture_request.h"
 #include "capture/site_ref.h"
 #include "common/clock.h"
-#include "common/escape.h"
+#include "common/text.h"
 #include "common/mac.h"
 #include "common/units.h"
 #include "config/capture_rules.h"

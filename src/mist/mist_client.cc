@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <exception>
 
-#include "common/escape.h"
+#include "common/text.h"
 
 namespace mpe::mist {
 
