@@ -8,6 +8,7 @@
 
 #include "capture/capture_request.h"
 #include "capture/site_ref.h"
+#include "common/text.h"
 #include "config/capture_rules.h"
 #include "mist/mist_client.h"
 
@@ -176,7 +177,7 @@ void ManagedCaptures::Check(Entry& e) {
         e.logged_foreign = status->id;
         spdlog::info("managed capture site={}: capture {} was not started by the exporter; "
                      "waiting for it to end",
-                     state.site, status->id);
+                     state.site, common::EscapeControl(status->id));
       }
     }
     e.backoff->Reset();
@@ -207,8 +208,8 @@ void ManagedCaptures::Check(Entry& e) {
   state.state = started->id.empty() ? "idle" : "running_ours";
   state.capture_id = started->id;
   state.last_error.clear();
-  spdlog::info("managed capture site={}: started capture {} (type {})", state.site, started->id,
-               e.request.type);
+  spdlog::info("managed capture site={}: started capture {} (type {})", state.site,
+               common::EscapeControl(started->id), e.request.type);
   // Without an id the next status check tells what runs. It waits for the backoff (1 s, then
   // doubling) rather than coming at once: a start answered 200 without starting anything
   // would otherwise be repeated in a tight loop.

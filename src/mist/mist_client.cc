@@ -471,7 +471,8 @@ ApiResult<std::vector<CaptureSummary>> MistClient::ListCaptures(const std::strin
     const std::string& next = parsed->next;
     if (next.empty()) break;
     if (!seen.insert(next).second) {
-      return common::MakeError(context + ": the `next` link repeats (" + next + ")", kErrorPaging);
+      return common::MakeError(
+          context + ": the `next` link repeats (" + common::EscapeControl(next) + ")", kErrorPaging);
     }
     if (next.front() == '/') {
       path = next;  // relative to the API host
