@@ -32,27 +32,28 @@ CaptureRecording::CaptureRecording(size_t max_packets, int snaplen, std::vector<
 bool CaptureRecording::Full() const { return full_.load(std::memory_order_relaxed); }
 
 void CaptureRecording::Add(int linktype, std::string_view record) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++delivered_;
-  if (released_ || record.size() < 16 || packets_.size() >= max_packets_) {
-    ++dropped_;
+  delivered_.fetch_add(1, std::memory_order_relaxed);
+  auto drop = [this] {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
     if (totals_ != nullptr) totals_->dropped.fetch_add(1, std::memory_order_relaxed);
-    return;
+  };
+  // Once full (the steady state of a long capture) a packet costs two atomic increments.
+  if (full_.load(std::memory_order_relaxed) || record.size() < 16) return drop();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!released_ && packets_.size() < max_packets_) {
+      packets_.push_back(Packet{static_cast<uint16_t>(linktype), std::string(record)});
+      if (packets_.size() >= max_packets_) full_.store(true, std::memory_order_relaxed);
+      if (totals_ != nullptr) totals_->recorded.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
   }
-  packets_.push_back(Packet{static_cast<uint16_t>(linktype), std::string(record)});
-  if (packets_.size() >= max_packets_) full_.store(true, std::memory_order_relaxed);
-  if (totals_ != nullptr) totals_->recorded.fetch_add(1, std::memory_order_relaxed);
+  drop();
 }
 
-uint64_t CaptureRecording::delivered() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return delivered_;
-}
+uint64_t CaptureRecording::delivered() const { return delivered_.load(std::memory_order_relaxed); }
 
-uint64_t CaptureRecording::dropped() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return dropped_;
-}
+uint64_t CaptureRecording::dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
 void CaptureRecording::Release() {
   std::lock_guard<std::mutex> lock(mu_);

@@ -49,8 +49,8 @@ class CaptureRecording {
   RecordingTotals* totals_;
   mutable std::mutex mu_;
   std::vector<Packet> packets_;
-  uint64_t delivered_ = 0;
-  uint64_t dropped_ = 0;
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> dropped_{0};
   bool released_ = false;
   std::atomic<bool> full_{false};  // Full() without the lock (asked per generated message)
 };
