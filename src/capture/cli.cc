@@ -550,11 +550,12 @@ class Cli {
                            {"aps_ok", std::to_string(s.ok_aps.size())},
                            {"aps_failed", std::to_string(s.failed_aps.size())}});
       if (!s.failed_aps.empty()) kv.emplace_back("failed_aps", Join(s.failed_aps, ","));
+      std::string radios;
       for (const auto& ap : s.pcap_aps) {
-        kv.emplace_back("ap " + ap.mac, "band " + ap.band + ", channel " +
-                                            std::to_string(ap.channel) + ", " +
-                                            std::to_string(ap.bandwidth) + " MHz");
+        radios += (radios.empty() ? "" : ", ") + ap.mac + " (band " + ap.band + ", channel " +
+                  std::to_string(ap.channel) + ", " + std::to_string(ap.bandwidth) + " MHz)";
       }
+      if (!radios.empty()) kv.emplace_back("pcap_aps", radios);
     }
     size_t width = 0;
     for (const auto& [k, v] : kv) width = std::max(width, k.size());

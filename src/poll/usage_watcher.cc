@@ -57,10 +57,13 @@ void UsageWatcher::Stop() {
 int UsageWatcher::EffectiveBudget(int64_t requests, int64_t request_limit, int ours_this_hour,
                                   int our_budget) {
   if (request_limit <= 0 || our_budget <= 0) return our_budget;  // unknown, or no self-limit
+  // Our budget leaves request_limit - our_budget to the token's other clients; only what they
+  // use beyond that comes out of ours.
   const int64_t others = std::max<int64_t>(0, requests - ours_this_hour);
-  const int64_t room = request_limit - others;
-  if (room >= our_budget) return our_budget;
-  return static_cast<int>(std::clamp<int64_t>(room, kMinBudget, INT32_MAX));
+  const int64_t assumed = std::max<int64_t>(0, request_limit - our_budget);
+  const int64_t excess = others - assumed;
+  if (excess <= 0) return our_budget;
+  return static_cast<int>(std::max<int64_t>(our_budget - excess, kMinBudget));
 }
 
 bool UsageWatcher::PollOnce() {

@@ -36,9 +36,9 @@ class UsageWatcher {
   // One poll: updates the gauges and calls on_budget. False when the request failed.
   bool PollOnce();
 
-  // The hourly budget left for us: our configured budget, or less when the requests others
-  // made this hour (Mist's count less ours) leave less room under request_limit; at least
-  // kMinBudget so that polling notices when the room comes back. Pure.
+  // The hourly budget left for us: our configured budget, less what the token's other clients
+  // used this hour (Mist's count less ours) beyond the request_limit - our_budget our budget
+  // leaves them; at least kMinBudget so that polling notices when the room comes back. Pure.
   static constexpr int kMinBudget = 60;
   static int EffectiveBudget(int64_t requests, int64_t request_limit, int ours_this_hour,
                              int our_budget);

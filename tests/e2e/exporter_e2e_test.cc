@@ -140,7 +140,10 @@ TEST_F(ExporterE2ETest, CaptureStartedThenStoppedAppearsAndDisappearsWithinAStat
   ASSERT_TRUE(WaitUntil(
       [&] { return Value(Scrape(), "mist_pcap_up", Site(kWarehouse, "Warehouse")) == 1; },
       std::chrono::seconds(20)));
-  ASSERT_TRUE(sim_->StartCapture(kWarehouse, R"({"type":"radiotap","duration":600})").ok());
+  // format stream as the exporter sends it: Mist (and the simulator) default to pcap.
+  ASSERT_TRUE(
+      sim_->StartCapture(kWarehouse, R"({"type":"radiotap","duration":600,"format":"stream"})")
+          .ok());
   auto t0 = std::chrono::steady_clock::now();
   std::vector<Sample> m;
   ASSERT_TRUE(WaitUntil(

@@ -23,6 +23,12 @@ TEST(UsageWatcherTest, EffectiveBudgetLeavesWhatOthersUse) {
   EXPECT_EQ(UsageWatcher::EffectiveBudget(10, 5000, 900, 4000), 4000);
   // The token is used up by others: a floor, so polling notices when room comes back.
   EXPECT_EQ(UsageWatcher::EffectiveBudget(6000, 5000, 0, 4000), UsageWatcher::kMinBudget);
+  // A budget above Mist's limit leaves the others nothing: any use of theirs comes out of it.
+  EXPECT_EQ(UsageWatcher::EffectiveBudget(20, 5000, 10, 100000), 99990);
+  EXPECT_EQ(UsageWatcher::EffectiveBudget(10, 5000, 10, 100000), 100000);
+  // Others within the 1,000 our 4,000 leave them: unchanged.
+  EXPECT_EQ(UsageWatcher::EffectiveBudget(1900, 5000, 900, 4000), 4000);
+  EXPECT_EQ(UsageWatcher::EffectiveBudget(1901, 5000, 900, 4000), 3999);
   // Unknown limit, or no self-imposed budget: unchanged.
   EXPECT_EQ(UsageWatcher::EffectiveBudget(4000, 0, 0, 4000), 4000);
   EXPECT_EQ(UsageWatcher::EffectiveBudget(4000, 5000, 0, 0), 0);
