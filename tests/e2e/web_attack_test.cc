@@ -36,6 +36,18 @@
 namespace mpe {
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kUnderSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kUnderSanitizer = true;
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -341,9 +353,13 @@ TEST_F(WebAttackTest, ScrapesAndHealthzStayFastWhileEveryAttackRunsAtOnce) {
       static_cast<long long>(*std::max_element(healthz.begin(), healthz.end())),
       static_cast<long long>(rss_before), static_cast<long long>(rss_attack),
       static_cast<long long>(rss_growth_mib));
-  EXPECT_LT(scrape_median, 200) << "authenticated scrape under attack, ms";
-  EXPECT_LT(healthz_median, 50) << "/healthz under attack, ms";
-  EXPECT_LT(rss_growth_mib, 64);
+  // The figures hold for the real build (the ctest stage); a sanitizer build is several times
+  // slower and bigger, so there only the behaviour is checked and the figures printed.
+  if (!kUnderSanitizer) {
+    EXPECT_LT(scrape_median, 200) << "authenticated scrape under attack, ms";
+    EXPECT_LT(healthz_median, 50) << "/healthz under attack, ms";
+    EXPECT_LT(rss_growth_mib, 64);
+  }
   EXPECT_GT(refused.load(), 0);
   EXPECT_GT(bombs_413.load(), 0);
 }
