@@ -1,11 +1,7 @@
 """Validators for Juniper Mist's official OpenAPI description (../shared/mist-api/).
 
 Loads mist-pcaps.openapi.json, rewrites OAS 3.0's `nullable: true` into JSON Schema 2020-12
-(`{
-type:
-  X, nullable : true}` -> `{
-type:
-  [ X, "null" ]}`), applies the small errata listed in
+(`{type: X, nullable: true}` -> `{type: [X, "null"]}`), applies the small errata listed in
 ERRATA (each one documented in docs/mist-api-conformance.md) and validates instances against a
 component schema or against the response schema of a path/method/status with a real JSON Schema
 validator (Debian's python3-jsonschema, Draft 2020-12). `$ref`s resolve inside `components`.
@@ -35,8 +31,9 @@ class MissingSpecError(RuntimeError):
 def _set_status_property(schemas, prop, patch):
     schemas["response_pcap_status"]["properties"][prop] = patch
 
-#Each erratum : (id, what it changes, why).Applied after the nullable rewrite; only these
-#places are loosened, everything else is validated as published.
+
+# Each erratum: (id, what it changes, why). Applied after the nullable rewrite; only these
+# places are loosened, everything else is validated as published.
 ERRATA = [
     ("status-format",
      "response_pcap_status.format accepts pcap and stream (and tzsp)",
@@ -83,8 +80,7 @@ def _rewrite_nullable(node):
         if "null" not in t:
             t.append("null")
     else:  # a composition (anyOf/oneOf/$ref) without a type
-        inner = {
-k: node.pop(k) for k in list(node.keys())
+        inner = {k: node.pop(k) for k in list(node.keys())
                  if k in ("anyOf", "oneOf", "allOf", "$ref")}
         node["anyOf"] = [inner, {"type": "null"}]
     if "enum" in node and None not in node["enum"]:
@@ -124,8 +120,7 @@ class MistApi:
                 patch(self.components["schemas"])
                 self.errata.append((eid, what, why))
 
-#-- - \
-    schema lookup -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+    # --- schema lookup -------------------------------------------------------------------
 
     def _resolve(self, node):
         """Follows a chain of top-level $refs inside components; returns the target."""
@@ -161,8 +156,7 @@ class MistApi:
         op = self.spec["paths"][path][method.lower()]
         return op["requestBody"]["content"][content_type]["schema"]
 
-#-- - \
-    validation -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # --- validation ----------------------------------------------------------------------
 
     def _strict(self, node, deep):
         node = copy.deepcopy(self._resolve(node))
@@ -187,8 +181,7 @@ class MistApi:
         top = dict(top)
         top["$schema"] = _DRAFT
         top["components"] = self.components
-        jsonschema.Draft202012Validator.check_schema({
-k: v for k, v in top.items()
+        jsonschema.Draft202012Validator.check_schema({k: v for k, v in top.items()
                                                        if k != "components"})
         return jsonschema.Draft202012Validator(top)
 

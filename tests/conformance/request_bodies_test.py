@@ -1,11 +1,8 @@
-#!/ usr / bin / env python3
-""
-    "Every request body our CLI and managed captures sent to the simulator, read back from the
-    simulator 's request log (GET /sim/requests), validated against Mist' s OpenAPI description
-    : a start body against `capture_site` (the oneOf) and,
-      strictly(no undeclared field),
-      against the schema of its own type;
-an annotate body strictly against `notes_string`.
+#!/usr/bin/env python3
+"""Every request body our CLI and managed captures sent to the simulator, read back from the
+simulator's request log (GET /sim/requests), validated against Mist's OpenAPI description:
+a start body against `capture_site` (the oneOf) and, strictly (no undeclared field), against
+the schema of its own type; an annotate body strictly against `notes_string`.
 
 Usage: request_bodies_test.py SIM_URL --spec-dir DIR --expect-starts N --expect-types "T;T;..."
 Exit 0 only when every body validates and the expected bodies are all there.
@@ -69,32 +66,40 @@ def main():
         if method == "POST" and path.endswith("/pcaps/capture"):
             starts += 1
             try:
-                body
-= json.loads(req["body"]) except ValueError as e
-    : check(f "start body is not JSON: {req['body']!r}", [str(e)]) continue kind =
-    body.get("type") types.add(kind)
-        check(f "start {req['body']} against capture_site", api.validate(body, "capture_site"))
-            schema = TYPE_SCHEMA.get(kind) if schema is None
-    : check(f "start {req['body']}", [f "type {kind!r} is not one of Mist's"]) continue check(
-          f "start {req['body']} against {schema} (strict)",
-          api.validate(body, schema, strict = True))
-#A type that has `format` must ask for the stream unless pcap was asked for.
-          has_format = "format" in api.schema(schema)["properties"] if has_format and
-                       body.get("format") not in("stream", "pcap")
-    : check(f "start {req['body']}", ["format left out: Mist would default to pcap"])
-          elif method == "PUT" and "/pcaps/" in path : annotations +=
-    1 check(f "annotate {req['body']} against notes_string (strict)",
-            api.validate(json.loads(req["body"]), "notes_string", strict = True))
+                body = json.loads(req["body"])
+            except ValueError as e:
+                check(f"start body is not JSON: {req['body']!r}", [str(e)])
+                continue
+            kind = body.get("type")
+            types.add(kind)
+            check(f"start {req['body']} against capture_site", api.validate(body, "capture_site"))
+            schema = TYPE_SCHEMA.get(kind)
+            if schema is None:
+                check(f"start {req['body']}", [f"type {kind!r} is not one of Mist's"])
+                continue
+            check(f"start {req['body']} against {schema} (strict)",
+                  api.validate(body, schema, strict=True))
+            # A type that has `format` must ask for the stream unless pcap was asked for.
+            has_format = "format" in api.schema(schema)["properties"]
+            if has_format and body.get("format") not in ("stream", "pcap"):
+                check(f"start {req['body']}", ["format left out: Mist would default to pcap"])
+        elif method == "PUT" and "/pcaps/" in path:
+            annotations += 1
+            check(f"annotate {req['body']} against notes_string (strict)",
+                  api.validate(json.loads(req["body"]), "notes_string", strict=True))
 
-        want_types = set(args.expect_types.split(";")) if starts < args.expect_starts
-    : check("start bodies",
-            [f "{starts} seen, expected at least {args.expect_starts}"]) if not want_types <= types
-    : check("start types", [f "missing {sorted(want_types - types)}"]) if annotations <
-      args.expect_annotations
-    : check("annotate bodies", [f "{annotations} seen, expected {args.expect_annotations}"])
-          print(f "request bodies: {starts} starts ({', '.join(sorted(types))}), " f
-                  "{annotations} annotations")
-              print(f "{passed} passed, {failed} failed") return 0 if failed ==
-                     0 else 1
+    want_types = set(args.expect_types.split(";"))
+    if starts < args.expect_starts:
+        check("start bodies", [f"{starts} seen, expected at least {args.expect_starts}"])
+    if not want_types <= types:
+        check("start types", [f"missing {sorted(want_types - types)}"])
+    if annotations < args.expect_annotations:
+        check("annotate bodies", [f"{annotations} seen, expected {args.expect_annotations}"])
+    print(f"request bodies: {starts} starts ({', '.join(sorted(types))}), "
+          f"{annotations} annotations")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
 
-                     if __name__ == "__main__" : sys.exit(main())
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,18 +1,14 @@
-#!/ usr / bin / python3
-""
-    "Every answer of the real mist_cloud_sim binary validates against Mist's OpenAPI description.
+#!/usr/bin/python3
+"""Every answer of the real mist_cloud_sim binary validates against Mist's OpenAPI description.
 
-    usage : sim_conformance_test.py SIM_BINARY[--spec - dir DIR]
+usage: sim_conformance_test.py SIM_BINARY [--spec-dir DIR]
 
-            Starts the simulator on 127.0.0.1 port 0 with its own
-            scenario(an idle site, a site whose running capture has failed APs,
-                     a site with several pages of finished captures),
-    then checks status(idle, running, failed APs), the start reply of every capture type,
-    400s naming the field, every list page, annotate,
-    the capture file behind pcap_url(read by tshark), self, self / usage, org sites,
-    site and the error bodies(400, 401, 404, 429).Exit 0 when all pass;
-1 on any failure;
-2 when the description is missing (never a skip).
+Starts the simulator on 127.0.0.1 port 0 with its own scenario (an idle site, a site whose
+running capture has failed APs, a site with several pages of finished captures), then checks
+status (idle, running, failed APs), the start reply of every capture type, 400s naming the
+field, every list page, annotate, the capture file behind pcap_url (read by tshark), self,
+self/usage, org sites, site and the error bodies (400, 401, 404, 429). Exit 0 when all pass;
+1 on any failure; 2 when the description is missing (never a skip).
 """
 
 import argparse
@@ -53,28 +49,26 @@ sites:
     org: {ORG}
     aps: [{", ".join(RUN_APS)}]
     failing_aps: [{RUN_APS[3]}]
-    stream: {
-  {
-  wired_share:
-    0.4, bands : [ "2.4", "5" ], vlans : [10]
-  }
-}
-capture : type : radiotap,
-                 wired format
-    : stream duration : 3600 num_packets : 500 max_pkt_len : 256 failed_aps : [ {RUN_APS[2]} ] -
-                                                                              id : {HISTORY} name
-    : History org : {ORG} aps : [5c5b35c00201] history
-    : -{{type : radiotap, started_ago : 1h, duration : 600, notes : "kept, never listed"}} -
-      {{type : wired, started_ago : 2h, duration : 300, termination_reason : user}} -
-      {{type : client, started_ago : 3h, duration : 900}} -
-      {{type : radiotap, started_ago : 4h, duration : 600, id : false}} -
-      {{type : "radiotap,wired", started_ago : 5h, duration : 1200}} -
-      {{type : scan, started_ago : 6h, duration : 60}} - {
-  {
-  type:
-    wireless, started_ago : 7h, duration : 60
-  }
-}
+    stream: {{wired_share: 0.4, bands: ["2.4", "5"], vlans: [10]}}
+    capture:
+      type: radiotap,wired
+      format: stream
+      duration: 3600
+      num_packets: 500
+      max_pkt_len: 256
+      failed_aps: [{RUN_APS[2]}]
+  - id: {HISTORY}
+    name: History
+    org: {ORG}
+    aps: [5c5b35c00201]
+    history:
+      - {{type: radiotap, started_ago: 1h, duration: 600, notes: "kept, never listed"}}
+      - {{type: wired, started_ago: 2h, duration: 300, termination_reason: user}}
+      - {{type: client, started_ago: 3h, duration: 900}}
+      - {{type: radiotap, started_ago: 4h, duration: 600, id: false}}
+      - {{type: "radiotap,wired", started_ago: 5h, duration: 1200}}
+      - {{type: scan, started_ago: 6h, duration: 60}}
+      - {{type: wireless, started_ago: 7h, duration: 60}}
 """
 
 STATUS = "/api/v1/sites/{site_id}/pcaps/capture"
@@ -217,7 +211,7 @@ def run(sim, api, c, workdir, api_dir):
     def path(template, **kw):
         return template.format(**kw)
 
-#-- - the validator itself rejects what the simulator used to send -- -- -- -- -- -- -- -- -- -- --
+    # --- the validator itself rejects what the simulator used to send ----------------------
     guessed_status = {"id": "a9a84e13-a714-b1eb-152f-a434416217d5", "type": "radiotap",
                       "enabled": True, "aps": {"5c5b35c00101": {"status": "ok"}},
                       "failed_aps": []}
@@ -229,8 +223,7 @@ def run(sim, api, c, workdir, api_dir):
         {"id": "x", "type": "scan", "format": "pcap"}, "response_pcap_status"),
         "without the errata a pcap-format scan status does not validate")
 
-#-- - self, usage, sites, \
-    site -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # --- self, usage, sites, site ----------------------------------------------------------
     st, body, _, _ = sim.call("GET", "/api/v1/self")
     c.check(st == 200, "GET /self is 200", st)
     c.valid(api.validate_response("/api/v1/self", "get", 200, body), "self (admin)")
@@ -263,8 +256,7 @@ def run(sim, api, c, workdir, api_dir):
             "GET site answers the site", body)
     c.valid(api.validate_response("/api/v1/sites/{site_id}", "get", 200, body), "site")
 
-#-- - \
-    errors -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+    # --- errors ---------------------------------------------------------------------------
     st, body, _, _ = sim.call("GET", path(STATUS, site_id=IDLE), token="wrong")
     c.check(st == 401, "wrong token is 401", st)
     c.valid(api.validate_response(STATUS, "get", 401, body), "401 body")
@@ -284,8 +276,7 @@ def run(sim, api, c, workdir, api_dir):
     c.valid(api.validate_response(STATUS, "get", 403, body), "403 body")
     sim.call("POST", "/sim/faults", {})
 
-#-- - status : idle, \
-    running with failed APs -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # --- status: idle, running with failed APs --------------------------------------------
     st, body, _, _ = sim.call("GET", path(STATUS, site_id=IDLE))
     c.check(st == 404 and isinstance(body.get("detail"), str),
             "idle status is 404 {detail} by default", f"{st} {body}")
@@ -310,7 +301,7 @@ def run(sim, api, c, workdir, api_dir):
     for absent in ("enabled", "expiry", "ap_macs", "failed_aps", "notes"):
         c.check(absent not in status0, f"status has no invented field {absent}")
 
-#-- - the stream fills the capture; its file is what was streamed -- -- -- -- -- -- -- -- -- -- --
+    # --- the stream fills the capture; its file is what was streamed ----------------------
     want = 40
     sim.call("POST", "/sim/stream", {"limit": want})
     ws = WsClient(sim.port, TOKEN)
@@ -327,8 +318,8 @@ def run(sim, api, c, workdir, api_dir):
         raw = base64.b64decode(data["pcap_raw"])
         records.append((le32(raw, 20), le32(raw, 24 + 12), raw[24 + 16:]))
     c.check(len(records) == want, f"{want} packets streamed", len(records))
-#A packet counts once the simulator 's write completed, which may trail the client' s read
-#by a moment : poll briefly(the stream limit keeps it from passing `want`).
+    # A packet counts once the simulator's write completed, which may trail the client's read
+    # by a moment: poll briefly (the stream limit keeps it from passing `want`).
     deadline = time.time() + 5
     while True:
         st, status1, _, _ = sim.call("GET", path(STATUS, site_id=RUNNING))
@@ -339,7 +330,7 @@ def run(sim, api, c, workdir, api_dir):
     c.check(status1["num_packets"] == want, "status num_packets = packets streamed so far",
             f"{status1.get('num_packets')} want {want}")
     capture_id = status1["id"]
-#Stop while the limit still holds, so nothing more is delivered to this capture.
+    # Stop while the limit still holds, so nothing more is delivered to this capture.
     st, body, _, raw = sim.call("DELETE", path(STATUS, site_id=RUNNING))
     ws.close()
     sim.call("POST", "/sim/stream", {"limit": 0})
@@ -384,7 +375,7 @@ def run(sim, api, c, workdir, api_dir):
             c.check(ok, f"download failure control {mode}", f"{st} {data[:40]!r}")
         sim.call("POST", "/sim/downloads", {"mode": "ok"})
 
-#-- - start : every type, its reply, its status, and bodies that do not validate -- -- -- --
+    # --- start: every type, its reply, its status, and bodies that do not validate --------
     bodies = [
         {"type": "client", "client_mac": "60a10a773412", "duration": 60, "includes_mcast": True,
          "max_pkt_len": 128, "num_packets": 100, "ssid": "corp"},
@@ -461,8 +452,8 @@ def run(sim, api, c, workdir, api_dir):
     for b, want_detail in bad:
         schema_errors = api.validate(b, "capture_site")
         if b == {"type": "client"}:
-#client_mac is "required if type==client" in the description's text only; the
-#schema leaves it optional(docs / mist - api - conformance.md).
+            # client_mac is "required if type==client" in the description's text only; the
+            # schema leaves it optional (docs/mist-api-conformance.md).
             c.check(not schema_errors, "client without client_mac passes the schema itself")
         else:
             c.check(schema_errors, f"bad body {b} is also invalid for the description")
@@ -481,8 +472,7 @@ def run(sim, api, c, workdir, api_dir):
             "unknown ap_macs is ignored (every AP) and counted", f"{reply} {stats}")
     sim.call("DELETE", path(STATUS, site_id=IDLE))
 
-#-- - list pages, \
-    annotate -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+    # --- list pages, annotate --------------------------------------------------------------
     next_link = path(LIST, site_id=HISTORY) + "?limit=3"
     pages, items = 0, []
     while next_link and pages < 10:
@@ -528,14 +518,19 @@ def main():
     ap.add_argument("--spec-dir")
     args = ap.parse_args()
     try:
-        api
-  = mist_openapi.MistApi(args.spec_dir) except mist_openapi
-        .MissingSpecError as e
-      : print(f "FAIL: {e}", file = sys.stderr) return 2 if shutil.which("tshark") is None
-      : print("FAIL: tshark is needed to read the capture files",
-              file = sys.stderr) return 1 workdir =
-      tempfile.mkdtemp(prefix = "sim_conformance_") c = Checker() sim =
-          Sim(args.sim, workdir) try : run(sim, api, c, workdir, args.spec_dir) finally:
+        api = mist_openapi.MistApi(args.spec_dir)
+    except mist_openapi.MissingSpecError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 2
+    if shutil.which("tshark") is None:
+        print("FAIL: tshark is needed to read the capture files", file=sys.stderr)
+        return 1
+    workdir = tempfile.mkdtemp(prefix="sim_conformance_")
+    c = Checker()
+    sim = Sim(args.sim, workdir)
+    try:
+        run(sim, api, c, workdir, args.spec_dir)
+    finally:
         sim.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"{'PASS' if c.failed == 0 else 'FAIL'}: {c.passed} checks passed, {c.failed} failed "
