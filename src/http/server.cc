@@ -182,8 +182,15 @@ class ServerCore {
 
   std::optional<net::ssl::context> ssl_;
   net::io_context ioc_;
-  std::optional<tcp::acceptor> acceptor_;
-  std::optional<net::steady_timer> accept_retry_;
+  // The acceptor, its retry timer and Stop's close all run on this strand: accept handlers
+  // and the close never meet on two io threads.
+  net::strand<net::io_context::executor_type> accept_strand_{net::make_strand(ioc_)};
+  std::optional<net::basic_socket_acceptor<tcp, net::strand<net::io_context::executor_type>>>
+      acceptor_;
+  std::optional<net::basic_waitable_timer<std::chrono::steady_clock,
+                                          net::wait_traits<std::chrono::steady_clock>,
+                                          net::strand<net::io_context::executor_type>>>
+      accept_retry_;
   std::vector<std::thread> io_threads_;
 
  public:
@@ -868,7 +875,7 @@ common::Status ServerCore::Start(const std::string& listen_address, const HostPo
     }
     endpoint = results.begin()->endpoint();
   }
-  acceptor_.emplace(ioc_);
+  acceptor_.emplace(accept_strand_);
   auto fail = [&](const beast::error_code& e) {
     acceptor_.reset();
     return common::MakeError("cannot listen on " + listen_address + ": " + e.message());
@@ -886,7 +893,7 @@ common::Status ServerCore::Start(const std::string& listen_address, const HostPo
   *port = acceptor_->local_endpoint(ec).port();
   if (ec) return fail(ec);
 
-  accept_retry_.emplace(ioc_);
+  accept_retry_.emplace(accept_strand_);
   render_pool =
       std::make_unique<WorkerPool>("mpe-http-render", options.render_threads, options.max_queued);
   auth_pool =
@@ -904,7 +911,7 @@ void ServerCore::Stop() {
   stopped_ = true;
   stopping = true;
   if (acceptor_) {
-    net::post(ioc_, [this] {
+    net::post(accept_strand_, [this] {
       beast::error_code ignored;
       acceptor_->close(ignored);
       if (accept_retry_) accept_retry_->cancel();
