@@ -235,7 +235,7 @@ TEST_F(HttpServerTest, PiecedMetricsAreSentChunkedOrGzippedPieceByPiece) {
   for (int i = 0; big.size() < (5u << 20); ++i)
     big += "mpe_big_total{n=\"" + std::to_string(i) + "\"} " + std::to_string(i % 13) + "\n";
   Handlers h;
-  int pieced = 0;
+  std::atomic<int> pieced{0};  // bumped on a render worker, read here after the reply
   h.metrics = [&big] { return big; };
   h.metrics_pieces = [&big, &pieced](size_t chunk,
                                      const std::function<void(std::string*)>& emit) {
@@ -256,7 +256,7 @@ TEST_F(HttpServerTest, PiecedMetricsAreSentChunkedOrGzippedPieceByPiece) {
   EXPECT_EQ(plain->get_header_value("Transfer-Encoding"), "chunked");
   EXPECT_FALSE(plain->has_header("Content-Encoding"));
   EXPECT_TRUE(plain->body == big) << "plain body differs, " << plain->body.size() << " bytes";
-  EXPECT_EQ(pieced, 1);
+  EXPECT_EQ(pieced.load(), 1);
 
   httplib::Client gunzipping("127.0.0.1", server.port());
   auto gz = gunzipping.Get("/metrics", {{"Accept-Encoding", "gzip"}});
@@ -264,7 +264,7 @@ TEST_F(HttpServerTest, PiecedMetricsAreSentChunkedOrGzippedPieceByPiece) {
   EXPECT_EQ(gz->get_header_value("Content-Encoding"), "gzip");
   EXPECT_LT(std::stoul(gz->get_header_value("Content-Length")), big.size() / 5);
   EXPECT_TRUE(gz->body == big) << "gunzipped body differs, " << gz->body.size() << " bytes";
-  EXPECT_EQ(pieced, 2);
+  EXPECT_EQ(pieced.load(), 2);
 
   // A client that names codings but refuses gzip gets the whole body with a length.
   auto identity = plain_client.Get("/metrics", {{"Accept-Encoding", "gzip;q=0, identity"}});
@@ -272,7 +272,7 @@ TEST_F(HttpServerTest, PiecedMetricsAreSentChunkedOrGzippedPieceByPiece) {
   EXPECT_FALSE(identity->has_header("Content-Encoding"));
   EXPECT_EQ(identity->get_header_value("Content-Length"), std::to_string(big.size()));
   EXPECT_TRUE(identity->body == big);
-  EXPECT_EQ(pieced, 2);
+  EXPECT_EQ(pieced.load(), 2);
   server.Stop();
 }
 
