@@ -26,6 +26,7 @@
 #include "mist/mist_client.h"
 #include "poll/capture_metrics.h"
 #include "poll/site_poller.h"
+#include "poll/inventory_watcher.h"
 #include "poll/usage_watcher.h"
 
 namespace mpe::app {
@@ -69,6 +70,9 @@ constexpr char kLandingStyle[] =
 
 std::string Channel(const std::string& site_id) { return "/sites/" + site_id + "/pcaps"; }
 
+// AP names change rarely: the org inventory is read hourly.
+constexpr std::chrono::hours kInventoryInterval{1};
+
 }  // namespace
 
 App::App(config::Config config, common::Clock& clock)
@@ -103,6 +107,16 @@ std::unique_ptr<StreamIngest> App::NewIngest(std::vector<std::string> channels) 
   opts.reconnect_max = config_.stream.reconnect_max;
   auto ingest = std::make_unique<StreamIngest>(opts, *aggregator_, std::move(channels));
   ingest->SetPcapSinks(mismatch_metrics_.get(), archive_.get());
+  // The stream tells the pollers when a site's capture changed (events schedule).
+  poll::PollerSet* pollers = pollers_.get();
+  ingest->SetCaptureEvents(
+      [pollers](std::string_view site_id, std::string_view capture_id, bool ended) {
+        if (ended) {
+          pollers->OnStreamCaptureEnd(std::string(site_id));
+        } else {
+          pollers->OnStreamCapture(std::string(site_id), capture_id);
+        }
+      });
   return ingest;
 }
 
@@ -133,6 +147,8 @@ common::Status App::ApplySites(std::vector<poll::SiteRef> owned) {
     if (archive_) archive_->AddSite(s.id, s.name);
   }
   pollers_->SetSites(sites);
+  if (inventory_) inventory_->SetSites(sites);
+  pollers_->SetReservedPerHour(ReservedRequestsPerHour(sites.size()));
   applied_ = std::move(wanted);
   if (!applied_.empty() || added || !removed.empty()) {
     spdlog::info("sites: {} owned ({} added, {} removed)", applied_.size(), added, removed.size());
@@ -221,6 +237,21 @@ common::Status App::ApplySites(std::vector<poll::SiteRef> owned) {
   return status;
 }
 
+double App::ReservedRequestsPerHour(size_t sites) const {
+  auto per_hour = [](std::chrono::milliseconds every, double requests) {
+    return every.count() > 0 ? requests * 3600000.0 / static_cast<double>(every.count()) : 0.0;
+  };
+  double reserved = per_hour(config_.mist.usage_interval, 1);
+  if (!config_.discovery.org_id.empty()) {
+    // One page per 1,000 sites per refresh, plus /self for "auto".
+    reserved += per_hour(config_.discovery.interval, 1.0 + static_cast<double>(sites / 1000));
+  }
+  if (inventory_) {
+    reserved += per_hour(kInventoryInterval, std::max(2, inventory_->last_requests()));
+  }
+  return reserved;
+}
+
 void App::EnableReload(ReloadSource source) { reload_source_ = std::move(source); }
 
 std::pair<bool, std::string> App::Reload() {
@@ -237,7 +268,7 @@ common::Status App::ApplyReload(const config::ReloadPlan& plan) {
   };
   if (changed("log.level")) common::SetLogLevel(plan.next.log.level);
   if (changed("poll.status_interval") || changed("poll.list_interval") ||
-      changed("poll.list_window")) {
+      changed("poll.list_window") || changed("poll.idle_interval") || changed("poll.schedule")) {
     pollers_->SetPollConfig(plan.next.poll);
   }
   // Sites and discovery: the directory re-selects and calls ApplySites on this thread.
@@ -322,6 +353,9 @@ common::Status App::Start() {
   spdlog::info("listening on {} (port {})", config_.web.listen_address, http_->port());
 
   pollers_ = std::make_unique<poll::PollerSet>(config_, *client_, *capture_metrics_, clock_);
+  inventory_ = std::make_unique<poll::InventoryWatcher>(*client_, *registry_, clock_,
+                                                        kInventoryInterval,
+                                                        config_.discovery.org_id);
   // Aggregator sites, pollers and stream connections (chunks of max_channels_per_connection).
   if (auto st = ApplySites(sites); !st.ok()) return st.error();
   pollers_->Start();
@@ -329,6 +363,7 @@ common::Status App::Start() {
       *client_, *registry_, clock_, config_.mist.usage_interval, config_.mist.max_requests_per_hour,
       [this](int budget) { pollers_->SetRequestBudget(budget); });
   usage_->Start();
+  inventory_->Start();
   if (!config_.captures.empty()) {
     managed_config_ = ManagedCapturesConfig();
     managed_ =
@@ -360,6 +395,7 @@ void App::Stop() {
   if (maintenance_.joinable()) maintenance_.join();
   if (managed_) managed_->Stop();
   if (usage_) usage_->Stop();
+  if (inventory_) inventory_->Stop();
   if (pollers_) pollers_->Stop();
   {
     std::lock_guard<std::mutex> apply_lock(apply_mu_);

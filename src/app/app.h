@@ -41,6 +41,7 @@ class MistClient;
 }  // namespace mpe::mist
 namespace mpe::poll {
 class CaptureMetrics;
+class InventoryWatcher;
 class PollerSet;
 class UsageWatcher;
 }  // namespace mpe::poll
@@ -102,6 +103,8 @@ class App {
   std::unique_ptr<StreamIngest> NewIngest(std::vector<std::string> channels);
   // `captures:` entries of sites this shard owns (unresolvable ones on shard 0 only).
   config::Config ManagedCapturesConfig() const;
+  // Requests per hour the pollers must leave to usage, discovery and inventory reads.
+  double ReservedRequestsPerHour(size_t sites) const;
 
   config::Config config_;
   common::Clock& clock_;
@@ -111,6 +114,7 @@ class App {
   std::unique_ptr<poll::CaptureMetrics> capture_metrics_;
   std::unique_ptr<poll::PollerSet> pollers_;
   std::unique_ptr<poll::UsageWatcher> usage_;
+  std::unique_ptr<poll::InventoryWatcher> inventory_;
   std::unique_ptr<DecodeMismatchMetrics> mismatch_metrics_;
   std::unique_ptr<capture::ArchiveWriter> archive_;
   config::Config managed_config_;  // ManagedCaptures keeps a reference

@@ -109,6 +109,10 @@ void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
   bool radiotap = false;
   const decode::RawPacketInfo* raw = enricher_.Enrich(&event, &radiotap);
   const auto site = aggregator_.Record(event);
+  if (capture_events_ && site != metrics::StreamAggregator::kNoSite &&
+      (event.kind == decode::EventKind::kData || event.kind == decode::EventKind::kCaptureEnd)) {
+    NoteCapture(site, event);
+  }
   // Report what the aggregator counted in decode_errors_total, with the same reason.
   switch (event.kind) {
     case decode::EventKind::kInvalid:
@@ -141,6 +145,23 @@ void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
       archive_->OnCaptureEnd(site_id, event.capture_id);
     }
   }
+}
+
+void StreamIngest::NoteCapture(metrics::StreamAggregator::SiteHandle site,
+                               const decode::Event& event) {
+  if (site >= seen_captures_.size()) seen_captures_.resize(static_cast<size_t>(site) + 1);
+  SeenCapture& seen = seen_captures_[site];
+  const bool ended = event.kind == decode::EventKind::kCaptureEnd;
+  if (ended) {
+    seen.seen = false;
+    seen.id.clear();
+  } else {
+    if (seen.seen && seen.id == event.capture_id) return;  // the common case: nothing new
+    seen.seen = true;
+    seen.id.assign(event.capture_id);
+  }
+  const std::string_view site_id = SiteIdOfChannel(event.channel);
+  if (!site_id.empty()) capture_events_(site_id, event.capture_id, ended);
 }
 
 void StreamIngest::OnConnected() { connected_ = true; }

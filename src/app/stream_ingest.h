@@ -4,9 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/pcap_enricher.h"
@@ -44,6 +46,13 @@ class StreamIngest final : public stream::FrameSink {
   // Optional pcap_raw consumers; both may be null and must outlive this. Call before Start.
   void SetPcapSinks(DecodeMismatchMetrics* mismatch, capture::ArchiveWriter* archive);
 
+  // Told once per change of a site's streamed capture: a data frame whose capture id differs
+  // from the last one seen at that site (ended false), and a capture end (ended true). Runs on
+  // the io thread; set before Start.
+  using CaptureEvents =
+      std::function<void(std::string_view site_id, std::string_view capture_id, bool ended)>;
+  void SetCaptureEvents(CaptureEvents events) { capture_events_ = std::move(events); }
+
   // Benches only: the decoder's fast path off (FrameDecoder::set_fast_path).
   void set_fast_decode(bool on) { decoder_.set_fast_path(on); }
 
@@ -57,6 +66,8 @@ class StreamIngest final : public stream::FrameSink {
   std::string last_error() const;
 
  private:
+  // Calls capture_events_ when the frame changes its site's capture (io thread).
+  void NoteCapture(metrics::StreamAggregator::SiteHandle site, const decode::Event& event);
   // Rate-limited report of one undecodable frame (io thread).
   void ReportDecodeError(decode::DecodeError error, std::string_view channel, size_t len);
 
@@ -76,6 +87,12 @@ class StreamIngest final : public stream::FrameSink {
   std::atomic<bool> connected_{false};
   PcapEnricher enricher_;
   capture::ArchiveWriter* archive_ = nullptr;
+  CaptureEvents capture_events_;
+  struct SeenCapture {
+    bool seen = false;
+    std::string id;
+  };
+  std::vector<SeenCapture> seen_captures_;  // by site handle; io thread only
 };
 
 }  // namespace mpe::app

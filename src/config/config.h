@@ -34,10 +34,18 @@ struct DiscoveryConfig {
   Duration interval = std::chrono::minutes(10);
 };
 
+// How sites are polled: kEvents lets the stream drive the polls (a new capture_id or a capture
+// end polls that site at once; running captures every status_interval; every other site on a
+// slow safety net, idle_interval); kFixed polls every site every status_interval and
+// list_interval. kEvents needs the stream: with stream.enabled false the schedule is fixed.
+enum class PollSchedule { kEvents, kFixed };
+
 struct PollConfig {
   Duration status_interval = std::chrono::seconds(30);
   Duration list_interval = std::chrono::minutes(5);
   Duration list_window = std::chrono::hours(24);
+  Duration idle_interval{0};  // 0: auto (the shortest the budget allows, at least 10m)
+  PollSchedule schedule = PollSchedule::kEvents;
 };
 
 enum class LostMessagesMode { kCumulative, kPerMessage };

@@ -502,10 +502,28 @@ void Parser::ParseDiscovery(const Value& v) {
 }
 
 void Parser::ParsePoll(const Value& v) {
-  Fields f(*this, v, {"status_interval", "list_interval", "list_window"});
+  Fields f(*this, v,
+           {"status_interval", "list_interval", "list_window", "idle_interval", "schedule"});
   if (const Value* e = f.Get("status_interval")) cfg_.poll.status_interval = PositiveDuration(*e);
   if (const Value* e = f.Get("list_interval")) cfg_.poll.list_interval = PositiveDuration(*e);
   if (const Value* e = f.Get("list_window")) cfg_.poll.list_window = PositiveDuration(*e);
+  if (const Value* e = f.Get("idle_interval")) {
+    if (e->node.IsScalar() && e->node.Scalar() == "auto") {
+      cfg_.poll.idle_interval = Duration(0);
+    } else {
+      cfg_.poll.idle_interval = PositiveDuration(*e);
+    }
+  }
+  if (const Value* e = f.Get("schedule")) {
+    const std::string s = String(*e);
+    if (s == "events") {
+      cfg_.poll.schedule = PollSchedule::kEvents;
+    } else if (s == "fixed") {
+      cfg_.poll.schedule = PollSchedule::kFixed;
+    } else {
+      Fail(e->line, e->path, "must be events or fixed, got " + Quote(s));
+    }
+  }
 }
 
 void Parser::ParseStream(const Value& v) {

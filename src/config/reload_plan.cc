@@ -18,7 +18,7 @@ bool SameList(const std::vector<T>& a, const std::vector<T>& b) {
                     [](const T& x, const T& y) { return Fields(x) == Fields(y); });
 }
 
-constexpr std::array<std::string_view, 9> kReloadable = {
+constexpr std::array<std::string_view, 11> kReloadable = {
     "sites",
     "discovery.org_id",
     "discovery.include",
@@ -27,6 +27,8 @@ constexpr std::array<std::string_view, 9> kReloadable = {
     "poll.status_interval",
     "poll.list_interval",
     "poll.list_window",
+    "poll.idle_interval",
+    "poll.schedule",
     "log.level",
 };
 
@@ -53,6 +55,8 @@ std::vector<std::string> ChangedKeys(const Config& a, const Config& b) {
   check("poll.status_interval", a.poll.status_interval != b.poll.status_interval);
   check("poll.list_interval", a.poll.list_interval != b.poll.list_interval);
   check("poll.list_window", a.poll.list_window != b.poll.list_window);
+  check("poll.idle_interval", a.poll.idle_interval != b.poll.idle_interval);
+  check("poll.schedule", a.poll.schedule != b.poll.schedule);
   check("stream.enabled", a.stream.enabled != b.stream.enabled);
   check("stream.ping_interval", a.stream.ping_interval != b.stream.ping_interval);
   check("stream.reconnect_min", a.stream.reconnect_min != b.stream.reconnect_min);

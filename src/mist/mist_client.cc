@@ -100,6 +100,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "self_usage";
     case Endpoint::kCaptureDownload:
       return "capture_download";
+    case Endpoint::kOrgInventory:
+      return "org_inventory";
   }
   return "unknown";
 }
@@ -574,6 +576,38 @@ ApiResult<std::vector<Site>> MistClient::ListOrgSites(const std::string& org_id,
     }
     const bool empty_page = parsed->empty();
     for (auto& site : *parsed) all.push_back(std::move(site));
+    int64_t total = ParseHeaderInt(res->headers, "x-page-total", -1);
+    int64_t limit = ParseHeaderInt(res->headers, "x-page-limit", kOrgSitesPageLimit);
+    int64_t served = ParseHeaderInt(res->headers, "x-page-page", page);
+    if (total < 0 || limit <= 0 || empty_page || served * limit >= total) break;
+  }
+  return all;
+}
+
+ApiResult<std::vector<InventoryAp>> MistClient::ListOrgInventory(const std::string& org_id,
+                                                                 CancelToken* cancel) {
+  const std::string context = Context(Endpoint::kOrgInventory, "") + " org=" + org_id;
+  std::vector<InventoryAp> all;
+  for (int page = 1;; ++page) {
+    if (page > kMaxPages) {
+      return common::MakeError(context + ": more than " + std::to_string(kMaxPages) + " pages",
+                               kErrorPaging);
+    }
+    std::string path = path_prefix_ + "/api/v1/orgs/" + PercentEncode(org_id) +
+                       "/inventory?type=ap&limit=" + std::to_string(kOrgSitesPageLimit) +
+                       "&page=" + std::to_string(page);
+    auto res = Send(Endpoint::kOrgInventory, "GET", path, nullptr, "", cancel);
+    if (!res.ok()) {
+      common::Error error = res.error();
+      error.message += " org=" + org_id;
+      return {std::move(error), res.retry_after()};
+    }
+    auto parsed = ParseInventory(res->body);
+    if (!parsed.ok()) {
+      return common::MakeError(context + ": " + parsed.error().message, kErrorBadResponse);
+    }
+    const bool empty_page = parsed->empty() && res->body.find('{') == std::string::npos;
+    for (auto& ap : *parsed) all.push_back(std::move(ap));
     int64_t total = ParseHeaderInt(res->headers, "x-page-total", -1);
     int64_t limit = ParseHeaderInt(res->headers, "x-page-limit", kOrgSitesPageLimit);
     int64_t served = ParseHeaderInt(res->headers, "x-page-page", page);

@@ -35,6 +35,7 @@ enum class Endpoint {
   kOrgSites,
   kSelfUsage,
   kCaptureDownload,
+  kOrgInventory,
 };
 std::string_view EndpointName(Endpoint endpoint);
 
@@ -137,6 +138,10 @@ class MistClient {
   // Pages by X-Page-Limit/X-Page-Page/X-Page-Total.
   ApiResult<std::vector<Site>> ListOrgSites(const std::string& org_id,
                                             CancelToken* cancel = nullptr);
+
+  // GET /api/v1/orgs/{org_id}/inventory?type=ap, every page (X-Page-* like ListOrgSites).
+  ApiResult<std::vector<InventoryAp>> ListOrgInventory(const std::string& org_id,
+                                                       CancelToken* cancel = nullptr);
 
   const RequestBudget& budget() const { return budget_; }
 

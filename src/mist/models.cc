@@ -300,6 +300,24 @@ common::Result<std::vector<Site>> ParseSites(std::string_view json) {
   return sites;
 }
 
+common::Result<std::vector<InventoryAp>> ParseInventory(std::string_view json) {
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.error();
+  const Value& root = doc.value();
+  if (!root.IsArray()) return common::MakeError("inventory is not a JSON array");
+  std::vector<InventoryAp> aps;
+  for (const Value& item : root.GetArray()) {
+    if (!item.IsObject()) continue;
+    const std::string type = String(item, "type");
+    if (!type.empty() && type != "ap") continue;  // Mist's default device type is ap
+    const auto mac = common::ParseMac(String(item, "mac"));
+    if (!mac) continue;
+    aps.push_back(InventoryAp{common::FormatMac(*mac), String(item, "name"), String(item, "model"),
+                              String(item, "site_id")});
+  }
+  return aps;
+}
+
 std::string ParseErrorDetail(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());

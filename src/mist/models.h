@@ -103,6 +103,16 @@ struct Site {
   std::string org_id;
 };
 
+// One AP of GET /api/v1/orgs/{org_id}/inventory?type=ap (Mist's `inventory`): the MAC as 12
+// lowercase hex digits; name and model as Mist sends them ("" when absent: `name` is "Device
+// name if configured"); site_id "" for an unassigned AP.
+struct InventoryAp {
+  std::string mac;
+  std::string name;
+  std::string model;
+  std::string site_id;
+};
+
 // Tolerant parsers: unknown fields are ignored, missing fields keep their defaults, numbers
 // may arrive as ints, floats or numeric strings. They fail only when the body is not JSON or
 // has the wrong top-level shape. Pure; thread-safe.
@@ -113,6 +123,8 @@ common::Result<ApiUsage> ParseApiUsage(std::string_view json);
 common::Result<CaptureListPage> ParseCaptureListPage(std::string_view json);
 common::Result<SelfInfo> ParseSelf(std::string_view json);
 common::Result<std::vector<Site>> ParseSites(std::string_view json);
+// Items of another device type, and items without a valid MAC, are skipped.
+common::Result<std::vector<InventoryAp>> ParseInventory(std::string_view json);
 
 // The `detail` string of a Mist error body ({"detail": "..."}), "" when there is none.
 std::string ParseErrorDetail(std::string_view json);

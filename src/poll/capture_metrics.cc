@@ -61,14 +61,46 @@ CaptureMetrics::CaptureMetrics(prometheus::Registry& registry)
                            "Start time of the site's most recent capture, epoch seconds.")),
       up_(Gauges(registry, "mist_pcap_up", "1 when the last poll of the site succeeded.")),
       interval_(Gauges(registry, "mist_pcap_poll_interval_seconds",
-                       "Poll interval in use by kind (status, list): the configured one, or "
-                       "longer when mist.max_requests_per_hour does not allow it.")) {}
+                       "Poll interval in use by kind: status (sites with a running capture; "
+                       "every site on the fixed schedule), list, idle (the safety net of the "
+                       "events schedule).")),
+      stretch_(Gauges(registry, "mist_pcap_poll_stretch_factor",
+                      "Poll interval in use / configured, by kind (1: as configured; more when "
+                      "the request budget does not allow it).")),
+      failure_(Gauges(registry, "mist_pcap_poll_failure_info",
+                      "1 while the site's last poll of the endpoint failed; code is the HTTP "
+                      "status or error (no HTTP answer).")) {}
 
-void CaptureMetrics::SetPollIntervals(std::chrono::milliseconds status,
-                                      std::chrono::milliseconds list) {
+void CaptureMetrics::SetPollIntervals(const Intervals& in) {
   std::lock_guard<std::mutex> lock(mu_);
-  interval_.Add({{"kind", "status"}}).Set(std::chrono::duration<double>(status).count());
-  interval_.Add({{"kind", "list"}}).Set(std::chrono::duration<double>(list).count());
+  auto seconds = [](std::chrono::milliseconds d) {
+    return std::chrono::duration<double>(d).count();
+  };
+  interval_.Add({{"kind", "status"}}).Set(seconds(in.status));
+  interval_.Add({{"kind", "list"}}).Set(seconds(in.list));
+  interval_.Add({{"kind", "idle"}}).Set(seconds(in.idle));
+  stretch_.Add({{"kind", "status"}}).Set(in.status_stretch);
+  stretch_.Add({{"kind", "list"}}).Set(in.list_stretch);
+  stretch_.Add({{"kind", "idle"}}).Set(in.idle_stretch);
+}
+
+void CaptureMetrics::SetPollFailure(const SiteRef& site, const std::string& endpoint,
+                                    const std::string& code) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SiteSeries& s = SiteLocked(site);
+  auto it = s.failures.find(endpoint);
+  if (it != s.failures.end() && it->second.first == code) return;
+  if (it != s.failures.end()) {
+    failure_.Remove(it->second.second);
+    s.failures.erase(it);
+  }
+  if (code.empty()) return;
+  prometheus::Labels labels = SiteLabels(site.id, s.name);
+  labels.emplace("endpoint", endpoint);
+  labels.emplace("code", code);
+  Gauge& g = failure_.Add(labels);
+  g.Set(1);
+  s.failures.emplace(endpoint, std::make_pair(code, &g));
 }
 
 CaptureMetrics::SiteSeries& CaptureMetrics::SiteLocked(const SiteRef& site) {
@@ -109,6 +141,8 @@ void CaptureMetrics::RemoveAllLocked(SiteSeries& s) {
   s.ap_info.clear();
   for (auto& [type, g] : s.types) RemoveIf(captures_, g);
   s.types.clear();
+  for (auto& [endpoint, f] : s.failures) RemoveIf(failure_, f.second);
+  s.failures.clear();
 }
 
 void CaptureMetrics::UpdateLastCaptureLocked(const std::string& site_id, SiteSeries& s) {

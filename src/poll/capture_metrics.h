@@ -38,8 +38,16 @@ class CaptureMetrics {
   void SetUp(const SiteRef& site, bool up);
   // Removes every series of the site.
   void RemoveSite(const std::string& site_id);
-  // mist_pcap_poll_interval_seconds{kind="status"|"list"}: the intervals the pollers use.
-  void SetPollIntervals(std::chrono::milliseconds status, std::chrono::milliseconds list);
+  // mist_pcap_poll_interval_seconds{kind="status"|"list"|"idle"}: the intervals the pollers
+  // use, and mist_pcap_poll_stretch_factor{kind} (in use / configured; 1 = as configured).
+  struct Intervals {
+    std::chrono::milliseconds status{0}, list{0}, idle{0};
+    double status_stretch = 1, list_stretch = 1, idle_stretch = 1;
+  };
+  void SetPollIntervals(const Intervals& intervals);
+  // mist_pcap_poll_failure_info{endpoint,code} = 1 while the site's last poll of `endpoint`
+  // failed with `code` (an HTTP status, or "error"); an empty code removes it.
+  void SetPollFailure(const SiteRef& site, const std::string& endpoint, const std::string& code);
 
  private:
   using Gauge = prometheus::Gauge;
@@ -64,6 +72,7 @@ class CaptureMetrics {
     std::map<std::string, Gauge*> failed_aps;
     std::map<std::string, Gauge*> ap_info;  // by mac, band and channel
     std::map<std::string, Gauge*> types;
+    std::map<std::string, std::pair<std::string, Gauge*>> failures;  // endpoint -> code, series
   };
 
   // The site's entry; a renamed site loses its old series first (labels changed).
@@ -89,6 +98,8 @@ class CaptureMetrics {
   prometheus::Family<Gauge>& last_capture_;
   prometheus::Family<Gauge>& up_;
   prometheus::Family<Gauge>& interval_;
+  prometheus::Family<Gauge>& stretch_;
+  prometheus::Family<Gauge>& failure_;
   std::map<std::string, SiteSeries> sites_;
 };
 

@@ -32,3 +32,42 @@ PollIntervals EffectiveIntervals(size_t n_sites, std::chrono::milliseconds statu
                                  std::chrono::milliseconds list, int max_requests_per_hour);
 
 }  // namespace mpe::poll
+
+namespace mpe::poll {
+
+// The events schedule (poll.schedule: events): what the budget allows.
+//
+// Shortest safety-net interval of poll.idle_interval: auto, and the longest any safety net is
+// planned (a budget that leaves nothing for it still polls each site once a day; the worker's
+// priority order keeps running captures first).
+inline constexpr std::chrono::minutes kMinAutoIdleInterval{10};
+inline constexpr std::chrono::hours kMaxIdleInterval{24};
+
+struct EventPlanInput {
+  size_t sites = 0;    // owned sites
+  size_t running = 0;  // of which with a running capture (status every `status`)
+  std::chrono::milliseconds status{0};  // poll.status_interval
+  std::chrono::milliseconds idle{0};    // poll.idle_interval; 0 = auto
+  int max_requests_per_hour = 0;        // <= 0: unlimited
+  // Requests per hour planned elsewhere: usage, discovery and inventory polls, plus the
+  // stream-triggered polls (their recent rate, at least a floor).
+  double reserved_per_hour = 0;
+};
+
+struct EventIntervals {
+  std::chrono::milliseconds status{0};  // for sites with a running capture
+  std::chrono::milliseconds idle{0};    // safety-net status + list of every other site
+  double status_stretch = 1;            // effective / configured
+  double idle_stretch = 1;              // effective / configured; 1 for auto
+  double usable_per_hour = 0;           // kPollBudgetShare * budget - reserved (0: unlimited)
+  double planned_per_hour = 0;          // what status + safety net cost at these intervals
+};
+
+// Running captures first: their status polls take what they need of the usable budget (when
+// even that does not fit, status is stretched and the safety net gets the daily minimum). The
+// safety net costs one list per site plus one status per site without a running capture per
+// idle interval; auto takes the shortest interval that fits (never under 10 minutes, never
+// over a day), an explicit interval is stretched to fit. Pure; thread-safe.
+EventIntervals PlanEventIntervals(const EventPlanInput& in);
+
+}  // namespace mpe::poll

@@ -34,6 +34,7 @@ std::vector<SiteRef> SitesFromConfig(const config::Config& config) {
 PollerSet::PollerSet(const config::Config& config, mist::MistClient& client,
                      CaptureMetrics& metrics, common::Clock& clock, int workers)
     : poll_(Sanitised(config.poll)),
+      stream_enabled_(config.stream.enabled),
       max_requests_per_hour_(config.mist.max_requests_per_hour),
       client_(client),
       metrics_(metrics),
@@ -47,8 +48,13 @@ PollerSet::~PollerSet() { Stop(); }
 void PollerSet::AddEntryLocked(const SiteRef& site, milliseconds offset, milliseconds list_offset,
                                Steady now) {
   auto backoff_min = [](milliseconds interval) { return std::max(kMinBackoff, interval / 4); };
-  Entry entry(site, backoff_min(intervals_.status), intervals_.status, backoff_min(intervals_.list),
-              intervals_.list, SeedFor(site.id));
+  // Events schedule: a failing poll retries from status_interval/4 up to its own interval (the
+  // safety net's is long), so a refused token does not cost every site a request per minute.
+  const milliseconds list_min =
+      EventsLocked() ? backoff_min(intervals_.status) : backoff_min(intervals_.list);
+  const milliseconds status_max = std::max(intervals_.status, intervals_.list);
+  Entry entry(site, backoff_min(intervals_.status), EventsLocked() ? status_max : intervals_.status,
+              list_min, intervals_.list, SeedFor(site.id));
   entry.generation = next_generation_++;
   entry.status_due = now + offset;
   entry.list_due = now + list_offset;
@@ -56,6 +62,53 @@ void PollerSet::AddEntryLocked(const SiteRef& site, milliseconds offset, millise
 }
 
 void PollerSet::UpdateIntervalsLocked(size_t n) {
+  if (EventsLocked()) {
+    const Steady now = clock_.SteadyNow();
+    while (!event_polls_.empty() && now - event_polls_.front() > std::chrono::hours(1)) {
+      event_polls_.pop_front();
+    }
+    EventPlanInput in;
+    in.sites = n;
+    in.running = static_cast<size_t>(std::count_if(
+        entries_.begin(), entries_.end(), [](const auto& kv) { return kv.second.running(); }));
+    in.status = poll_.status_interval;
+    in.idle = poll_.idle_interval;
+    in.max_requests_per_hour = max_requests_per_hour_;
+    // Stream-triggered polls: their rate over the last hour, at least 5% of the usable budget.
+    const double event_floor = 0.05 * kPollBudgetShare * std::max(0, max_requests_per_hour_);
+    in.reserved_per_hour =
+        reserved_per_hour_ + std::max(event_floor, static_cast<double>(event_polls_.size()));
+    const EventIntervals next = PlanEventIntervals(in);
+    const bool was_stretched = intervals_known_ && event_intervals_.status_stretch > 1;
+    const bool changed = !intervals_known_ || next.status != event_intervals_.status ||
+                         next.idle != event_intervals_.idle ||
+                         next.idle_stretch != event_intervals_.idle_stretch;
+    event_intervals_ = next;
+    intervals_ = PollIntervals{};
+    intervals_.status = next.status;
+    intervals_.list = next.idle;
+    intervals_.stretch = next.status_stretch;
+    intervals_.usable_per_hour = next.usable_per_hour;
+    intervals_known_ = true;
+    if (!changed) return;
+    metrics_.SetPollIntervals({next.status, next.idle, next.idle, next.status_stretch,
+                               next.idle_stretch, next.idle_stretch});
+    auto seconds = [](milliseconds d) { return std::chrono::duration<double>(d).count(); };
+    if (next.status_stretch > 1 && !was_stretched) {
+      spdlog::warn(
+          "mist request budget: {} running captures every {}s do not fit {:.0f} requests/hour; "
+          "their status polls stretched x{:.2f} to {}s",
+          in.running, seconds(poll_.status_interval), next.usable_per_hour, next.status_stretch,
+          seconds(next.status));
+    } else if (next.status_stretch <= 1 && was_stretched) {
+      spdlog::info("mist request budget: running captures polled every {}s again",
+                   seconds(next.status));
+    }
+    spdlog::debug("poll plan: {} sites, {} running; status {}s, safety net {}s ({:.0f}/h of {:.0f})",
+                  n, in.running, seconds(next.status), seconds(next.idle), next.planned_per_hour,
+                  next.usable_per_hour);
+    return;
+  }
   const PollIntervals next =
       EffectiveIntervals(n, poll_.status_interval, poll_.list_interval, max_requests_per_hour_);
   const bool changed =
@@ -64,7 +117,8 @@ void PollerSet::UpdateIntervalsLocked(size_t n) {
   intervals_ = next;
   intervals_known_ = true;
   if (!changed) return;
-  metrics_.SetPollIntervals(next.status, next.list);
+  metrics_.SetPollIntervals({next.status, next.list, next.status, next.stretch, next.stretch,
+                             next.stretch});
   auto seconds = [](milliseconds d) { return std::chrono::duration<double>(d).count(); };
   if (next.stretched() && !was_stretched) {
     spdlog::warn(
@@ -119,9 +173,11 @@ void PollerSet::SetSites(std::vector<SiteRef> sites) {
   for (const auto& [id, site] : wanted) {
     // The first list poll follows the first status poll unless the budget is tight; then the
     // list polls are spread over the list interval as well. Later ones keep the interval.
-    const milliseconds offset = intervals_.status * i / n;
+    // Events: the first safety-net round (status, then list) is spread over the idle interval.
+    const milliseconds offset = (EventsLocked() ? intervals_.list : intervals_.status) * i / n;
     const milliseconds list_offset =
-        (intervals_.list_follows_first_status ? offset : intervals_.list * i / n) + milliseconds(1);
+        (EventsLocked() || intervals_.list_follows_first_status ? offset : intervals_.list * i / n) +
+        milliseconds(1);
     AddEntryLocked(site, offset, list_offset, now);
     ++i;
   }
@@ -153,7 +209,9 @@ void PollerSet::ReplanLocked(const PollIntervals& before) {
     due = now + std::chrono::duration_cast<Steady::duration>((due - now) * factor);
   };
   for (auto& [id, e] : entries_) {
-    pull_in(e.status_due, before.status, intervals_.status);
+    const bool net = EventsLocked() && !e.running();  // its status rides the safety net
+    pull_in(e.status_due, net ? before.list : before.status,
+            net ? intervals_.list : intervals_.status);
     pull_in(e.list_due, before.list, intervals_.list);
   }
   cv_.notify_all();
@@ -190,37 +248,76 @@ void PollerSet::Stop() {
   running_ = false;
 }
 
+milliseconds PollerSet::IntervalLocked(const Entry& e, Task task) const {
+  if (task == Task::kList) return intervals_.list;
+  return EventsLocked() && !e.running() ? intervals_.list : intervals_.status;
+}
+
+PollerSet::Pick PollerSet::PickLocked(Steady now, Steady* next_due) {
+  // While less than 5% of the hourly budget is left, the safety net waits for the others.
+  const auto& budget = client_.budget();
+  const int limit = budget.max_per_hour();
+  const bool budget_low =
+      EventsLocked() && limit > 0 && limit - budget.Used() < std::max(2, limit / 20);
+  const bool events = EventsLocked();
+  Pick best;
+  *next_due = Steady::max();
+  auto consider = [&](Entry& e, Task task, Steady due, Steady event_due) {
+    const Steady when = std::min(due, event_due);
+    Priority priority = Priority::kRunning;  // fixed schedule: one class, earliest first
+    if (events) {
+      if (task == Task::kStatus && e.running()) {
+        priority = Priority::kRunning;
+      } else if (event_due <= due) {
+        priority = Priority::kEvent;
+      } else {
+        priority = Priority::kSafetyNet;
+      }
+    }
+    if (budget_low && priority == Priority::kSafetyNet) return;
+    if (when > now) {
+      *next_due = std::min(*next_due, when);
+      return;
+    }
+    if (best.entry == nullptr || priority < best.priority ||
+        (priority == best.priority && when < best.due)) {
+      best = Pick{&e, task, when, priority};
+    }
+  };
+  for (auto& [id, e] : entries_) {
+    if (e.busy) continue;
+    consider(e, Task::kStatus, e.status_due, e.status_event_due);
+    consider(e, Task::kList, e.list_due, e.list_event_due);
+  }
+  return best;
+}
+
 void PollerSet::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   mist::CancelToken* cancel = cancel_.get();
   while (!stopping_) {
     const Steady now = clock_.SteadyNow();
-    Entry* best = nullptr;
-    Task task = Task::kStatus;
-    Steady due = Steady::max();
-    for (auto& [id, e] : entries_) {
-      if (e.busy) continue;
-      if (e.status_due < due) {
-        best = &e;
-        task = Task::kStatus;
-        due = e.status_due;
-      }
-      if (e.list_due < due) {
-        best = &e;
-        task = Task::kList;
-        due = e.list_due;
-      }
-    }
-    const Steady start_at = std::max(due, hold_until_);
-    if (best == nullptr || start_at > now) {
-      auto wait = best == nullptr
+    Steady next_due = Steady::max();
+    Pick pick = hold_until_ > now ? Pick{} : PickLocked(now, &next_due);
+    if (pick.entry == nullptr) {
+      const Steady wake = hold_until_ > now ? hold_until_ : next_due;
+      auto wait = wake == Steady::max()
                       ? max_idle_wait_
                       : std::min<milliseconds>(max_idle_wait_,
-                                               std::chrono::ceil<milliseconds>(start_at - now));
-      cv_.wait_for(lock, wait);
+                                               std::chrono::ceil<milliseconds>(wake - now));
+      cv_.wait_for(lock, std::max(milliseconds(1), wait));
       continue;
     }
 
+    Entry* best = pick.entry;
+    const Task task = pick.task;
+    Steady& event_due = task == Task::kStatus ? best->status_event_due : best->list_event_due;
+    if (event_due <= now) {
+      // This poll answers the stream event: the next one waits kEventMinGap.
+      event_due = Steady::max();
+      best->event_not_before = now + kEventMinGap;
+      if (event_polls_.size() < 100000) event_polls_.push_back(now);
+    }
     best->busy = true;
     const SiteRef site = best->site;
     const uint64_t generation = best->generation;
@@ -237,11 +334,13 @@ void PollerSet::WorkerLoop() {
       if (Entry* e = find_entry()) {
         if (result.ok()) {
           metrics_.UpdateStatus(e->site, *result);
+          const bool was_running = e->running();
           e->status = *result;
           e->have_status = true;
-          RecordOutcomeLocked(*e, task, due, nullptr, -1);
+          if (e->running() != was_running) UpdateIntervalsLocked(entries_.size());
+          RecordOutcomeLocked(*e, task, nullptr, -1);
         } else {
-          RecordOutcomeLocked(*e, task, due, &result.error(), result.retry_after());
+          RecordOutcomeLocked(*e, task, &result.error(), result.retry_after());
         }
       }
     } else {
@@ -252,9 +351,9 @@ void PollerSet::WorkerLoop() {
       if (Entry* e = find_entry()) {
         if (result.ok()) {
           metrics_.UpdateList(e->site, *result);
-          RecordOutcomeLocked(*e, task, due, nullptr, -1);
+          RecordOutcomeLocked(*e, task, nullptr, -1);
         } else {
-          RecordOutcomeLocked(*e, task, due, &result.error(), result.retry_after());
+          RecordOutcomeLocked(*e, task, &result.error(), result.retry_after());
         }
       }
     }
@@ -264,12 +363,61 @@ void PollerSet::WorkerLoop() {
   cv_.notify_all();
 }
 
-void PollerSet::RecordOutcomeLocked(Entry& e, Task task, Steady due, const common::Error* error,
+void PollerSet::TriggerLocked(Entry& e, bool list) {
+  const Steady when = std::max(clock_.SteadyNow(), e.event_not_before);
+  e.status_event_due = std::min(e.status_event_due, when);
+  if (list) e.list_event_due = std::min(e.list_event_due, when);
+  cv_.notify_all();
+}
+
+void PollerSet::OnStreamCapture(const std::string& site_id, std::string_view capture_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!EventsLocked()) return;
+  auto it = entries_.find(site_id);
+  if (it == entries_.end()) return;
+  Entry& e = it->second;
+  if (e.stream_seen && e.stream_capture == capture_id) return;
+  e.stream_seen = true;
+  e.stream_capture.assign(capture_id);
+  // Already known from a status poll: the running schedule has it.
+  if (e.running() && !capture_id.empty() && e.status.id == capture_id) return;
+  TriggerLocked(e, false);
+}
+
+void PollerSet::OnStreamCaptureEnd(const std::string& site_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!EventsLocked()) return;
+  auto it = entries_.find(site_id);
+  if (it == entries_.end()) return;
+  it->second.stream_seen = false;
+  it->second.stream_capture.clear();
+  TriggerLocked(it->second, true);
+}
+
+void PollerSet::SetReservedPerHour(double per_hour) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (per_hour == reserved_per_hour_) return;
+  const PollIntervals before = intervals_;
+  reserved_per_hour_ = std::max(0.0, per_hour);
+  ReplanLocked(before);
+}
+
+bool PollerSet::events_schedule() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return EventsLocked();
+}
+
+EventIntervals PollerSet::event_intervals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return EventsLocked() ? event_intervals_ : EventIntervals{};
+}
+
+void PollerSet::RecordOutcomeLocked(Entry& e, Task task, const common::Error* error,
                                     int retry_after) {
   e.busy = false;
   const Steady now = clock_.SteadyNow();
   const bool is_status = task == Task::kStatus;
-  const milliseconds interval = is_status ? intervals_.status : intervals_.list;
+  const milliseconds interval = IntervalLocked(e, task);
   const char* endpoint = is_status ? "capture_status" : "capture_list";
   bool& ok = is_status ? e.status_ok : e.list_ok;
   bool& failing = is_status ? e.status_failing : e.list_failing;
@@ -286,12 +434,18 @@ void PollerSet::RecordOutcomeLocked(Entry& e, Task task, Steady due, const commo
     ok = true;
     backoff.Reset();
     any_success_.store(true);
-    // Keep the site's phase so the spread survives; skip slots missed while slow.
-    next = due + interval;
+    metrics_.SetPollFailure(e.site, endpoint, "");
+    // Keep the site's phase so the spread survives; skip slots missed while slow. A poll
+    // pulled in by a stream event starts a new phase.
+    const Steady& scheduled = is_status ? e.status_due : e.list_due;
+    next = scheduled <= now ? scheduled + interval : now + interval;
     if (next <= now) next = now + interval;
   } else {
     ok = false;
     e.last_error = error->message;
+    metrics_.SetPollFailure(e.site, endpoint,
+                            error->code >= 100 && error->code <= 599 ? std::to_string(error->code)
+                                                                      : std::string("error"));
     if (!failing) {
       spdlog::warn("mist poll failed site={} endpoint={} detail={}", e.site.id, endpoint,
                    error->message);

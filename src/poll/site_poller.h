@@ -3,11 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -35,34 +37,37 @@ struct SiteState {
   std::string last_error;  // "" while healthy
 };
 
-// Polls every site's capture status (poll.status_interval) and capture list (poll.list_interval
-// over poll.list_window) in the background and keeps CaptureMetrics current, so a scrape never
-// calls Mist. Site i of n first polls at i*status_interval/n (its list right after, or at
-// i*list_interval/n when the budget is tight), so the requests are spread over the interval;
-// each site then keeps its phase.
+// Polls the sites' capture status and capture list in the background and keeps CaptureMetrics
+// current, so a scrape never calls Mist.
 //
-// Threads: a fixed pool of `workers` threads share one schedule guarded by a mutex; each
-// picks the earliest due (site, task) that no other worker is polling, so a site never has
-// two requests in flight and a slow site blocks one worker only. Failure handling per
-// (site, task): HTTP errors and timeouts retry after min(interval, exponential backoff with
-// jitter starting at interval/4); a 429 or an exhausted request budget holds ALL sites until
-// Retry-After (else max(60 s, budget wait)) since the limit is per token. One warn line per
-// failure transition, debug for repeats, info on recovery. On failure the last good capture
-// values stay and mist_pcap_up{site} goes to 0.
+// Schedules (poll.schedule):
+// - events (the default while the stream is on): the stream says when to look. A data frame
+//   with a capture id not seen before at a site polls that site's status at once; a capture end
+//   (pcap_dict null) polls its status and list at once; at most one stream-triggered poll per
+//   site per kEventMinGap. Sites with a running capture poll status every poll.status_interval;
+//   every site gets a safety-net status and list every idle interval (poll.idle_interval, or
+//   auto: the shortest the budget allows, at least 10m), which also finds captures that do not
+//   stream (format pcap). The first safety-net round is spread over that interval.
+// - fixed: every site polls status every poll.status_interval and its list every
+//   poll.list_interval, site i of n first at i*interval/n; each site keeps its phase.
 //
-// Stop() wakes the workers and cancels their in-flight requests (CancelToken, which shuts
-// the socket down), then joins: it returns promptly even while Mist hangs mid-response; only a
-// TCP connect in progress can hold it up to min(mist.timeout, 5 s).
+// Request budget: the plan (PlanEventIntervals / EffectiveIntervals) fits the polls into
+// kPollBudgetShare of the budget less what other components reserve (SetReservedPerHour) and
+// the recent rate of stream-triggered polls. When requests compete, a worker serves running
+// captures first, then stream-triggered polls, then the safety net; while less than 5% of the
+// hourly budget is left, the safety net waits. mist_pcap_poll_interval_seconds{kind} and
+// mist_pcap_poll_stretch_factor{kind} show the plan.
 //
-// Request budget: SetSites recomputes the effective intervals for the new number of sites
-// (EffectiveIntervals over mist.max_requests_per_hour). When polling every site at the
-// configured intervals would not fit, both intervals are stretched by the same factor, one
-// warning gives the numbers, and mist_pcap_poll_interval_seconds{kind} shows what is used.
-// Kept sites switch to the new intervals at their next poll.
+// Threads: a fixed pool of `workers` threads share one schedule guarded by a mutex; each picks
+// the most urgent due (site, task) that no other worker is polling, so a site never has two
+// requests in flight. Failures per (site, task): HTTP errors and timeouts retry after
+// min(interval, exponential backoff with jitter starting at interval/4); a 429 or an exhausted
+// request budget holds ALL sites until Retry-After (else max(60 s, budget wait)) since the
+// limit is per token. One warn line per failure transition, info on recovery. On failure the
+// last good values stay, mist_pcap_up{site} goes to 0 and mist_pcap_poll_failure_info says why.
 //
-// Sites without a name are labelled with their id (no org is known here to look names up;
-// discovery passes names). Public methods may be called from any thread; the client, metrics
-// and clock must outlive the PollerSet.
+// Stop() wakes the workers and cancels their in-flight requests, then joins. Public methods may
+// be called from any thread; the client, metrics and clock must outlive the PollerSet.
 class PollerSet {
  public:
   PollerSet(const config::Config& config, mist::MistClient& client, CaptureMetrics& metrics,
@@ -90,6 +95,19 @@ class PollerSet {
   // Longest real-time nap of an idle worker before it re-reads the clock (default 250 ms).
   // A test clock that runs faster than real time needs a shorter one. Call before Start.
   void SetMaxIdleWait(std::chrono::milliseconds wait);
+  // Stream events (events schedule only; see above). Called from stream io threads, so they
+  // only move due times. `capture_id` may be empty when the frame carries none.
+  void OnStreamCapture(const std::string& site_id, std::string_view capture_id);
+  void OnStreamCaptureEnd(const std::string& site_id);
+  // Requests per hour that other components plan with the same token (usage, discovery,
+  // inventory): the polls plan without them.
+  void SetReservedPerHour(double per_hour);
+  // Whether the events schedule is in use (poll.schedule events and the stream enabled).
+  bool events_schedule() const;
+  // The events schedule's plan (zero intervals on the fixed schedule).
+  EventIntervals event_intervals() const;
+  static constexpr std::chrono::seconds kEventMinGap{10};
+
   // True once any status or list poll has succeeded (for /readyz).
   bool AnyPollSucceeded() const { return any_success_.load(); }
   std::vector<SiteState> States() const;
@@ -97,6 +115,8 @@ class PollerSet {
  private:
   using Steady = std::chrono::steady_clock::time_point;
   enum class Task { kStatus, kList };
+  // Who a due poll serves, most urgent first.
+  enum class Priority { kRunning = 0, kEvent = 1, kSafetyNet = 2 };
 
   struct Entry {
     Entry(SiteRef s, std::chrono::milliseconds status_min, std::chrono::milliseconds status_max,
@@ -119,9 +139,32 @@ class PollerSet {
     bool have_status = false;
     mist::CaptureStatus status;  // last good
     std::string last_error;
+    // Stream events: a poll wanted at this time (max: none), on top of the schedule.
+    Steady status_event_due = Steady::max();
+    Steady list_event_due = Steady::max();
+    Steady event_not_before{};  // the next stream-triggered poll not before this
+    bool stream_seen = false;   // a data frame since the last capture end
+    std::string stream_capture;  // its capture id
+    bool running() const { return have_status && status.running; }
+  };
+  struct Pick {
+    Entry* entry = nullptr;
+    Task task = Task::kStatus;
+    Steady due = Steady::max();
+    Priority priority = Priority::kSafetyNet;
   };
 
   void WorkerLoop();
+  // The most urgent poll due at `now` (entry null when none), and the earliest due time of any
+  // poll that may run (for the wait). Caller holds mu_.
+  Pick PickLocked(Steady now, Steady* next_due);
+  // Schedule interval of a task for the entry, on the schedule in use. Caller holds mu_.
+  std::chrono::milliseconds IntervalLocked(const Entry& e, Task task) const;
+  // Moves the entry's status (and list) poll to now, within kEventMinGap. Caller holds mu_.
+  void TriggerLocked(Entry& e, bool list);
+  bool EventsLocked() const {
+    return stream_enabled_ && poll_.schedule == config::PollSchedule::kEvents;
+  }
   // Adds an entry whose first status poll is due `offset` from now and its first list poll
   // `list_offset` from now; caller holds mu_.
   void AddEntryLocked(const SiteRef& site, std::chrono::milliseconds offset,
@@ -133,10 +176,14 @@ class PollerSet {
   void ReplanLocked(const PollIntervals& before);
   // Schedules the next run of `task` and updates health after one attempt (error == nullptr
   // on success, after the caller applied the new values). Caller holds mu_.
-  void RecordOutcomeLocked(Entry& e, Task task, Steady due, const common::Error* error,
+  void RecordOutcomeLocked(Entry& e, Task task, const common::Error* error,
                            int retry_after);
 
   config::PollConfig poll_;  // guarded by mu_
+  const bool stream_enabled_;
+  double reserved_per_hour_ = 0;  // guarded by mu_
+  EventIntervals event_intervals_;  // guarded by mu_
+  std::deque<Steady> event_polls_;  // stream-triggered polls of the last hour; mu_
   int max_requests_per_hour_;  // guarded by mu_
   mist::MistClient& client_;
   CaptureMetrics& metrics_;
