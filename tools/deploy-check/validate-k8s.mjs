@@ -1,6 +1,6 @@
 // Validates rendered Kubernetes manifests (kubectl kustomize output, multi-document YAML).
 //
-//   node tools/deploy-check/validate-k8s.mjs [--rules-out=FILE] [--expect=base|sharded] FILE...
+//   node tools/deploy-check/validate-k8s.mjs [--rules-out=FILE] [--expect=base|sharded|example-secret] FILE...
 //
 // 1. Schema: every object against the Kubernetes OpenAPI schema bundled in kubernetes-models;
 //    monitoring.coreos.com/v1 objects against @kubernetes-models/prometheus-operator.
@@ -10,8 +10,10 @@
 //    for/labels/annotations/keep_firing_for besides.
 // 3. The project's deployment policy (--expect): one Deployment or a 3-replica StatefulSet with
 //    --shard.count equal to replicas and a headless governing Service, restricted
-//    securityContext, probes, resources, token from the Secret, port 10052 named metrics,
-//    NetworkPolicy egress 443 + DNS and ingress 10052.
+//    securityContext, probes, resources, token from the Secret mist-pcap-exporter-token (created
+//    by the user: no Secret and no Namespace in base/sharded; example-secret renders exactly one
+//    generated Secret), port 10052 named metrics, NetworkPolicy egress 443 + DNS and ingress
+//    10052. Every kind at its current apiVersion (API_VERSIONS).
 // --rules-out writes the PrometheusRule's groups as a rules file for `promtool check rules`.
 // Exit status 1 on any problem.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -63,6 +65,21 @@ for (const file of files) {
     }
     objects.push(obj);
   }
+}
+
+// The only kinds the manifests and the chart may render, each at its current (GA, not deprecated)
+// apiVersion: a policy/v1beta1 PDB or networking.k8s.io/v1beta1 object would fail here even where
+// the bundled schemas still know it.
+const API_VERSIONS = {
+  ServiceAccount: 'v1', ConfigMap: 'v1', Secret: 'v1', Service: 'v1', PersistentVolumeClaim: 'v1',
+  Deployment: 'apps/v1', StatefulSet: 'apps/v1', NetworkPolicy: 'networking.k8s.io/v1',
+  PodDisruptionBudget: 'policy/v1', ServiceMonitor: 'monitoring.coreos.com/v1',
+  PrometheusRule: 'monitoring.coreos.com/v1',
+};
+for (const o of objects) {
+  const want = API_VERSIONS[o.kind];
+  if (!want) fail(`${o.kind}/${o.metadata.name}: unexpected kind`);
+  else if (o.apiVersion !== want) fail(`${o.kind}/${o.metadata.name}: apiVersion ${o.apiVersion}, want ${want}`);
 }
 
 const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
@@ -144,9 +161,15 @@ function checkPod(where, tmpl) {
   if (c.image !== 'mist-pcap-exporter:0.1.0') fail(`${where}: image must be mist-pcap-exporter:0.1.0`);
   if (!(c.args ?? []).includes('--config.file=/etc/mist-pcap-exporter/config.yaml')) fail(`${where}: --config.file arg missing`);
   const tok = (c.env ?? []).find((e) => e.name === 'MIST_API_TOKEN');
-  if (!tok?.valueFrom?.secretKeyRef?.name) fail(`${where}: MIST_API_TOKEN must come from a Secret`);
-  else if (!objects.some((o) => o.kind === 'Secret' && o.metadata.name === tok.valueFrom.secretKeyRef.name)) {
-    fail(`${where}: Secret ${tok.valueFrom.secretKeyRef.name} not rendered`);
+  const ref = tok?.valueFrom?.secretKeyRef;
+  if (!ref?.name || ref.key !== 'token') fail(`${where}: MIST_API_TOKEN must come from key token of a Secret`);
+  else if (expect === 'example-secret') {
+    // The overlay's secretGenerator adds a hash suffix; kustomize must have rewritten the reference.
+    if (!objects.some((o) => o.kind === 'Secret' && o.metadata.name === ref.name && 'token' in (o.data ?? {}))) {
+      fail(`${where}: Secret ${ref.name} with key token not rendered`);
+    }
+  } else if (ref.name !== 'mist-pcap-exporter-token') {
+    fail(`${where}: MIST_API_TOKEN must come from the user-created Secret mist-pcap-exporter-token`);
   }
   if (!(c.ports ?? []).some((p) => p.name === 'metrics' && p.containerPort === 10052)) fail(`${where}: containerPort 10052 named metrics required`);
   if (c.livenessProbe?.httpGet?.path !== '/healthz') fail(`${where}: livenessProbe must GET /healthz`);
@@ -168,7 +191,7 @@ function checkPolicy() {
   const deps = objects.filter((o) => o.kind === 'Deployment');
   const sts = objects.filter((o) => o.kind === 'StatefulSet');
   const svc = objects.find((o) => o.kind === 'Service');
-  if (expect === 'base') {
+  if (expect === 'base' || expect === 'example-secret') {
     if (deps.length !== 1 || sts.length !== 0) fail('base: expected exactly one Deployment and no StatefulSet');
     if (deps[0]?.spec.replicas !== 1) fail('base: Deployment needs replicas 1');
     if (deps[0]) checkPod(`Deployment/${deps[0].metadata.name}`, deps[0].spec.template);
@@ -197,8 +220,16 @@ function checkPolicy() {
     if (!ingress.some((p) => p.port === 10052 || p.port === 'metrics')) fail('NetworkPolicy: ingress to 10052 missing');
     if (!(np.spec.policyTypes ?? []).includes('Egress')) fail('NetworkPolicy: policyTypes must include Egress');
   }
-  for (const kind of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'Secret']) {
+  for (const kind of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap']) {
     if (!objects.some((o) => o.kind === kind)) fail(`${kind} missing`);
+  }
+  // The namespace is the user's (or an overlay's) choice, and the token never lives in Git: only
+  // the example overlay may render a Secret, and nothing renders a Namespace.
+  if (objects.some((o) => o.kind === 'Namespace')) fail(`${expect}: no Namespace object expected`);
+  const secrets = objects.filter((o) => o.kind === 'Secret').length;
+  if (secrets !== (expect === 'example-secret' ? 1 : 0)) fail(`${expect}: ${secrets} Secret(s) rendered`);
+  if (expect === 'example-secret' && objects.some((o) => o.metadata.namespace !== 'mist-pcap-exporter')) {
+    fail('example-secret: every object must be in namespace mist-pcap-exporter');
   }
 }
 
