@@ -59,10 +59,16 @@ echo "install_helm: building $HELM_MODULE/cmd/helm@$HELM_VERSION with $("$GO_BIN
 start=$SECONDS
 # GOFLAGS=-mod=mod: a GOFLAGS=-mod=vendor from the caller's environment would break a module
 # install. GOTOOLCHAIN=local: never download another Go toolchain behind the user's back.
-# CGO_ENABLED=0: a static binary, like helm's release builds.
+# CGO_ENABLED=0: a static binary, like helm's release builds. The -X sets the version the way
+# helm's Makefile does; without it `helm version` says only "v4.3".
 GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$STAGE" \
-  "$GO_BIN" install -trimpath "$HELM_MODULE/cmd/helm@$HELM_VERSION" >&2
-"$STAGE/helm" version >&2
+  "$GO_BIN" install -trimpath -ldflags "-X $HELM_MODULE/internal/version.version=$HELM_VERSION" \
+  "$HELM_MODULE/cmd/helm@$HELM_VERSION" >&2
+built="$("$STAGE/helm" version --template '{{.Version}}')"
+if [[ "$built" != "$HELM_VERSION" ]]; then
+  echo "install_helm: the built helm reports version '$built', expected $HELM_VERSION" >&2
+  exit 1
+fi
 mv -f "$STAGE/helm" "$HELM"
 echo "install_helm: built $HELM in $((SECONDS - start))s" >&2
 echo "$HELM"
