@@ -1,6 +1,8 @@
-// Validates rendered Kubernetes manifests (kubectl kustomize output, multi-document YAML).
+// Validates rendered Kubernetes manifests (kubectl kustomize or helm template output,
+// multi-document YAML).
 //
 //   node tools/deploy-check/validate-k8s.mjs [--rules-out=FILE] [--expect=base|sharded|example-secret] FILE...
+//   node tools/deploy-check/validate-k8s.mjs --expect=helm|helm-sharded [expectations, see checkHelm] FILE...
 //
 // 1. Schema: every object against the Kubernetes OpenAPI schema bundled in kubernetes-models;
 //    monitoring.coreos.com/v1 objects against @kubernetes-models/prometheus-operator.
@@ -14,6 +16,8 @@
 //    by the user: no Secret and no Namespace in base/sharded; example-secret renders exactly one
 //    generated Secret), port 10052 named metrics, NetworkPolicy egress 443 + DNS and ingress
 //    10052. Every kind at its current apiVersion (API_VERSIONS).
+// 4. The Helm chart's policy (--expect=helm|helm-sharded): the same pod rules, the token as a
+//    file from the expected Secret, and the exact expectations the caller passes (checkHelm).
 // --rules-out writes the PrometheusRule's groups as a rules file for `promtool check rules`.
 // Exit status 1 on any problem.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
