@@ -32,6 +32,10 @@ if [[ -x "$HELM" ]]; then
 fi
 
 GO_BIN="${GO:-}"
+if [[ -n "$GO_BIN" && ! -x "$GO_BIN" ]]; then
+  echo "install_helm: GO=$GO_BIN is not an executable go binary" >&2
+  exit 2
+fi
 if [[ -z "$GO_BIN" ]]; then
   if command -v go >/dev/null 2>&1; then
     GO_BIN="$(command -v go)"
@@ -41,7 +45,7 @@ if [[ -z "$GO_BIN" ]]; then
 fi
 if [[ -z "$GO_BIN" || ! -x "$GO_BIN" ]]; then
   cat >&2 <<EOF
-install_helm: go not found (looked for \$GO, go in PATH, /usr/local/go/bin/go).
+install_helm: go not found (looked for go in PATH and /usr/local/go/bin/go).
   helm $HELM_VERSION is built from source and needs a Go toolchain new enough for it
   (the build machines have one preinstalled at /usr/local/go). Install Go from https://go.dev/dl/
   or set GO=/path/to/go, or put a helm $HELM_VERSION binary at $HELM yourself.
