@@ -193,13 +193,15 @@ run_check "helm lint --strict" helm_lint
 # for the defaults) into $TMP/helm-NAME.yaml and validates every object with the exact
 # expectations of validate-k8s.mjs --expect=helm|helm-sharded.
 DASHBOARDS="$(find "$CHART/files/dashboards" -maxdepth 1 -name '*.json' | wc -l)"
+# The default image tag is the appVersion, which chart_version ties to the CMake version.
+IMAGE="mist-pcap-exporter:$(sed -n 's/^project(mist_pcap_exporter VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
 helm_case() {
   local name="$1" values="$2" expect="$3"
   shift 3
   local vargs=()
   [[ "$values" != - ]] && vargs=(-f "$values")
   "$HELM_BIN" template mpe "$CHART" --namespace mist "${vargs[@]}" >"$TMP/helm-$name.yaml" || return 1
-  node "$TOOLS/validate-k8s.mjs" --expect="$expect" --namespace=mist --image=mist-pcap-exporter:0.1.0 \
+  node "$TOOLS/validate-k8s.mjs" --expect="$expect" --namespace=mist --image="$IMAGE" \
     --config-out="$TMP/helm-$name-config.yaml" "$@" "$TMP/helm-$name.yaml"
 }
 MONITORING=(--monitoring-labels=release=kube-prometheus-stack --rules-file="$CHART/files/prometheus-rules.yaml"
