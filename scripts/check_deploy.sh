@@ -4,10 +4,14 @@
 #   scripts/check_deploy.sh            # from the repository root (or anywhere)
 #
 # Needs (Debian 12): prometheus (promtool), kubernetes-client (kubectl 1.20, for
-# `kubectl kustomize`), yamllint, python3-yaml for /usr/bin/python3, nodejs + npm. Installs
-# nothing itself except `npm ci` in tools/deploy-check (pinned package-lock.json).
-# Environment: KUBECTL=/path/to/kubectl overrides the kubectl choice; KEEP_TMP=1 keeps the
-# rendered files. Prints one line per check and exits 1 if any check fails.
+# `kubectl kustomize`), yamllint, python3-yaml for /usr/bin/python3, nodejs + npm, and Go
+# (/usr/local/go on the build machines) for helm. Installs nothing itself except `npm ci` in
+# tools/deploy-check (pinned package-lock.json) and helm, which scripts/install_helm.sh builds
+# once into a cache outside the repository (minutes the first time; run it ahead of a
+# time-limited ctest).
+# Environment: KUBECTL=/path/to/kubectl overrides the kubectl choice; HELM=/path/to/helm skips
+# building helm; KEEP_TMP=1 keeps the rendered files. Prints one line per check and exits 1 if
+# any check fails.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -106,13 +110,132 @@ run_check "kubectl kustomize base" \
   bash -c "'$KUBECTL_BIN' kustomize deploy/kubernetes/base >'$TMP/base.yaml' && grep -c '^kind:' '$TMP/base.yaml' | sed 's/$/ objects rendered/'"
 run_check "kubectl kustomize overlays/sharded" \
   bash -c "'$KUBECTL_BIN' kustomize deploy/kubernetes/overlays/sharded >'$TMP/sharded.yaml' && grep -c '^kind:' '$TMP/sharded.yaml' | sed 's/$/ objects rendered/'"
+run_check "kubectl kustomize overlays/example-secret" \
+  bash -c "'$KUBECTL_BIN' kustomize deploy/kubernetes/overlays/example-secret >'$TMP/example-secret.yaml' && grep -c '^kind:' '$TMP/example-secret.yaml' | sed 's/$/ objects rendered/'"
+# Current kustomize warns about deprecated fields on stderr; the base must use none. (The
+# overlays still need bases/patchesStrategicMerge for the kustomize v2.0.3 of kubectl 1.20.)
+kustomize_base_deprecations() {
+  local err
+  err="$("$KUBECTL_BIN" kustomize deploy/kubernetes/base 2>&1 >/dev/null)"
+  if grep -i 'deprecated' <<<"$err"; then return 1; fi
+  echo "no deprecation warnings from $KUBECTL_VERSION's kustomize"
+}
+run_check "kustomize base: no deprecated fields" kustomize_base_deprecations
 run_check "k8s schema + policy (base)" \
   node "$TOOLS/validate-k8s.mjs" --expect=base --rules-out="$TMP/prometheusrule-base.yml" "$TMP/base.yaml"
 run_check "k8s schema + policy (sharded)" \
   node "$TOOLS/validate-k8s.mjs" --expect=sharded --rules-out="$TMP/prometheusrule-sharded.yml" "$TMP/sharded.yaml"
+run_check "k8s schema + policy (example-secret)" \
+  node "$TOOLS/validate-k8s.mjs" --expect=example-secret "$TMP/example-secret.yaml"
 run_check "PrometheusRule groups: promtool" \
   promtool check rules "$TMP/prometheusrule-base.yml" "$TMP/prometheusrule-sharded.yml"
 run_check "gen_prometheusrule.py --check" "$PY" scripts/gen_prometheusrule.py --check
+
+# --- Helm chart ------------------------------------------------------------------------------------
+# helm is built once from source (scripts/install_helm.sh, cached outside the repository; the
+# first build takes minutes). HELM=/path/to/helm skips that.
+CHART=deploy/helm/mist-pcap-exporter
+HELM_BIN=""
+install_helm() {
+  if [[ -n "${HELM:-}" ]]; then HELM_BIN="$HELM"; else HELM_BIN="$(bash scripts/install_helm.sh)"; fi
+  "$HELM_BIN" version --template 'helm {{.Version}} ({{.GoVersion}})'
+  echo
+  echo "$HELM_BIN"
+}
+# Runs in this shell (run_check only redirects), so HELM_BIN stays set for the checks below.
+run_check "install helm (scripts/install_helm.sh)" install_helm
+
+# The chart embeds the rules and dashboards rather than generating them (how rules.yml is made
+# may change); the copies must stay byte for byte equal to the sources.
+chart_files_in_sync() {
+  local bad=0 f
+  if ! cmp deploy/prometheus/rules.yml "$CHART/files/prometheus-rules.yaml"; then
+    echo "$CHART/files/prometheus-rules.yaml differs from deploy/prometheus/rules.yml"
+    bad=1
+  fi
+  if ! diff <(cd dashboards && ls -1 -- *.json) <(cd "$CHART/files/dashboards" && ls -1 -- *.json); then
+    echo "$CHART/files/dashboards/ must hold exactly the files of dashboards/"
+    bad=1
+  fi
+  for f in dashboards/*.json; do
+    [[ -f "$CHART/files/dashboards/${f##*/}" ]] || continue
+    cmp "$f" "$CHART/files/dashboards/${f##*/}" || bad=1
+  done
+  if ((bad)); then
+    echo "fix: cp deploy/prometheus/rules.yml $CHART/files/prometheus-rules.yaml;" \
+      "rm -f $CHART/files/dashboards/*.json; cp dashboards/*.json $CHART/files/dashboards/"
+    return 1
+  fi
+  echo "files/prometheus-rules.yaml and $(find dashboards -maxdepth 1 -name '*.json' | wc -l) dashboards equal to their sources"
+}
+run_check "helm chart: embedded files in sync" chart_files_in_sync
+
+chart_version() {
+  local cmake app
+  cmake="$(sed -n 's/^project(mist_pcap_exporter VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
+  app="$("$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["appVersion"])' "$CHART/Chart.yaml")"
+  if [[ -z "$cmake" || "$app" != "$cmake" ]]; then
+    echo "Chart.yaml appVersion '$app' != CMakeLists.txt project version '$cmake'"
+    return 1
+  fi
+  echo "appVersion $app = CMakeLists.txt version"
+}
+run_check "helm chart: appVersion" chart_version
+
+helm_lint() {
+  local f
+  "$HELM_BIN" lint --strict "$CHART"
+  for f in "$CHART"/ci/*-values.yaml; do "$HELM_BIN" lint --strict "$CHART" -f "$f"; done
+}
+run_check "helm lint --strict" helm_lint
+
+# helm_case NAME VALUES_FILE|- EXPECT VALIDATOR_ARGS...: renders the chart with the values file (-
+# for the defaults) into $TMP/helm-NAME.yaml and validates every object with the exact
+# expectations of validate-k8s.mjs --expect=helm|helm-sharded.
+DASHBOARDS="$(find "$CHART/files/dashboards" -maxdepth 1 -name '*.json' | wc -l)"
+# The default image tag is the appVersion, which chart_version ties to the CMake version.
+IMAGE="mist-pcap-exporter:$(sed -n 's/^project(mist_pcap_exporter VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
+helm_case() {
+  local name="$1" values="$2" expect="$3"
+  shift 3
+  local vargs=()
+  [[ "$values" != - ]] && vargs=(-f "$values")
+  "$HELM_BIN" template mpe "$CHART" --namespace mist "${vargs[@]}" >"$TMP/helm-$name.yaml" || return 1
+  node "$TOOLS/validate-k8s.mjs" --expect="$expect" --namespace=mist --image="$IMAGE" \
+    --config-out="$TMP/helm-$name-config.yaml" "$@" "$TMP/helm-$name.yaml"
+}
+MONITORING=(--monitoring-labels=release=kube-prometheus-stack --rules-file="$CHART/files/prometheus-rules.yaml"
+  --dashboards-dir="$CHART/files/dashboards" --dashboard-label=grafana_dashboard=1)
+run_check "helm template: defaults" helm_case default - helm \
+  --kinds=ServiceAccount=1,ConfigMap=1,Service=1,Deployment=1,PodDisruptionBudget=1,NetworkPolicy=1 \
+  --secret=mpe-mist-pcap-exporter/token --archive=none
+run_check "helm template: existing Secret" helm_case existing-secret "$CHART/ci/existing-secret-values.yaml" helm \
+  --kinds=ServiceAccount=1,ConfigMap=$((1 + DASHBOARDS)),Service=1,Deployment=1,PodDisruptionBudget=1,NetworkPolicy=1,ServiceMonitor=1,PrometheusRule=1 \
+  --secret=mist-api-token/api-token --archive=emptyDir --rules-out="$TMP/helm-prometheusrule.yml" "${MONITORING[@]}"
+run_check "helm template: sharded (4)" helm_case sharded "$CHART/ci/sharded-values.yaml" helm-sharded \
+  --kinds=ServiceAccount=1,ConfigMap=$((1 + DASHBOARDS)),Service=2,StatefulSet=1,PodDisruptionBudget=1,NetworkPolicy=1,ServiceMonitor=1,PrometheusRule=1 \
+  --shards=4 --secret=mist-api-token/token --archive=pvc --rules-out="$TMP/helm-prometheusrule-sharded.yml" "${MONITORING[@]}"
+run_check "helm template: trial token" helm_case token "$CHART/ci/token-values.yaml" helm \
+  --kinds=ServiceAccount=1,ConfigMap=1,Service=1,Deployment=1,PodDisruptionBudget=1,NetworkPolicy=1,Secret=1,PersistentVolumeClaim=1 \
+  --secret=mpe-mist-pcap-exporter/token --chart-secret --archive=pvc
+run_check "helm PrometheusRule groups: promtool" \
+  promtool check rules "$TMP/helm-prometheusrule.yml" "$TMP/helm-prometheusrule-sharded.yml"
+# The chart must refuse contradictory values rather than render something surprising.
+helm_refusals() {
+  local out
+  if out="$("$HELM_BIN" template mpe "$CHART" --set mist.token=x --set mist.existingSecret=y 2>&1)"; then
+    echo "rendered with both mist.token and mist.existingSecret"; return 1
+  fi
+  grep -q 'not both' <<<"$out" || { echo "$out"; return 1; }
+  if "$HELM_BIN" template mpe "$CHART" --set sharding.enabled=true --set sharding.count=0 >/dev/null 2>&1; then
+    echo "rendered with sharding.count=0"; return 1
+  fi
+  if "$HELM_BIN" template mpe "$CHART" --set config.unknown_key=1 >/dev/null 2>&1; then
+    echo "values.schema.json let an unknown config key through"; return 1
+  fi
+  echo "refuses token+existingSecret, sharding.count=0 and unknown config keys"
+}
+run_check "helm chart: refuses bad values" helm_refusals
 
 # --- YAML, Dockerfile, compose --------------------------------------------------------------------
 yamllint_deploy() { yamllint -s -f parsable -c .yamllint deploy/ && echo "yamllint: deploy/ clean"; }
@@ -198,11 +321,22 @@ check_configs() {
     if [[ -x "$b" ]]; then bin="$b"; break; fi
   done
   if [[ -z "$bin" ]]; then echo "skipped: no built mist_pcap_exporter under build*/"; return 0; fi
-  local f
+  local f n=0
   for f in deploy/kubernetes/base/config.yaml deploy/compose/exporter.yaml; do
     MIST_API_TOKEN=check-config-placeholder "$bin" --config.file="$f" --check-config || return 1
   done
-  echo "$bin --check-config accepts deploy/kubernetes/base/config.yaml and deploy/compose/exporter.yaml"
+  # The chart's configs read the token from mist.token_file, a Secret mounted in the pod: point
+  # that at a local file and leave MIST_API_TOKEN unset, so the file route itself is checked.
+  printf 'check-config-placeholder\n' >"$TMP/token"
+  for f in "$TMP"/helm-*-config.yaml; do
+    [[ -f "$f" ]] || continue
+    grep -q '^  token_file: /' "$f" || { echo "$f: no absolute mist.token_file"; return 1; }
+    sed "s#^  token_file: .*#  token_file: $TMP/token#" "$f" >"$f.local"
+    env -u MIST_API_TOKEN "$bin" --config.file="$f.local" --check-config || return 1
+    n=$((n + 1))
+  done
+  if ((n != 4)); then echo "expected the 4 rendered Helm configs; got $n"; return 1; fi
+  echo "$bin --check-config accepts deploy/kubernetes/base/config.yaml, deploy/compose/exporter.yaml and $n Helm configs"
 }
 run_check "exporter --check-config (deploy/)" check_configs
 

@@ -56,7 +56,10 @@ def render(rules_path):
     doc = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": "mist-pcap-exporter"},
+        # Explicit labels: the base no longer uses the deprecated commonLabels to add them.
+        "metadata": {"name": "mist-pcap-exporter", "labels": {
+            "app.kubernetes.io/name": "mist-pcap-exporter",
+            "app.kubernetes.io/part-of": "mist-pcap-exporter"}},
         "spec": {"groups": rules["groups"]},
     }
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=96,
