@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build, the demo and the tests need. Idempotent: it only
 # calls apt-get when something is missing. Usage: scripts/install_deps.sh [--runtime|--all]
+# --all also builds the pinned helm the deploy checks use (scripts/install_helm.sh: from source
+# through the Go module proxy, once, into a cache outside the repository).
 set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake ninja-build pkg-config prometheus-cpp-dev libcpp-httplib-dev
@@ -26,11 +28,14 @@ for p in "${pkgs[@]}"; do
 done
 if ((${#missing[@]} == 0)); then
   echo "install_deps: all ${#pkgs[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  echo "install_deps: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-echo "install_deps: installing ${missing[*]}"
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [[ "$mode" == "--all" ]]; then
+  echo "install_deps: helm $("$(dirname "$0")/install_helm.sh")"
+fi
