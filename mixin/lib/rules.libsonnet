@@ -30,10 +30,12 @@
 
   // Failed Mist API answers. 404 on capture_status is how Mist says "no capture runs" and so
   // is not an error; every other non-2xx answer (429, 5xx, 401/403, "error" = no answer) is.
-  apiErrors(c, range)::
+  // selector: extra matchers ('' in dashboards, which do not filter by job).
+  apiErrors(c, range, selector=c.selector)::
+    local m = if selector == '' then '' else selector + ', ';
     |||
-        rate(mist_pcap_api_requests_total{%(selector)s, code!~"2..", endpoint!="capture_status"}[%(range)s])
+        rate(mist_pcap_api_requests_total{%(m)scode!~"2..", endpoint!="capture_status"}[%(range)s])
         or
-        rate(mist_pcap_api_requests_total{%(selector)s, code!~"2..|404", endpoint="capture_status"}[%(range)s])
-    ||| % (c { range: range }),
+        rate(mist_pcap_api_requests_total{%(m)scode!~"2..|404", endpoint="capture_status"}[%(range)s])
+    ||| % { m: m, range: range },
 }
