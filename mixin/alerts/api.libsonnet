@@ -43,7 +43,7 @@ function(c) [
       mist_pcap_api_usage_requests{%(selector)s}
       / on (job, instance)
       (mist_pcap_api_usage_request_limit{%(selector)s} > 0)
-      >= %(tokenNearLimitRatio)s
+      >= %(tokenNearLimitRatio)g
     |||,
     c.tokenNearLimitFor,
     'Mist API token of {{ $labels.instance }} is at {{ $value | humanizePercentage }} of its hourly limit',

@@ -48,7 +48,7 @@ function(c) [
       sum by (job, instance) (rate(mist_pcap_stream_decode_errors_total{%(selector)s}[%(decodeErrorsWindow)s]))
       /
       sum by (job, instance) (rate(mist_pcap_stream_messages_total{%(selector)s}[%(decodeErrorsWindow)s]))
-      > %(decodeErrorRatio)s
+      > %(decodeErrorRatio)g
     |||,
     c.decodeErrorsFor,
     'More than 1% of stream messages fail to decode',
