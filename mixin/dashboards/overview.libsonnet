@@ -169,10 +169,11 @@ function(c)
                    [t('sum by (event) (rate(mist_pcap_stream_messages_total{%s}[$__rate_interval]))' % S, '{{event}}')]),
       g.timeseries(
         'Lost messages/s, top $topn sites',
-        'Stream messages Mist reported lost; the sites with the most over the selected range (0 when none).',
+        // No "or vector(0)" here: at the steps before the first loss it would be one more line.
+        'Stream messages Mist reported lost; the sites with the most over the selected range (no data: none lost).',
         [t(common.topN('sum by (site_id, site) (rate(mist_pcap_stream_lost_messages_total{%s}[$__rate_interval]))' % S, 'site_id',
-                       'sum by (site_id) (increase(mist_pcap_stream_lost_messages_total{%s}[$__range] @ end())) > 0' % S)
-           + '\nor on () vector(0)', '{{site}}')],
+                       'sum by (site_id) (increase(mist_pcap_stream_lost_messages_total{%s}[$__range] @ end())) > 0' % S),
+           '{{site}}')],
         links=common.siteLinks(c, false),
       ),
       g.timeseries(
