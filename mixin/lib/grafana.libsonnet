@@ -97,12 +97,15 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
   },
 
   // A table of instant queries merged on their labels. columns: label or "Value #<refId>"
-  // -> header; hidden: fields left out; links: field name -> [drillLink]; units: header -> unit.
+  // -> header; hidden: fields left out; links: label -> [drillLink]; units: header -> unit.
+  // Overrides match the header (organize renames the display name; links still read the
+  // row's values by label name, ${__data.fields.site_id}).
   table(title, description, targets, columns={}, hidden=[], links={}, units={}, w=12, h=8, sortBy=null):: base('table', title, description, targets, w, h) {
+    local header(f) = if std.objectHas(columns, f) then columns[f] else f,
     fieldConfig: {
       defaults: { custom: { align: 'auto', cellOptions: { type: 'auto' } } },
       overrides: [
-        { matcher: { id: 'byName', options: f }, properties: [{ id: 'links', value: links[f] }] }
+        { matcher: { id: 'byName', options: header(f) }, properties: [{ id: 'links', value: links[f] }] }
         for f in std.objectFields(links)
       ] + [
         { matcher: { id: 'byName', options: f }, properties: [{ id: 'unit', value: units[f] }] }
