@@ -34,7 +34,7 @@ function(c)
       g.stat('APs failed', 'APs that failed to join the running captures, all sites.',
              [t('sum(mist_pcap_capture_aps{%s, state="failed"}) or vector(0)' % S)], steps=red),
       g.stat('Streams connected', 'Exporters with a connected Mist WebSocket / exporters (shards).',
-             [t('sum(mist_pcap_stream_connected) or vector(0)'), t('count(mist_pcap_stream_connected) or vector(0)')]),
+             [t('sum(mist_pcap_stream_connected) or vector(0)', 'connected'), t('count(mist_pcap_stream_connected) or vector(0)', 'exporters')]),
       g.stat('Packets/s', 'Packets per second over all selected sites (%s rate).' % ri,
              [t('sum(mist_pcap:site_packets:rate%s{%s}) or vector(0)' % [ri, S])], unit='pps'),
 

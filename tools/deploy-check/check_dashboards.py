@@ -6,8 +6,9 @@ Usage (from the repository root):
       --rules deploy/prometheus/rules.yml [--docs docs/operations.md] \
       [--promtool promtool] dashboards/*.json
 
-Dashboards: schemaVersion >= 39, unique uid, the datasource/site/ap variables, unique panel
-ids, gridPos inside the 24-column grid without overlaps, a datasource object on every panel and
+Dashboards: schemaVersion >= 39, unique uid, the datasource/site/site_id/ap variables (ap: a
+query_result() over streaming and failed APs with inventory names), a custom topn variable
+whose choices stay <= 20, data links that set only known variables, unique panel ids, gridPos inside the 24-column grid without overlaps, a datasource object on every panel and
 target, a refId on every target. Expressions (dashboards and rules): every metric is one the
 exporter exposes (exporter_metrics.yaml) or a recording rule, every label matcher names a label
 that metric carries, every $variable is known; all dashboard expressions are parsed by
