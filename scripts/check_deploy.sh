@@ -3,7 +3,7 @@
 #
 #   scripts/check_deploy.sh            # from the repository root (or anywhere)
 #
-# Needs (Debian 12): prometheus (promtool), kubernetes-client (kubectl 1.20, for
+# Needs (Debian 12): prometheus (promtool), jsonnet, kubernetes-client (kubectl 1.20, for
 # `kubectl kustomize`), yamllint, python3-yaml for /usr/bin/python3, nodejs + npm, and Go
 # (/usr/local/go on the build machines) for helm. Installs nothing itself except `npm ci` in
 # tools/deploy-check (pinned package-lock.json) and helm, which scripts/install_helm.sh builds
@@ -50,6 +50,7 @@ need promtool "apt-get install prometheus"
 need yamllint "apt-get install yamllint"
 need node "apt-get install nodejs"
 need npm "apt-get install npm"
+need jsonnet "apt-get install jsonnet"
 if ! "$PY" -c 'import yaml' 2>/dev/null; then
   echo "check_deploy: /usr/bin/python3 with python3-yaml required" >&2
   exit 2
@@ -80,7 +81,10 @@ NPX_BIN="$TOOLS/node_modules/.bin"
 
 # --- Prometheus rules and configs ----------------------------------------------------------------
 run_check "promtool check rules" promtool check rules deploy/prometheus/rules.yml
-run_check "promtool test rules" promtool test rules deploy/prometheus/rules_test.yml
+run_check "promtool test rules" promtool test rules deploy/prometheus/rules_test*.yml
+# rules.yml, dashboards/*.json, the Helm chart's copies and the PrometheusRule are rendered
+# from mixin/; a hand edit of one of them (or a mixin change not rerendered) fails here.
+run_check "gen_mixin.sh --check" bash scripts/gen_mixin.sh --check
 run_check "promtool check config" promtool check config deploy/prometheus/prometheus.yml
 compose_prom_config() {
   mkdir -p "$TMP/compose-prom"

@@ -135,6 +135,13 @@ log:
   level: info
   format: text
 EOF
+# Poll every site on the fixed schedule: the events schedule polls a site without a capture
+# (Warehouse) only every poll.idle_interval (>= 10m), after the deadline. Exporters older than
+# poll.schedule reject the key and poll that way anyway.
+sed 's/^  list_interval: 5s$/  list_interval: 5s\n  schedule: fixed/' "$TMP/exporter.yaml" >"$TMP/exporter-fixed.yaml"
+if MIST_API_TOKEN=demo-token "$EXPORTER_BIN" --config.file="$TMP/exporter-fixed.yaml" --check-config >/dev/null 2>&1; then
+  mv "$TMP/exporter-fixed.yaml" "$TMP/exporter.yaml"
+fi
 MIST_API_TOKEN=demo-token "$EXPORTER_BIN" --config.file="$TMP/exporter.yaml" >"$TMP/exporter.log" 2>&1 &
 PIDS+=($!)
 step "started exporter (pid $!) on 127.0.0.1:$EXP_PORT"

@@ -6,8 +6,9 @@ Usage (from the repository root):
       --rules deploy/prometheus/rules.yml [--docs docs/operations.md] \
       [--promtool promtool] dashboards/*.json
 
-Dashboards: schemaVersion >= 39, unique uid, the datasource/site/ap variables, unique panel
-ids, gridPos inside the 24-column grid without overlaps, a datasource object on every panel and
+Dashboards: schemaVersion >= 39, unique uid, the datasource/site/site_id/ap variables (ap: a
+query_result() over streaming and failed APs with inventory names), a custom topn variable
+whose choices stay <= 20, data links that set only known variables, unique panel ids, gridPos inside the 24-column grid without overlaps, a datasource object on every panel and
 target, a refId on every target. Expressions (dashboards and rules): every metric is one the
 exporter exposes (exporter_metrics.yaml) or a recording rule, every label matcher names a label
 that metric carries, every $variable is known; all dashboard expressions are parsed by
@@ -30,7 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SITE_QUERY = "label_values(mist_pcap_up, site)"
-AP_QUERY = 'label_values(mist_pcap_packets_total{site=~"$site"}, ap_mac)'
+SITE_ID_QUERY = 'label_values(mist_pcap_up{site=~"$site"}, site_id)'
+# The AP variable lists streaming and failed APs (a failed AP never streams) with their names
+# from the inventory; a query_result() whose regex keeps the MAC as the value.
+AP_QUERY_METRICS = ("mist_pcap_packets_total", "mist_pcap_capture_ap_failed", "mist_pcap_ap_info")
+# Worst-N panels: the largest $topn a dashboard may offer (no panel draws more series).
+MAX_TOPN = 20
 
 # What Grafana's template variables become when the expressions are parsed or run.
 SUBSTITUTIONS = {
@@ -38,7 +44,9 @@ SUBSTITUTIONS = {
     "__interval": "15s",
     "__range": "1h",
     "site": ".*",
+    "site_id": ".*",
     "ap": ".*",
+    "topn": str(MAX_TOPN),
 }
 
 AGGREGATORS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
@@ -63,6 +71,8 @@ def substitute(expr):
 
     def repl(m):
         name = m.group(1) or m.group(2)
+        if name.isdigit():
+            return m.group(0)  # a label_replace() capture group such as "$1"
         if name in SUBSTITUTIONS:
             return SUBSTITUTIONS[name]
         unknown.append(name)
@@ -177,6 +187,17 @@ class Catalogue:
         return problems
 
 
+def _links(dash):
+    """Every data link of every panel (field defaults and overrides)."""
+    for p in panels_flat(dash):
+        fc = p.get("fieldConfig") or {}
+        yield from (fc.get("defaults") or {}).get("links") or []
+        for o in fc.get("overrides") or []:
+            for prop in o.get("properties") or []:
+                if prop.get("id") == "links":
+                    yield from prop.get("value") or []
+
+
 def panels_flat(dashboard):
     for p in dashboard.get("panels", []):
         yield p
@@ -195,19 +216,44 @@ def check_dashboard(path, dash, cat, exprs_out):
     ds = variables.get("datasource")
     if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
         say(f"{path}: needs a variable 'datasource' of type datasource for prometheus")
-    for name, query in (("site", SITE_QUERY), ("ap", AP_QUERY)):
+    for name in ("site", "site_id", "ap"):
         v = variables.get(name)
         if not v:
             say(f"{path}: missing variable {name!r}")
             continue
         q = v.get("query")
         q = q.get("query") if isinstance(q, dict) else q
-        if v.get("type") != "query" or q != query:
-            say(f"{path}: variable {name!r} must be a query variable {query!r}, has {q!r}")
+        if name == "ap":
+            ok = (q or "").startswith("query_result(") and all(m in q for m in AP_QUERY_METRICS) \
+                and "$site_id" in q and "(?<value>" in (v.get("regex") or "")
+            want = f"query_result() over {', '.join(AP_QUERY_METRICS)} filtered by $site_id, regex naming value"
+        else:
+            want = SITE_QUERY if name == "site" else SITE_ID_QUERY
+            ok = q == want
+        if v.get("type") != "query" or not ok:
+            say(f"{path}: variable {name!r} must be a query variable {want!r}, has {q!r}")
         if not v.get("includeAll"):
             say(f"{path}: variable {name!r} needs includeAll")
         if v.get("datasource") != DATASOURCE:
             say(f"{path}: variable {name!r} must use datasource {DATASOURCE}")
+        if q:
+            concrete, unknown = substitute(q)
+            for u in unknown:
+                say(f"{path}: variable {name!r} uses unknown variable ${u}")
+            inner = re.match(r"(?:label_values|query_result)\((.*?)(?:,\s*\w+)?\)$", concrete)
+            if inner:
+                problems.extend(cat.check_expr(f"{path}: variable {name!r}", inner.group(1)))
+    topn = variables.get("topn")
+    if not topn or topn.get("type") != "custom":
+        say(f"{path}: needs a custom variable 'topn' (worst-N panels)")
+    else:
+        values = [v.strip() for v in str(topn.get("query", "")).split(",")]
+        if not all(v.isdigit() and 0 < int(v) <= MAX_TOPN for v in values):
+            say(f"{path}: variable 'topn' offers {values}; each must be 1..{MAX_TOPN}")
+    for link in _links(dash):
+        for var in re.findall(r"var-(\w+)=", link.get("url", "")):
+            if var not in variables:
+                say(f"{path}: link {link.get('title')!r} sets unknown variable {var!r}")
 
     ids, boxes = {}, []
     for p in panels_flat(dash):
