@@ -7,7 +7,8 @@ Starts the simulator on 127.0.0.1 port 0 with its own scenario (an idle site, a 
 running capture has failed APs, a site with several pages of finished captures), then checks
 status (idle, running, failed APs), the start reply of every capture type, 400s naming the
 field, every list page, annotate, the capture file behind pcap_url (read by tshark), self,
-self/usage, org sites, site and the error bodies (400, 401, 404, 429). Exit 0 when all pass;
+self/usage, org sites, every org inventory page, site and the error bodies (400, 401, 404,
+429). Exit 0 when all pass;
 1 on any failure; 2 when the description is missing (never a skip).
 """
 
@@ -251,6 +252,49 @@ def run(sim, api, c, workdir, api_dir):
     c.check(len(body) == 2 and hdrs.get("X-Page-Total") == "3" and
             hdrs.get("X-Page-Limit") == "2" and hdrs.get("X-Page-Page") == "1",
             "org sites page 1 of 2 with X-Page headers", f"{body} {dict(hdrs)}")
+    # --- org inventory: every page validates, paged like the org sites ----------------------
+    inventory = "/api/v1/orgs/{org_id}/inventory"
+    all_macs = IDLE_APS + RUN_APS + ["5c5b35c00201"]
+    items, page_no = [], 1
+    while page_no <= 10:
+        st, body, hdrs, _ = sim.call(
+            "GET", f"/api/v1/orgs/{ORG}/inventory?type=ap&limit=3&page={page_no}&vc=false")
+        c.check(st == 200, f"inventory page {page_no} is 200", st)
+        c.valid(api.validate_response(inventory, "get", 200, body), f"inventory page {page_no}")
+        c.valid(api.validate(body, "inventory_list"), f"inventory page {page_no} (inventory_list)")
+        for i in body:
+            c.valid(api.validate(i, "inventory", strict=True),
+                    f"inventory item {i.get('mac')} (strict)")
+        c.check(hdrs.get("X-Page-Total") == str(len(all_macs)) and
+                hdrs.get("X-Page-Limit") == "3" and hdrs.get("X-Page-Page") == str(page_no),
+                f"inventory page {page_no} X-Page headers", dict(hdrs))
+        items += body
+        if len(body) < 3:
+            break
+        page_no += 1
+    c.check(page_no == 3 and [i["mac"] for i in items] == all_macs,
+            "inventory lists every AP of the org once, in site order, on 3 pages",
+            [i.get("mac") for i in items])
+    c.check(all(len(i["mac"]) == 12 and all(ch in "0123456789abcdef" for ch in i["mac"]) and
+                i["type"] == "ap" and i["org_id"] == ORG and i.get("model") and i.get("serial")
+                for i in items), "inventory items: 12-hex MACs, type ap, org, model, serial")
+    c.check(sum("name" not in i for i in items) == 1 and "name" not in items[6],
+            "the 7th AP has no name (optional in Mist)", [i.get("name") for i in items])
+    c.check([i["connected"] for i in items if i["site_id"] == RUNNING] ==
+            [True, True, True, False], "the failing AP is not connected", items)
+    st, body, _, _ = sim.call("GET", f"/api/v1/orgs/{ORG}/inventory?type=switch")
+    c.check(st == 200 and body == [], "inventory of type switch is empty", body)
+    c.valid(api.validate_response(inventory, "get", 200, body), "empty inventory page")
+    st, body, _, _ = sim.call("GET", f"/api/v1/orgs/{ORG}/inventory", token="wrong")
+    c.check(st == 401, "inventory with a wrong token is 401", st)
+    c.valid(api.validate_response(inventory, "get", 401, body), "inventory 401 body")
+    st, body, _, _ = sim.call("GET", "/api/v1/orgs/0c0f0000-0000-4000-8000-0000000000ff/inventory")
+    c.check(st == 404, "inventory of an unknown org is 404", st)
+    c.valid(api.validate_response(inventory, "get", 404, body), "inventory 404 body")
+    stats = sim.call("GET", "/sim/stats")[1]
+    c.check(stats["requests"].get("inventory") == page_no + 3,
+            "/sim/stats counts the inventory requests", stats["requests"])
+
     st, body, _, _ = sim.call("GET", f"/api/v1/sites/{IDLE}")
     c.check(st == 200 and body.get("id") == IDLE and body.get("name") == "Idle",
             "GET site answers the site", body)
