@@ -538,7 +538,7 @@ TEST_F(CloudSimRestTest, OrgInventoryListsEveryApPagedLikeTheSites) {
   httplib::Client anonymous("127.0.0.1", sim_->port());
   EXPECT_EQ(anonymous.Get(base)->status, 401);
   auto stats = ParseJson(sim_->StatsJson());
-  EXPECT_EQ(stats["requests"]["inventory"].GetInt(), 8);
+  EXPECT_EQ(stats["requests"]["inventory"].GetInt(), 7);
 }
 
 TEST_F(CloudSimRestTest, InventoryAnswersInjectedFaultsLikeTheOtherEndpoints) {
