@@ -819,14 +819,15 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
 void PacketGenerator::MakeDataMessage(const StreamTarget& t, double now, bool data_as_string,
                                       std::string* out, TruthDelta* delta) {
   Packet p = NextPacket(t, now);
-  uint64_t n = t.generated.fetch_add(1, std::memory_order_relaxed) + 1;
+  uint64_t n = t.counters->generated.fetch_add(1, std::memory_order_relaxed) + 1;
   int every = t.settings.lost_messages_every;
   int64_t lost = 0;
   if (every > 0) {
     if (n % static_cast<uint64_t>(every) == 0) {
-      t.lost.fetch_add(1 + static_cast<int64_t>(NextRandom() % 3), std::memory_order_relaxed);
+      t.counters->lost.fetch_add(1 + static_cast<int64_t>(NextRandom() % 3),
+                                 std::memory_order_relaxed);
     }
-    lost = t.lost.load(std::memory_order_relaxed);
+    lost = t.counters->lost.load(std::memory_order_relaxed);
   }
   std::string& inner = scratch_;
   inner.clear();

@@ -45,8 +45,15 @@ struct ApRadio {
 ApRadio MakeApRadio(uint64_t mac);
 int ChannelFrequency(Band band, int channel);  // MHz
 
+// Message counts of one capture's stream, shared by the successive targets of the capture (a
+// failing AP replaces the target) so lost_messages stays cumulative.
+struct StreamCounters {
+  std::atomic<uint64_t> generated{0};
+  std::atomic<int64_t> lost{0};
+};
+
 // What the generator needs of one running streaming capture. Shared (read-only apart from the
-// atomics) between all sessions subscribed to the site.
+// counters) between all sessions subscribed to the site.
 struct StreamTarget {
   uint32_t site_index = 0;
   std::string channel;  // "/sites/<id>/pcaps"
@@ -59,8 +66,7 @@ struct StreamTarget {
   StreamSettings settings;
   // The capture's file: each delivered data message adds its packet once (may be null).
   std::shared_ptr<CaptureRecording> recording;
-  mutable std::atomic<uint64_t> generated{0};
-  mutable std::atomic<int64_t> lost{0};
+  std::shared_ptr<StreamCounters> counters = std::make_shared<StreamCounters>();
 };
 
 // One generated packet: the values of its pcap_dict. Plain data.

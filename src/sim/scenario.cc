@@ -1,13 +1,15 @@
 #include "sim/scenario.h"
 
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
-
 #include "common/mac.h"
 #include "common/units.h"
+#include "sim/capture_request.h"
 
 namespace mpe::sim {
 
@@ -134,6 +136,58 @@ std::vector<uint64_t> Macs(const YAML::Node& node, const std::string& where) {
   return out;
 }
 
+// A site's `aps`: MACs, or {mac, name, model} mappings for the org inventory.
+void ParseAps(const YAML::Node& node, const std::string& where, SiteSpec* site) {
+  if (!node.IsSequence()) Fail(where, "expected a list of MACs");
+  for (size_t i = 0; i < node.size(); ++i) {
+    std::string at = where + "[" + std::to_string(i) + "]";
+    if (!node[i].IsMap()) {
+      site->aps.push_back(Mac(node[i], at));
+      continue;
+    }
+    CheckKeys(node[i], at, {"mac", "name", "model"});
+    if (!node[i]["mac"]) Fail(at + ".mac", "missing");
+    uint64_t mac = Mac(node[i]["mac"], at + ".mac");
+    site->aps.push_back(mac);
+    ApDetails& d = site->ap_details[mac];
+    if (node[i]["name"]) d.name = Str(node[i]["name"], at + ".name");
+    if (node[i]["model"]) d.model = Str(node[i]["model"], at + ".model");
+  }
+}
+
+ChurnSpec ParseChurn(const YAML::Node& node, const std::string& where) {
+  CheckKeys(node, where, {"start_every", "duration", "type", "fail_ap_every", "max_running"});
+  ChurnSpec c;
+  if (node["start_every"]) c.start_every_s = Seconds(node["start_every"], where + ".start_every");
+  if (c.start_every_s <= 0) Fail(where + ".start_every", "must be positive");
+  if (node["duration"]) c.duration_s = Seconds(node["duration"], where + ".duration");
+  // At least a second: churn captures start on whole seconds like REST ones, so a shorter
+  // one could end before the moment it started.
+  if (c.duration_s < 1) Fail(where + ".duration", "must be at least 1s");
+  if (node["type"]) c.type = Str(node["type"], where + ".type");
+  // Churn captures start like a REST start of this type with format stream: a type that such
+  // a body cannot carry (client needs client_mac, gateway its gateways) is refused here.
+  auto req = ParseCaptureRequest("{\"type\":\"" + c.type + "\",\"format\":\"stream\"}");
+  if (!req.ok()) Fail(where + ".type", req.error().message);
+  if (node["fail_ap_every"]) {
+    c.fail_ap_every_s = Seconds(node["fail_ap_every"], where + ".fail_ap_every");
+  }
+  if (node["max_running"]) c.max_running = Int(node["max_running"], where + ".max_running");
+  if (c.max_running < 0) Fail(where + ".max_running", "negative");
+  return c;
+}
+
+InventorySpec ParseInventory(const YAML::Node& node, const std::string& where) {
+  CheckKeys(node, where, {"model", "unnamed_every"});
+  InventorySpec inv;
+  if (node["model"]) inv.model = Str(node["model"], where + ".model");
+  if (node["unnamed_every"]) {
+    inv.unnamed_every = Int(node["unnamed_every"], where + ".unnamed_every");
+  }
+  if (inv.unnamed_every < 0) Fail(where + ".unnamed_every", "negative");
+  return inv;
+}
+
 StreamSettings ParseStream(const YAML::Node& node, const std::string& where) {
   CheckKeys(node, where, {"wired_share", "bands", "vlans", "lost_messages_every"});
   StreamSettings s;
@@ -219,7 +273,8 @@ HistoryCaptureSpec ParseHistory(const YAML::Node& node, const std::string& where
 Scenario Parse(const YAML::Node& root) {
   Scenario sc;
   if (root.IsNull()) return sc;
-  CheckKeys(root, "scenario", {"email", "orgs", "sites", "idle_status"});
+  CheckKeys(root, "scenario",
+            {"email", "orgs", "sites", "idle_status", "generate_sites", "churn", "inventory"});
   if (root["email"]) sc.email = Str(root["email"], "email");
   if (root["idle_status"]) {
     std::string idle = Str(root["idle_status"], "idle_status");
@@ -258,7 +313,7 @@ Scenario Parse(const YAML::Node& root) {
       if (!n["org"]) Fail(where + ".org", "missing");
       s.org_id = Str(n["org"], where + ".org");
       if (!org_ids.count(s.org_id)) Fail(where + ".org", "unknown org '" + s.org_id + "'");
-      if (n["aps"]) s.aps = Macs(n["aps"], where + ".aps");
+      if (n["aps"]) ParseAps(n["aps"], where + ".aps", &s);
       if (n["failing_aps"]) s.failing_aps = Macs(n["failing_aps"], where + ".failing_aps");
       if (n["stream"]) s.stream = ParseStream(n["stream"], where + ".stream");
       if (n["capture"] && !n["capture"].IsNull()) {
@@ -274,6 +329,39 @@ Scenario Parse(const YAML::Node& root) {
       sc.sites.push_back(std::move(s));
     }
   }
+  if (const YAML::Node& gen = root["generate_sites"]) {
+    // Ids, names and MACs as bench/simbench.py writes them, so `simbench.py config N` lists
+    // the same sites for the exporter without a 2,000-entry scenario file.
+    const std::string where = "generate_sites";
+    CheckKeys(gen, where, {"count", "org", "aps_per_site", "stream"});
+    if (!gen["count"]) Fail(where + ".count", "missing");
+    int count = Int(gen["count"], where + ".count");
+    if (count < 0 || count > 100000) Fail(where + ".count", "not in 0..100000");
+    if (!gen["org"]) Fail(where + ".org", "missing");
+    std::string org = Str(gen["org"], where + ".org");
+    if (!org_ids.count(org)) Fail(where + ".org", "unknown org '" + org + "'");
+    int aps = gen["aps_per_site"] ? Int(gen["aps_per_site"], where + ".aps_per_site") : 2;
+    if (aps < 0 || aps > 4096) Fail(where + ".aps_per_site", "not in 0..4096");
+    StreamSettings stream;
+    if (gen["stream"]) stream = ParseStream(gen["stream"], where + ".stream");
+    for (int i = 0; i < count; ++i) {
+      SiteSpec s;
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "5be1e000-0000-4000-8000-%012d", i);
+      s.id = buf;
+      if (!site_ids.insert(s.id).second) Fail(where, "generated site id " + s.id + " is taken");
+      std::snprintf(buf, sizeof buf, "site-%04d", i);
+      s.name = buf;
+      s.org_id = org;
+      for (int a = 0; a < aps; ++a) {
+        s.aps.push_back(0x5c5b35000000ULL + static_cast<uint64_t>(i) * 4096 + a);
+      }
+      s.stream = stream;
+      sc.sites.push_back(std::move(s));
+    }
+  }
+  if (root["churn"]) sc.churn = ParseChurn(root["churn"], "churn");
+  if (root["inventory"]) sc.inventory = ParseInventory(root["inventory"], "inventory");
   return sc;
 }
 

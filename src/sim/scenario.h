@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,15 +47,39 @@ struct HistoryCaptureSpec {
   std::string termination_reason = "default";
 };
 
+// What the org inventory says about one AP (GET /api/v1/orgs/{org_id}/inventory); unset
+// fields are derived (scenario `inventory:` defaults).
+struct ApDetails {
+  std::optional<std::string> name;  // "" = no name (Mist: "Device name if configured")
+  std::optional<std::string> model;
+};
+
 struct SiteSpec {
   std::string id;
   std::string name;
   std::string org_id;
   std::vector<uint64_t> aps;
+  std::map<uint64_t, ApDetails> ap_details;  // APs written as {mac, name, model}
   std::vector<uint64_t> failing_aps;
   StreamSettings stream;
   std::optional<RunningCaptureSpec> capture;
   std::vector<HistoryCaptureSpec> history;
+};
+
+// Captures that come and go on the simulator's own clock (scenario `churn:`), for
+// benchmarks of how quickly and cheaply a client notices changes.
+struct ChurnSpec {
+  double start_every_s = 60;  // a capture starts at a random idle site this often
+  double duration_s = 600;    // each one ends after this (termination_reason "default")
+  std::string type = "radiotap";
+  double fail_ap_every_s = 0;  // 0: never; else an OK AP of a running churn capture fails
+  int max_running = 0;         // 0: no cap on running churn captures
+};
+
+// Defaults of the org inventory's AP entries.
+struct InventorySpec {
+  std::string model = "AP43";
+  int unnamed_every = 7;  // every Nth AP of the org has no name (0: all named)
 };
 
 struct OrgSpec {
@@ -68,7 +93,9 @@ struct Scenario {
   // Capture status when no capture runs: false = 404 {"detail"}, true = 200 {}.
   bool idle_status_empty = false;
   std::vector<OrgSpec> orgs;
-  std::vector<SiteSpec> sites;
+  std::vector<SiteSpec> sites;  // `sites:` then the `generate_sites:` ones
+  std::optional<ChurnSpec> churn;
+  InventorySpec inventory;
 };
 
 // Parses the YAML format of config/sim_scenario.yaml. Unknown keys, bad MACs, unknown bands

@@ -5,8 +5,10 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <random>
 
 #include "common/mac.h"
@@ -88,6 +90,9 @@ std::string EndpointName(std::string_view method, const Target& t) {
   if (s.size() == 4 && s[2] == "self" && s[3] == "usage") return "self_usage";
   if (s.size() == 4 && s[2] == "sites" && method == "GET") return "site";
   if (s.size() == 5 && s[2] == "orgs" && s[4] == "sites") return "org_sites";
+  if (s.size() == 5 && s[2] == "orgs" && s[4] == "inventory" && method == "GET") {
+    return "inventory";
+  }
   if (s.size() >= 5 && s[2] == "sites" && s[4] == "pcaps") {
     if (s.size() == 5) return "capture_list";
     if (s.size() == 6 && s[5] == "capture") {
@@ -155,6 +160,8 @@ constexpr int kMaxFilePackets = 10000;
 constexpr size_t kMaxKeptFiles = 100;
 // REST requests kept for GET /sim/requests.
 constexpr size_t kMaxLoggedRequests = 200;
+// Capture starts, ends and AP failures kept for GET /sim/changes.
+constexpr size_t kMaxChanges = 10000;
 
 constexpr char kTooMany[] =
     "Too Many Request. The API Token used for the request reached the 5000 API Calls per hour "
@@ -187,10 +194,12 @@ SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
       orgs_(scenario.orgs), id_state_(seed ^ 0x5eedf00dULL) {
   std::lock_guard<std::mutex> lock(mu_);
   idle_status_empty_ = scenario.idle_status_empty;
+  inventory_spec_ = scenario.inventory;
   double now = Now();
   for (const SiteSpec& spec : scenario.sites) {
     Site& site = NewSite(spec.id, spec.name, spec.org_id);
     site.aps = spec.aps;
+    SetInventory(site, spec.ap_details);
     site.failing.insert(spec.failing_aps.begin(), spec.failing_aps.end());
     site.stream = spec.stream;
     for (const HistoryCaptureSpec& h : spec.history) {
@@ -227,6 +236,40 @@ SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
       NewFile(c);
       Begin(site, std::move(c));
     }
+  }
+  if (scenario.churn) {
+    churn_ = scenario.churn;
+    next_churn_start_ = now + churn_->start_every_s;
+    next_churn_fail_ = now + churn_->fail_ap_every_s;
+    churn_rng_state_ = seed ^ 0xc4c4c4c4c4c4c4c4ULL;
+  }
+}
+
+uint64_t SimState::ChurnRandom() {
+  // splitmix64: the same sequence on every platform for a given --seed.
+  uint64_t z = (churn_rng_state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void SimState::SetInventory(Site& site, const std::map<uint64_t, ApDetails>& details) {
+  site.created = std::floor(Now());
+  site.inventory.clear();
+  for (size_t k = 0; k < site.aps.size(); ++k) {
+    InventoryAp ap;
+    ap.mac = site.aps[k];
+    uint64_t ordinal = next_ap_ordinal_++;
+    auto it = details.find(ap.mac);
+    ap.model = it != details.end() && it->second.model ? *it->second.model : inventory_spec_.model;
+    if (it != details.end() && it->second.name) {
+      ap.name = *it->second.name;
+    } else if (inventory_spec_.unnamed_every <= 0 ||
+               ordinal % static_cast<uint64_t>(inventory_spec_.unnamed_every) != 0) {
+      // Some APs have no name, as in real orgs, so clients must fall back to the MAC.
+      ap.name = "ap-" + (site.name.empty() ? site.id : site.name) + "-" + std::to_string(k + 1);
+    }
+    site.inventory.push_back(std::move(ap));
   }
 }
 
@@ -319,10 +362,12 @@ void SimState::Begin(Site& site, Capture c) {
   site.running = std::move(c);
 }
 
-void SimState::End(Site& site, const char* reason, std::vector<Ended>* ended) {
+void SimState::End(Site& site, const char* reason, double time, std::vector<Ended>* ended) {
   if (!site.running) return;
   ended->push_back(Ended{site.index, "/sites/" + site.id + "/pcaps", site.running->id});
   site.running->termination_reason = reason;
+  RecordChange(time, "capture_end", site, *site.running);
+  if (site.running->source == "churn") ++churn_counts_["ends"];
   if (site.running->recording) {
     kept_files_.push_back(site.running->recording);
     while (kept_files_.size() > kMaxKeptFiles) {
@@ -337,12 +382,135 @@ void SimState::End(Site& site, const char* reason, std::vector<Ended>* ended) {
 }
 
 void SimState::ReapLocked(std::vector<Ended>* ended) {
-  double now = Now();
-  for (auto& [id, site] : sites_) {
-    if (site.running && now >= site.running->started + site.running->duration) {
-      End(site, "default", ended);
+  const double now = Now();
+  for (;;) {
+    double next_churn = std::numeric_limits<double>::infinity();
+    if (churn_) {
+      next_churn = next_churn_start_;
+      if (churn_->fail_ap_every_s > 0) next_churn = std::min(next_churn, next_churn_fail_);
+    }
+    // Expiries up to the next churn event first (one at the same moment frees its site before
+    // the event), in time order, so the change log is in the order things happened even when
+    // the clock moved on by more than one event since the last reap.
+    double horizon = std::min(now, next_churn);
+    std::vector<std::pair<double, Site*>> due;
+    for (auto& [id, site] : sites_) {
+      if (!site.running) continue;
+      double expiry = site.running->started + site.running->duration;
+      if (expiry <= horizon) due.emplace_back(expiry, &site);
+    }
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : a.second->index < b.second->index;
+    });
+    for (const auto& [expiry, site] : due) End(*site, "default", expiry, ended);
+    if (next_churn > now) break;
+    if (churn_->fail_ap_every_s > 0 && next_churn_fail_ <= next_churn_start_) {
+      FailChurnAp(next_churn_fail_);
+      next_churn_fail_ += churn_->fail_ap_every_s;
+    } else {
+      StartChurnCapture(next_churn_start_);
+      next_churn_start_ += churn_->start_every_s;
     }
   }
+}
+
+// A capture of the churn type with format stream at a random idle site with APs, built like a
+// REST start of that body; it runs for the churn duration from `time`.
+void SimState::StartChurnCapture(double time) {
+  int running = 0;
+  std::vector<Site*> idle;
+  for (auto& [id, site] : sites_) {
+    if (!site.running) {
+      if (!site.aps.empty()) idle.push_back(&site);
+    } else if (site.running->source == "churn") {
+      ++running;
+    }
+  }
+  if ((churn_->max_running > 0 && running >= churn_->max_running) || idle.empty()) {
+    ++churn_counts_["skipped_starts"];
+    return;
+  }
+  Site& site = *idle[ChurnRandom() % idle.size()];
+  auto c = BuildCapture(site, "{\"type\":\"" + churn_->type + "\",\"format\":\"stream\"}");
+  if (!c.ok()) {  // the scenario parser checked this body already
+    ++churn_counts_["skipped_starts"];
+    return;
+  }
+  c->started = std::floor(time);  // whole seconds, as REST starts
+  c->duration = churn_->duration_s;
+  c->source = "churn";
+  c->id = NewId();
+  c->serial = next_serial_++;
+  NewFile(*c);
+  Begin(site, std::move(*c));
+  RecordChange(time, "capture_start", site, *site.running);
+  ++churn_counts_["starts"];
+}
+
+// An OK AP of a random running churn capture fails: the status moves it from ok to failed and
+// the stream stops carrying its packets (no OK AP left: the capture streams nothing).
+void SimState::FailChurnAp(double time) {
+  std::vector<Site*> candidates;
+  for (auto& [id, site] : sites_) {
+    if (!site.running || site.running->source != "churn") continue;
+    const Capture& c = *site.running;
+    if (std::any_of(c.ap_macs.begin(), c.ap_macs.end(),
+                    [&](uint64_t mac) { return !c.failed.count(mac); })) {
+      candidates.push_back(&site);
+    }
+  }
+  if (candidates.empty()) {
+    ++churn_counts_["skipped_ap_failures"];
+    return;
+  }
+  Site& site = *candidates[ChurnRandom() % candidates.size()];
+  Capture& c = *site.running;
+  std::vector<uint64_t> ok;
+  for (uint64_t mac : c.ap_macs) {
+    if (!c.failed.count(mac)) ok.push_back(mac);
+  }
+  uint64_t mac = ok[ChurnRandom() % ok.size()];
+  c.failed[mac] = "AP offline";
+  if (site.target) {
+    // Sessions hold the old target until their next tick; a new one keeps them lock-free.
+    const StreamTarget& old = *site.target;
+    auto t = std::make_shared<StreamTarget>();
+    t->site_index = old.site_index;
+    t->channel = old.channel;
+    t->capture_id = old.capture_id;
+    t->capture_serial = old.capture_serial;
+    t->wireless = old.wireless;
+    t->wired = old.wired;
+    t->max_pkt_len = old.max_pkt_len;
+    t->settings = old.settings;
+    t->recording = old.recording;
+    t->counters = old.counters;
+    for (const ApRadio& ap : old.aps) {
+      if (ap.mac != mac) t->aps.push_back(ap);
+    }
+    if (t->aps.empty()) {
+      site.target.reset();
+    } else {
+      site.target = std::move(t);
+    }
+  }
+  RecordChange(time, "ap_failed", site, c, mac);
+  ++churn_counts_["ap_failures"];
+}
+
+void SimState::RecordChange(double time, const char* kind, const Site& site, const Capture& c,
+                            uint64_t ap_mac) {
+  Change ch;
+  ch.seq = ++change_seq_;
+  ch.time = time;
+  ch.kind = kind;
+  ch.site_id = site.id;
+  ch.capture_id = c.id;
+  ch.source = c.source;
+  ch.reason = c.termination_reason;
+  ch.ap_mac = ap_mac;
+  changes_.push_back(std::move(ch));
+  while (changes_.size() > kMaxChanges) changes_.pop_front();
 }
 
 void SimState::Notify(const std::vector<Ended>& ended) {
@@ -447,6 +615,10 @@ HttpReply SimState::HandleRest(std::string_view method, std::string_view target,
   if (endpoint == "org_sites") {
     std::lock_guard<std::mutex> lock(mu_);
     return OrgSites(t.segments[3], t.query);
+  }
+  if (endpoint == "inventory") {
+    std::lock_guard<std::mutex> lock(mu_);
+    return OrgInventory(t.segments[3], t.query);
   }
   const std::string& site_id = t.segments[3];
   if (endpoint == "capture_start") {
@@ -604,6 +776,113 @@ HttpReply SimState::OrgSites(const std::string& org,
   r.headers.emplace_back("X-Page-Page", std::to_string(page));
   r.headers.emplace_back("X-Page-Total", std::to_string(list.size()));
   return r;
+}
+
+// inventory_list: the org's APs (type ap; other types have none here), paged like the org's
+// sites. Filters other than type are accepted and ignored.
+HttpReply SimState::OrgInventory(const std::string& org,
+                                 const std::map<std::string, std::string>& q) const {
+  bool known =
+      std::any_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org; });
+  if (!known) return Detail(404, "org not found");
+  int64_t limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
+  int64_t page = std::max<int64_t>(IntParam(q, "page", 1), 1);
+  auto type = q.find("type");
+  bool aps = type == q.end() || type->second.empty() || type->second == "ap";
+  std::vector<const Site*> sites;
+  for (const auto& [id, site] : sites_) {
+    if (site.org_id == org) sites.push_back(&site);
+  }
+  std::sort(sites.begin(), sites.end(),
+            [](const Site* a, const Site* b) { return a->index < b->index; });
+  std::vector<std::pair<const Site*, const InventoryAp*>> list;
+  if (aps) {
+    for (const Site* s : sites) {
+      for (const InventoryAp& ap : s->inventory) list.emplace_back(s, &ap);
+    }
+  }
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartArray();
+  for (int64_t i = (page - 1) * limit; i < page * limit && i < static_cast<int64_t>(list.size());
+       ++i) {
+    const Site& s = *list[i].first;
+    const InventoryAp& ap = *list[i].second;
+    std::string mac = common::FormatMac(ap.mac);
+    std::string upper = mac;
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    w.StartObject();
+    w.Key("mac");
+    w.String(mac);
+    if (!ap.name.empty()) {
+      w.Key("name");
+      w.String(ap.name);
+    }
+    w.Key("model");
+    w.String(ap.model);
+    w.Key("serial");
+    w.String("A07" + upper);
+    w.Key("site_id");
+    w.String(s.id);
+    w.Key("org_id");
+    w.String(s.org_id);
+    w.Key("type");
+    w.String("ap");
+    w.Key("connected");
+    w.Bool(!s.failing.count(ap.mac));
+    w.Key("id");
+    w.String("00000000-0000-0000-1000-" + mac);  // Mist's device id of an AP: its MAC
+    w.Key("created_time");
+    WriteEpoch(w, s.created);
+    w.Key("modified_time");
+    WriteEpoch(w, s.created);
+    w.EndObject();
+  }
+  w.EndArray();
+  HttpReply r = Json(sb.GetString());
+  r.headers.emplace_back("X-Page-Limit", std::to_string(limit));
+  r.headers.emplace_back("X-Page-Page", std::to_string(page));
+  r.headers.emplace_back("X-Page-Total", std::to_string(list.size()));
+  return r;
+}
+
+HttpReply SimState::ChangesJson(const std::map<std::string, std::string>& q) const {
+  int64_t since = IntParam(q, "since", 0);
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("changes");
+  w.StartArray();
+  for (const Change& c : changes_) {
+    if (static_cast<int64_t>(c.seq) <= since) continue;
+    w.StartObject();
+    w.Key("seq");
+    w.Uint64(c.seq);
+    w.Key("time");
+    w.Double(c.time);
+    w.Key("kind");
+    w.String(c.kind);
+    w.Key("site_id");
+    w.String(c.site_id);
+    w.Key("capture_id");
+    w.String(c.capture_id);
+    if (c.ap_mac != 0) {
+      w.Key("ap_mac");
+      w.String(common::FormatMac(c.ap_mac));
+    }
+    w.Key("source");
+    w.String(c.source);
+    if (std::string_view(c.kind) == "capture_end") {
+      w.Key("termination_reason");
+      w.String(c.reason);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("total");
+  w.Uint64(change_seq_);
+  w.EndObject();
+  return Json(sb.GetString());
 }
 
 // response_pcap_status. Mist does not document the body when no capture runs: 404 {"detail"}
@@ -887,8 +1166,10 @@ common::Status SimState::StartCapture(const std::string& site_id, std::string_vi
       } else {
         c->id = NewId();
         c->serial = next_serial_++;
+        c->source = "rest";
         NewFile(*c);
         Begin(it->second, std::move(*c));
+        RecordChange(Now(), "capture_start", it->second, *it->second.running);
       }
     }
   }
@@ -904,7 +1185,7 @@ bool SimState::StopCapture(const std::string& site_id) {
     ReapLocked(&ended);
     auto it = sites_.find(site_id);
     if (it != sites_.end() && it->second.running) {
-      End(it->second, "user", &ended);
+      End(it->second, "user", Now(), &ended);
       stopped = true;
     }
   }
@@ -917,13 +1198,15 @@ void SimState::AddSite(const std::string& org_id, const std::string& site_id,
   std::vector<Ended> ended;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    ReapLocked(&ended);  // keeps the change log in time order
     if (std::none_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org_id; })) {
       orgs_.push_back(OrgSpec{org_id, org_id});
     }
     auto it = sites_.find(site_id);
-    if (it != sites_.end()) End(it->second, "site_removed", &ended);
+    if (it != sites_.end()) End(it->second, "site_removed", Now(), &ended);
     Site& site = NewSite(site_id, name, org_id);
     site.aps = aps;
+    SetInventory(site, {});
   }
   Notify(ended);
 }
@@ -933,9 +1216,10 @@ bool SimState::RemoveSite(const std::string& site_id) {
   bool removed = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    ReapLocked(&ended);  // keeps the change log in time order
     auto it = sites_.find(site_id);
     if (it != sites_.end()) {
-      End(it->second, "site_removed", &ended);
+      End(it->second, "site_removed", Now(), &ended);
       sites_.erase(it);
       removed = true;
     }
@@ -1127,8 +1411,9 @@ std::string SimState::StatsJson() const {
   w.StartObject();
   w.Key("requests");
   w.StartObject();
-  for (const char* name : {"capture_status", "capture_list", "capture_start", "capture_stop",
-                           "capture_annotate", "self", "org_sites", "site", "self_usage"}) {
+  for (const char* name :
+       {"capture_status", "capture_list", "capture_start", "capture_stop", "capture_annotate",
+        "self", "org_sites", "site", "self_usage", "inventory"}) {
     auto it = requests_.find(name);
     w.Key(name);
     w.Uint64(it == requests_.end() ? 0 : it->second);
@@ -1213,6 +1498,19 @@ std::string SimState::StatsJson() const {
   w.Key("enforce");
   w.Bool(usage_enforce_);
   w.EndObject();
+  w.Key("changes");
+  w.Uint64(change_seq_);
+  if (churn_) {
+    w.Key("churn");
+    w.StartObject();
+    for (const char* name :
+         {"starts", "ends", "ap_failures", "skipped_starts", "skipped_ap_failures"}) {
+      auto it = churn_counts_.find(name);
+      w.Key(name);
+      w.Uint64(it == churn_counts_.end() ? 0 : it->second);
+    }
+    w.EndObject();
+  }
   w.EndObject();
   return sb.GetString();
 }
@@ -1233,6 +1531,11 @@ HttpReply SimState::HandleControl(std::string_view method, std::string_view targ
     return Json(families ? truth_.ToJson() : truth_.SummaryJson());
   }
   if (method == "GET" && what == "stats" && s.size() == 2) return Json(StatsJson());
+  if (method == "GET" && what == "changes" && s.size() == 2) {
+    Reap();  // what is due by now is in the answer
+    std::lock_guard<std::mutex> lock(mu_);
+    return ChangesJson(t.query);
+  }
   if (method == "POST" && what == "reset_truth" && s.size() == 2) {
     truth_.Reset();
     return Json("{}");

@@ -99,7 +99,8 @@ class SimState {
   void AddSite(const std::string& org_id, const std::string& site_id, const std::string& name,
                const std::vector<uint64_t>& aps);
   bool RemoveSite(const std::string& site_id);
-  // Ends captures whose duration is over (called periodically and before REST calls).
+  // Ends captures whose duration is over and applies the churn events that are due, in the
+  // order of their times (called periodically and before REST calls).
   void Reap();
 
   void SetCaptureEndListener(CaptureEndListener l);
@@ -133,11 +134,20 @@ class SimState {
     std::string termination_reason;         // set when it ends
     std::string file_token;                 // the secret part of pcap_url
     std::shared_ptr<CaptureRecording> recording;
+    std::string source = "scenario";  // who started it: scenario | rest | churn
+  };
+  // One AP as the org inventory lists it.
+  struct InventoryAp {
+    uint64_t mac = 0;
+    std::string name;  // empty: listed without a name
+    std::string model;
   };
   struct Site {
     uint32_t index = 0;
     std::string id, name, org_id;
     std::vector<uint64_t> aps;
+    std::vector<InventoryAp> inventory;  // the APs of `aps`, in that order
+    double created = 0;                  // created_time of its inventory entries
     std::set<uint64_t> failing;
     StreamSettings stream;
     std::optional<Capture> running;
@@ -155,8 +165,15 @@ class SimState {
   Site& NewSite(const std::string& id, const std::string& name, const std::string& org_id);
   common::Result<Capture> BuildCapture(Site& site, std::string_view body_json);  // requires mu_
   void Begin(Site& site, Capture c);                                              // requires mu_
-  void End(Site& site, const char* reason, std::vector<Ended>* ended);            // requires mu_
+  // Ends the site's capture; `time` is when (its expiry when it ran out).   requires mu_
+  void End(Site& site, const char* reason, double time, std::vector<Ended>* ended);
   void ReapLocked(std::vector<Ended>* ended);
+  void StartChurnCapture(double time);  // requires mu_
+  void FailChurnAp(double time);        // requires mu_
+  // Appends to the ground-truth change log (GET /sim/changes).           requires mu_
+  void RecordChange(double time, const char* kind, const Site& site, const Capture& c,
+                    uint64_t ap_mac = 0);
+  void SetInventory(Site& site, const std::map<uint64_t, ApDetails>& details);  // requires mu_
   void Notify(const std::vector<Ended>& ended);
 
   HttpReply CaptureStatus(const Site& site) const;
@@ -170,6 +187,8 @@ class SimState {
   HttpReply RequestsJson() const;
   HttpReply CaptureList(const Site& site, const std::map<std::string, std::string>& q) const;
   HttpReply OrgSites(const std::string& org, const std::map<std::string, std::string>& q) const;
+  HttpReply OrgInventory(const std::string& org, const std::map<std::string, std::string>& q) const;
+  HttpReply ChangesJson(const std::map<std::string, std::string>& q) const;
   HttpReply Self() const;
 
   const common::Clock& clock_;
@@ -228,6 +247,27 @@ class SimState {
   int port_ = 0;
   std::string download_mode_ = "ok";  // ok | forbidden | not_found | not_pcap
   std::map<std::string, uint64_t> downloads_;
+  // Churn (scenario `churn:`): the next due times on the simulator's clock, its own seeded
+  // RNG (so REST traffic does not change which sites churn) and what it did.
+  std::optional<ChurnSpec> churn_;
+  double next_churn_start_ = 0;
+  double next_churn_fail_ = 0;
+  uint64_t churn_rng_state_ = 0;
+  uint64_t ChurnRandom();  // requires mu_
+  std::map<std::string, uint64_t> churn_counts_;
+  // Ground-truth log of capture starts, ends and churn AP failures.
+  struct Change {
+    uint64_t seq = 0;
+    double time = 0;
+    const char* kind = "";
+    std::string site_id, capture_id, source, reason;
+    uint64_t ap_mac = 0;
+  };
+  std::deque<Change> changes_;
+  uint64_t change_seq_ = 0;
+  // Org inventory defaults; every AP gets an ordinal as it is added (unnamed_every).
+  InventorySpec inventory_spec_;
+  uint64_t next_ap_ordinal_ = 1;
 };
 
 }  // namespace mpe::sim

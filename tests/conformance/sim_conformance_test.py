@@ -7,7 +7,9 @@ Starts the simulator on 127.0.0.1 port 0 with its own scenario (an idle site, a 
 running capture has failed APs, a site with several pages of finished captures), then checks
 status (idle, running, failed APs), the start reply of every capture type, 400s naming the
 field, every list page, annotate, the capture file behind pcap_url (read by tshark), self,
-self/usage, org sites, site and the error bodies (400, 401, 404, 429). Exit 0 when all pass;
+self/usage, org sites, every org inventory page, site and the error bodies (400, 401, 404,
+429); then, on a second simulator with a churn scenario, the status and list answers of the
+captures that churn starts and ends, and /sim/changes. Exit 0 when all pass;
 1 on any failure; 2 when the description is missing (never a skip).
 """
 
@@ -94,11 +96,11 @@ class Checker:
 
 
 class Sim:
-    def __init__(self, binary, workdir):
-        scenario = os.path.join(workdir, "scenario.yaml")
+    def __init__(self, binary, workdir, scenario_text=SCENARIO, name="sim"):
+        scenario = os.path.join(workdir, f"{name}-scenario.yaml")
         with open(scenario, "w", encoding="utf-8") as f:
-            f.write(SCENARIO)
-        self.out = open(os.path.join(workdir, "sim.out"), "w+", encoding="utf-8")
+            f.write(scenario_text)
+        self.out = open(os.path.join(workdir, f"{name}.out"), "w+", encoding="utf-8")
         self.proc = subprocess.Popen(
             [binary, "--listen=127.0.0.1:0", f"--scenario={scenario}", f"--token={TOKEN}",
              "--rate=400", "--download-origin=http://localhost:{port}"],
@@ -251,6 +253,49 @@ def run(sim, api, c, workdir, api_dir):
     c.check(len(body) == 2 and hdrs.get("X-Page-Total") == "3" and
             hdrs.get("X-Page-Limit") == "2" and hdrs.get("X-Page-Page") == "1",
             "org sites page 1 of 2 with X-Page headers", f"{body} {dict(hdrs)}")
+    # --- org inventory: every page validates, paged like the org sites ----------------------
+    inventory = "/api/v1/orgs/{org_id}/inventory"
+    all_macs = IDLE_APS + RUN_APS + ["5c5b35c00201"]
+    items, page_no = [], 1
+    while page_no <= 10:
+        st, body, hdrs, _ = sim.call(
+            "GET", f"/api/v1/orgs/{ORG}/inventory?type=ap&limit=3&page={page_no}&vc=false")
+        c.check(st == 200, f"inventory page {page_no} is 200", st)
+        c.valid(api.validate_response(inventory, "get", 200, body), f"inventory page {page_no}")
+        c.valid(api.validate(body, "inventory_list"), f"inventory page {page_no} (inventory_list)")
+        for i in body:
+            c.valid(api.validate(i, "inventory", strict=True),
+                    f"inventory item {i.get('mac')} (strict)")
+        c.check(hdrs.get("X-Page-Total") == str(len(all_macs)) and
+                hdrs.get("X-Page-Limit") == "3" and hdrs.get("X-Page-Page") == str(page_no),
+                f"inventory page {page_no} X-Page headers", dict(hdrs))
+        items += body
+        if len(body) < 3:
+            break
+        page_no += 1
+    c.check(page_no == 3 and [i["mac"] for i in items] == all_macs,
+            "inventory lists every AP of the org once, in site order, on 3 pages",
+            [i.get("mac") for i in items])
+    c.check(all(len(i["mac"]) == 12 and all(ch in "0123456789abcdef" for ch in i["mac"]) and
+                i["type"] == "ap" and i["org_id"] == ORG and i.get("model") and i.get("serial")
+                for i in items), "inventory items: 12-hex MACs, type ap, org, model, serial")
+    c.check(sum("name" not in i for i in items) == 1 and "name" not in items[6],
+            "the 7th AP has no name (optional in Mist)", [i.get("name") for i in items])
+    c.check([i["connected"] for i in items if i["site_id"] == RUNNING] ==
+            [True, True, True, False], "the failing AP is not connected", items)
+    st, body, _, _ = sim.call("GET", f"/api/v1/orgs/{ORG}/inventory?type=switch")
+    c.check(st == 200 and body == [], "inventory of type switch is empty", body)
+    c.valid(api.validate_response(inventory, "get", 200, body), "empty inventory page")
+    st, body, _, _ = sim.call("GET", f"/api/v1/orgs/{ORG}/inventory", token="wrong")
+    c.check(st == 401, "inventory with a wrong token is 401", st)
+    c.valid(api.validate_response(inventory, "get", 401, body), "inventory 401 body")
+    st, body, _, _ = sim.call("GET", "/api/v1/orgs/0c0f0000-0000-4000-8000-0000000000ff/inventory")
+    c.check(st == 404, "inventory of an unknown org is 404", st)
+    c.valid(api.validate_response(inventory, "get", 404, body), "inventory 404 body")
+    stats = sim.call("GET", "/sim/stats")[1]
+    c.check(stats["requests"].get("inventory") == page_no + 3,
+            "/sim/stats counts the inventory requests", stats["requests"])
+
     st, body, _, _ = sim.call("GET", f"/api/v1/sites/{IDLE}")
     c.check(st == 200 and body.get("id") == IDLE and body.get("name") == "Idle",
             "GET site answers the site", body)
@@ -512,6 +557,54 @@ def run(sim, api, c, workdir, api_dir):
     c.check("notes" not in page["results"][0], "annotated item still lists no notes", page)
 
 
+CHURN_SCENARIO = f"""
+orgs: [{{id: {ORG}, name: Churn Org}}]
+generate_sites: {{count: 3, org: {ORG}, aps_per_site: 2}}
+churn: {{start_every: 1s, duration: 2s, type: "radiotap,wired", fail_ap_every: 1.5}}
+"""
+
+
+def run_churn(sim, api, c):
+    """Churn captures answer like REST-started ones: status while they run, list items after."""
+    sites = [f"5be1e000-0000-4000-8000-{i:012d}" for i in range(3)]
+    seen_status = 0
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        for site in sites:
+            st, body, _, _ = sim.call("GET", STATUS.format(site_id=site))
+            if st == 200:
+                seen_status += 1
+                c.valid(api.validate_response(STATUS, "get", 200, body, strict=True),
+                        f"churn capture status {site}")
+                c.check(body["format"] == "stream" and body["type"] == "radiotap,wired" and
+                        body["duration"] == 2 and sorted(body["ok"] + body["failed"]) ==
+                        sorted(body["aps"]), "churn status values", body)
+            else:
+                c.check(st == 404, "idle churn site status is 404", st)
+        time.sleep(0.25)
+    c.check(seen_status > 0, "churn captures were seen running", seen_status)
+    st, doc, _, _ = sim.call("GET", "/sim/changes")
+    kinds = [ch["kind"] for ch in doc["changes"]]
+    c.check(st == 200 and doc["total"] == len(kinds) and kinds.count("capture_start") >= 3 and
+            kinds.count("capture_end") >= 2 and kinds.count("ap_failed") >= 1 and
+            [ch["seq"] for ch in doc["changes"]] == list(range(1, len(kinds) + 1)),
+            "/sim/changes logs starts, ends and AP failures in order", doc)
+    c.check(all(a["time"] <= b["time"] for a, b in zip(doc["changes"], doc["changes"][1:])),
+            "/sim/changes times never go back", doc)
+    ended = {ch["capture_id"] for ch in doc["changes"] if ch["kind"] == "capture_end"}
+    listed = set()
+    for site in sites:
+        st, page, _, _ = sim.call("GET", LIST.format(site_id=site))
+        c.valid(api.validate_response(LIST, "get", 200, page, strict=True), f"churn list {site}")
+        for item in page["results"]:
+            c.valid(api.validate(item, "response_pcap_search_item", strict=True),
+                    f"churn list item {item.get('id')}")
+            c.check(item.get("termination_reason") == "default" and item.get("duration") == 2,
+                    "churn captures end as if their duration ran out", item)
+            listed.add(item.get("id"))
+    c.check(ended <= listed, "every ended churn capture is listed", f"{ended - listed}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("sim")
@@ -527,11 +620,19 @@ def main():
         return 1
     workdir = tempfile.mkdtemp(prefix="sim_conformance_")
     c = Checker()
-    sim = Sim(args.sim, workdir)
     try:
-        run(sim, api, c, workdir, args.spec_dir)
+        sim = Sim(args.sim, workdir)
+        try:
+            run(sim, api, c, workdir, args.spec_dir)
+        finally:
+            sim.stop()
+        # Captures that come and go on the simulator's clock answer in the same shapes.
+        churn = Sim(args.sim, workdir, CHURN_SCENARIO, "churn")
+        try:
+            run_churn(churn, api, c)
+        finally:
+            churn.stop()
     finally:
-        sim.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"{'PASS' if c.failed == 0 else 'FAIL'}: {c.passed} checks passed, {c.failed} failed "
           f"(errata applied: {', '.join(e[0] for e in api.errata)})")

@@ -488,5 +488,99 @@ TEST(CloudSimDiscoveryTest, AddedAndRemovedSitesShowInOrgSites) {
   EXPECT_EQ(client.Get("/api/v1/sites/s2/pcaps/capture")->status, 404);
 }
 
+TEST_F(CloudSimRestTest, OrgInventoryListsEveryApPagedLikeTheSites) {
+  std::string base = std::string("/api/v1/orgs/") + kOrg + "/inventory";
+  auto res = client_->Get(base + "?type=ap");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("X-Page-Total"), "8");
+  EXPECT_EQ(res->get_header_value("X-Page-Limit"), "100");
+  EXPECT_EQ(res->get_header_value("X-Page-Page"), "1");
+  auto doc = ParseJson(res->body);
+  ASSERT_TRUE(doc.IsArray());
+  ASSERT_EQ(doc.Size(), 8u);
+  const auto& first = doc[0];
+  EXPECT_STREQ(first["mac"].GetString(), "5c5b350e0001");
+  EXPECT_STREQ(first["name"].GetString(), "ap-HQ-1");
+  EXPECT_STREQ(first["model"].GetString(), "AP43");
+  EXPECT_STREQ(first["serial"].GetString(), "A075C5B350E0001");
+  EXPECT_STREQ(first["site_id"].GetString(), kHq);
+  EXPECT_STREQ(first["org_id"].GetString(), kOrg);
+  EXPECT_STREQ(first["type"].GetString(), "ap");
+  EXPECT_TRUE(first["connected"].GetBool());
+  EXPECT_STREQ(first["id"].GetString(), "00000000-0000-0000-1000-5c5b350e0001");
+  EXPECT_EQ(first["created_time"].GetInt64(), 1700000000);
+  EXPECT_EQ(first["modified_time"].GetInt64(), 1700000000);
+  // The HQ's failing AP is not connected; every 7th AP has no name.
+  EXPECT_STREQ(doc[3]["mac"].GetString(), "5c5b350e0004");
+  EXPECT_FALSE(doc[3]["connected"].GetBool());
+  EXPECT_STREQ(doc[4]["name"].GetString(), "ap-Branch-01-1");
+  EXPECT_STREQ(doc[6]["mac"].GetString(), "5c5b350e0201");
+  EXPECT_FALSE(doc[6].HasMember("name"));
+  EXPECT_STREQ(doc[7]["name"].GetString(), "ap-Warehouse-2");
+  EXPECT_STREQ(doc[7]["site_id"].GetString(), kWarehouse);
+
+  auto page3 = client_->Get(base + "?type=ap&limit=3&page=3&vc=false&unassigned=true");
+  ASSERT_TRUE(page3);
+  EXPECT_EQ(page3->get_header_value("X-Page-Total"), "8");
+  EXPECT_EQ(page3->get_header_value("X-Page-Limit"), "3");
+  EXPECT_EQ(page3->get_header_value("X-Page-Page"), "3");
+  auto doc3 = ParseJson(page3->body);
+  ASSERT_EQ(doc3.Size(), 2u);
+  EXPECT_STREQ(doc3[0]["mac"].GetString(), "5c5b350e0201");
+  EXPECT_EQ(ParseJson(client_->Get(base + "?limit=5000")->body).Size(), 8u);
+  EXPECT_EQ(client_->Get(base + "?limit=5000")->get_header_value("X-Page-Limit"), "1000");
+
+  auto switches = client_->Get(base + "?type=switch");
+  EXPECT_EQ(switches->body, "[]");
+  EXPECT_EQ(switches->get_header_value("X-Page-Total"), "0");
+  EXPECT_EQ(client_->Get("/api/v1/orgs/nope/inventory")->status, 404);
+  httplib::Client anonymous("127.0.0.1", sim_->port());
+  EXPECT_EQ(anonymous.Get(base)->status, 401);
+  auto stats = ParseJson(sim_->StatsJson());
+  EXPECT_EQ(stats["requests"]["inventory"].GetInt(), 7);
+}
+
+TEST_F(CloudSimRestTest, InventoryAnswersInjectedFaultsLikeTheOtherEndpoints) {
+  Faults f;
+  f.status_429_every = 1;
+  sim_->SetFaults(f);
+  auto res = client_->Get(std::string("/api/v1/orgs/") + kOrg + "/inventory");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+  EXPECT_TRUE(ParseJson(res->body).HasMember("detail"));
+}
+
+TEST(CloudSimInventoryScenarioTest, ApNamesAndModelsComeFromTheScenario) {
+  SimOptions opts;
+  opts.token = "x";
+  opts.scenario_yaml =
+      "orgs: [{id: o1, name: Org}]\n"
+      "inventory: {model: AP45, unnamed_every: 2}\n"
+      "sites:\n"
+      "  - id: s1\n"
+      "    name: Lab\n"
+      "    org: o1\n"
+      "    aps: [{mac: 5c5b350e0901, name: lobby, model: AP32}, 5c5b350e0902,\n"
+      "          5c5b350e0903, {mac: 5c5b350e0904, name: \"\"}]\n";
+  CloudSim sim(opts);
+  ASSERT_TRUE(sim.Start().ok());
+  httplib::Client client("127.0.0.1", sim.port());
+  client.set_default_headers({{"Authorization", "Token x"}});
+  auto doc = ParseJson(client.Get("/api/v1/orgs/o1/inventory")->body);
+  ASSERT_EQ(doc.Size(), 4u);
+  EXPECT_STREQ(doc[0]["name"].GetString(), "lobby");
+  EXPECT_STREQ(doc[0]["model"].GetString(), "AP32");
+  EXPECT_FALSE(doc[1].HasMember("name"));  // the 2nd AP (unnamed_every: 2)
+  EXPECT_STREQ(doc[1]["model"].GetString(), "AP45");
+  EXPECT_STREQ(doc[2]["name"].GetString(), "ap-Lab-3");
+  EXPECT_FALSE(doc[3].HasMember("name"));  // name: "" = none
+  sim.AddSite("o1", "s2", "Annex", {"5c5b350e0a01", "5c5b350e0a02"});
+  doc = ParseJson(client.Get("/api/v1/orgs/o1/inventory?page=1&limit=100")->body);
+  ASSERT_EQ(doc.Size(), 6u);
+  EXPECT_STREQ(doc[4]["name"].GetString(), "ap-Annex-1");
+  EXPECT_FALSE(doc[5].HasMember("name"));  // the 6th AP
+}
+
 }  // namespace
 }  // namespace mpe::sim

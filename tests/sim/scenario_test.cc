@@ -144,5 +144,79 @@ TEST(ScenarioTest, BadMacAndBandAreErrors) {
           .ok());
 }
 
+TEST(ScenarioTest, GeneratedSitesFollowTheBenchHelpersNaming) {
+  auto sc = ParseScenario(
+      "orgs: [{id: o1}]\n"
+      "sites: [{id: s0, org: o1}]\n"
+      "generate_sites: {count: 2000, org: o1, aps_per_site: 3, stream: {bands: [\"5\"]}}\n");
+  ASSERT_TRUE(sc.ok()) << sc.error().message;
+  ASSERT_EQ(sc->sites.size(), 2001u);
+  EXPECT_EQ(sc->sites[0].id, "s0");
+  const SiteSpec& last = sc->sites[2000];
+  EXPECT_EQ(last.id, "5be1e000-0000-4000-8000-000000001999");
+  EXPECT_EQ(last.name, "site-1999");
+  EXPECT_EQ(last.org_id, "o1");
+  EXPECT_EQ(last.aps,
+            (std::vector<uint64_t>{0x5c5b35000000 + 1999 * 4096, 0x5c5b35000000 + 1999 * 4096 + 1,
+                                   0x5c5b35000000 + 1999 * 4096 + 2}));
+  EXPECT_EQ(last.stream.bands, (std::vector<Band>{Band::k5}));
+  EXPECT_FALSE(last.capture.has_value());
+  EXPECT_EQ(sc->sites[1].id, "5be1e000-0000-4000-8000-000000000000");
+  EXPECT_EQ(sc->sites[1].aps.size(), 3u);
+  auto unknown = ParseScenario("orgs: [{id: o1}]\ngenerate_sites: {count: 2, org: o2}\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "scenario: generate_sites.org: unknown org 'o2'");
+}
+
+TEST(ScenarioTest, ChurnKeysAndTheirChecks) {
+  auto sc = ParseScenario(
+      "churn: {start_every: 1m, duration: 10m, type: \"radiotap,wired\", fail_ap_every: 180,"
+      " max_running: 12}\n");
+  ASSERT_TRUE(sc.ok()) << sc.error().message;
+  ASSERT_TRUE(sc->churn.has_value());
+  EXPECT_EQ(sc->churn->start_every_s, 60);
+  EXPECT_EQ(sc->churn->duration_s, 600);
+  EXPECT_EQ(sc->churn->type, "radiotap,wired");
+  EXPECT_EQ(sc->churn->fail_ap_every_s, 180);
+  EXPECT_EQ(sc->churn->max_running, 12);
+  auto defaults = ParseScenario("churn: {}\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->churn->start_every_s, 60);
+  EXPECT_EQ(defaults->churn->duration_s, 600);
+  EXPECT_EQ(defaults->churn->type, "radiotap");
+  EXPECT_EQ(defaults->churn->fail_ap_every_s, 0);
+  EXPECT_EQ(defaults->churn->max_running, 0);
+  EXPECT_FALSE(ParseScenario("")->churn.has_value());
+  auto client = ParseScenario("churn: {type: client}\n");
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.error().message.rfind("scenario: churn.type: client_mac: required", 0), 0u)
+      << client.error().message;
+  EXPECT_FALSE(ParseScenario("churn: {start_every: 0}\n").ok());
+  EXPECT_FALSE(ParseScenario("churn: {duration: 0.5}\n").ok());
+  EXPECT_FALSE(ParseScenario("churn: {max_running: -1}\n").ok());
+  auto unknown = ParseScenario("churn: {every: 5}\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "scenario: churn.every: unknown key");
+}
+
+TEST(ScenarioTest, ApsMayCarryInventoryNamesAndModels) {
+  auto sc = ParseScenario(
+      "inventory: {model: AP45, unnamed_every: 0}\n"
+      "orgs: [{id: o1}]\n"
+      "sites: [{id: s1, org: o1, aps: [5c5b350e0001, {mac: 5c5b350e0002, name: hall,"
+      " model: AP32}]}]\n");
+  ASSERT_TRUE(sc.ok()) << sc.error().message;
+  EXPECT_EQ(sc->inventory.model, "AP45");
+  EXPECT_EQ(sc->inventory.unnamed_every, 0);
+  EXPECT_EQ(sc->sites[0].aps, (std::vector<uint64_t>{0x5c5b350e0001, 0x5c5b350e0002}));
+  ASSERT_EQ(sc->sites[0].ap_details.size(), 1u);
+  EXPECT_EQ(sc->sites[0].ap_details.at(0x5c5b350e0002).name, "hall");
+  EXPECT_EQ(sc->sites[0].ap_details.at(0x5c5b350e0002).model, "AP32");
+  auto bad = ParseScenario("orgs: [{id: o1}]\nsites: [{id: s1, org: o1, aps: [{name: x}]}]\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "scenario: sites[0].aps[0].mac: missing");
+  EXPECT_EQ(ParseScenario("")->inventory.unnamed_every, 7);
+}
+
 }  // namespace
 }  // namespace mpe::sim
