@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the byte stream the shared harness's blaster sends (server WebSocket frames, the same
-seed and defaults as run_bench.py) to a file, for bench/ingest_bench (MPE_INGEST_STREAM).
+"""Writes the byte stream the harness's blaster (bench/harness/blaster.py) sends (server
+WebSocket frames, the same seed and defaults as run_bench.py) to a file, for
+bench/ingest_bench (MPE_INGEST_STREAM).
 
     /usr/bin/python3 bench/dump_blaster_stream.py -n 200000 /tmp/blaster.bin
 """
@@ -9,8 +10,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.environ.get("HARNESS", os.path.join(HERE, "..", "..", "shared", "bench")))
-import blaster  # noqa: E402  (the shared harness)
+sys.path.insert(0, os.environ.get("HARNESS", os.path.join(HERE, "harness")))
+import blaster  # noqa: E402  (bench/harness/, vendored)
 
 
 def main():

@@ -4,7 +4,7 @@
 // exporter. One iteration replays the whole stream; items are messages.
 //
 // The stream is a synthetic mix by default (70% wireless, half of the messages with `data` as a
-// JSON string). To replay what the shared harness sends, dump the blaster's stream first:
+// JSON string). To replay what the harness (bench/harness/) sends, dump the blaster's stream first:
 //   /usr/bin/python3 bench/dump_blaster_stream.py -n 200000 /tmp/blaster.bin
 //   MPE_INGEST_STREAM=/tmp/blaster.bin build/bench/ingest_bench
 #include <benchmark/benchmark.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the shared ingest harness (../shared/bench) for the raw floor, the two peer exporters
+# Runs the ingest harness (bench/harness/, vendored) for the raw floor, the two peer exporters
 # and ours (pinned to one core), RUNS times each; then (SCRAPE=1, the default) measures one
 # /metrics scrape, plain and gzip, and RSS per label set at >= 100k active label sets
 # (bench/scrape_under_load.sh with WINDOWS=0 and SCRAPE_SITES=80: ~102k label sets), once with
@@ -10,7 +10,7 @@
 #   N=200000 RUNS=1 SCRAPE=0 bench/run_harness.sh # quick look, README untouched
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-HARNESS="${HARNESS:-$ROOT/../shared/bench}"
+HARNESS="${HARNESS:-$ROOT/bench/harness}"
 EXPORTER="${EXPORTER:-$ROOT/build/mist_pcap_exporter}"
 N="${N:-1000000}"
 N_PEERS="${N_PEERS:-200000}"
@@ -18,6 +18,7 @@ RUNS="${RUNS:-3}"
 CORE="${CORE:-1}"
 OUT="$(mktemp -d)"
 PY=/usr/bin/python3
+[[ -f "$HARNESS/run_bench.py" ]] || { echo "no ingest harness at $HARNESS (bench/harness/, or set HARNESS)"; exit 1; }
 [[ -x "$EXPORTER" ]] || { echo "build the exporter first (scripts/build.sh)"; exit 1; }
 [[ -d "$HARNESS/peer_node/node_modules" ]] || (cd "$HARNESS/peer_node" && npm ci --no-audit --no-fund)
 

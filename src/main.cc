@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   using namespace mpe;
   // /metrics bodies are tens of MB at 100k series. glibc raises its mmap threshold to the size
   // of the largest block freed so far, after which every HTTP worker's arena keeps a body-sized
-  // block for good (282 MiB RSS at 128k series, bench/README.md). A fixed threshold keeps such
+  // block for good (282 MiB RSS at 128k series, docs/performance.md). A fixed threshold keeps such
   // blocks mmapped, so each is returned to the kernel when its scrape ends.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   auto cl = config::ParseCommandLine(argc, argv);

@@ -52,20 +52,21 @@ class StreamIngest;
 class DecodeMismatchMetrics;
 class SiteDirectory;
 
-// The running service: wires config -> REST pollers + stream ingest -> metrics -> HTTP.
-// Start order: metrics, HTTP (so /healthz answers at once), pollers, stream, site discovery.
-// Stop order is the reverse. Start/Stop are called from the main thread; everything else runs
-// on the components' own threads.
+// The running service: owns every component and wires config -> site directory -> REST pollers
+// and stream connections (StreamIngest) -> metrics -> HTTP.
+// Start builds the registry, the REST client and the aggregator, then starts HTTP (so /healthz
+// answers while Mist is slow), applies the initial sites (pollers, stream connections), and
+// starts the pollers, usage and inventory watchers, managed captures and discovery. Stop
+// refuses reloads first, then stops discovery, managed captures, the watchers, the pollers, the
+// stream connections, the archive and last the HTTP server.
 //
-// The site set is dynamic: the SiteDirectory (explicit sites + discovery, filtered by shard)
-// hands every change to ApplySites, which updates the aggregator, the pollers and the stream
-// connections in place. ApplySites calls are serialised by apply_mu_; ingests_ is also read by
-// scrapes, so it is swapped under ingests_mu_, and connections are stopped outside that lock
-// so a scrape never waits for a WebSocket close.
-//
-// Config reload (EnableReload, then SIGHUP or POST /-/reload; see ConfigReloader): sites and
-// discovery go through the SiteDirectory (so ApplySites), poll.* to the PollerSet, log.level to
-// the logger; every other key needs a restart. Stop refuses reloads before it stops anything.
+// Threads: Start/Stop from the main thread. ApplySites runs on the site directory's thread (and
+// once in Start), serialised by apply_mu_. Scrapes (MetricsText, WriteMetrics, Readiness,
+// LandingPage) run on HTTP workers and read ingests_ under ingests_mu_; connections are stopped
+// outside that lock so a scrape never waits for a WebSocket close. Reload comes from the main
+// thread (SIGHUP) or an HTTP worker (POST /-/reload), one at a time (ConfigReloader): sites and
+// discovery go through the SiteDirectory (so ApplySites), poll.* to the PollerSet, log.level
+// to the logger; every other key needs a restart.
 class App {
  public:
   explicit App(config::Config config, common::Clock& clock = common::SystemClock::Instance());
@@ -131,8 +132,6 @@ class App {
   std::map<std::string, poll::SiteRef> applied_;      // by id; guarded by apply_mu_
   std::vector<std::vector<std::string>> conn_sites_;  // site ids per ingests_ entry; apply_mu_
   mutable std::mutex ingests_mu_;
-  // Size of the last /metrics body: the next one reserves a little more, so a 20 MB body is
-  // one allocation instead of ten doublings.
   std::vector<std::unique_ptr<StreamIngest>> ingests_;  // guarded by ingests_mu_
   // Counters of closed connections, so the exported totals never go down.
   uint64_t retired_reconnects_ = 0;  // guarded by ingests_mu_

@@ -5,7 +5,7 @@
 
 namespace mpe::app {
 
-// Site ownership across replicas (SPEC §8). The hash is part of the contract: replicas of
+// Site ownership across replicas (docs/spec.md §8). The hash is part of the contract: replicas of
 // different versions must agree, so it is spelled out here and must never change.
 //
 //   bucket(site_id, count) = JumpConsistentHash(Fnv1a64(site_id), count)

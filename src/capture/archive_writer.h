@@ -40,7 +40,7 @@ enum class ArchiveError : uint8_t {
 const char* ArchiveErrorName(ArchiveError e);
 
 // Appends every streamed pcap_raw packet to classic pcap files
-// `<dir>/<site_id>/<capture_id>-<n>.pcap` (SPEC §7), for sites added with AddSite only (a
+// `<dir>/<site_id>/<capture_id>-<n>.pcap` (docs/spec.md §7), for sites added with AddSite only (a
 // hostile stream cannot create directories or series for other sites). An id that is not
 // already a safe name ([A-Za-z0-9_-], at most kMaxKeyBytes) is sanitised and gets a hash
 // suffix, so ids that differ only in punctuation or after the cut stay apart. Files and site

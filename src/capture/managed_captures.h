@@ -36,7 +36,7 @@ struct ManagedCaptureState {
   std::string last_error;
 };
 
-// Keeps the declared captures (SPEC §7) running: for each entry it polls the site's capture
+// Keeps the declared captures (docs/spec.md §7) running: for each entry it polls the site's capture
 // status every poll.status_interval; when none runs it starts one with the entry's fields and
 // remembers its id; when that one has ended it starts the next. A capture it did not start is
 // never stopped or replaced: the entry waits (logged at info once per capture). Failures back

@@ -11,7 +11,7 @@ namespace mpe::common {
 // 48-bit value. Returns nullopt for anything else. Pure; thread-safe.
 std::optional<uint64_t> ParseMac(std::string_view text);
 
-// 12 lowercase hex digits, no separators: the label form used everywhere (SPEC §2).
+// 12 lowercase hex digits, no separators: the label form used everywhere (docs/spec.md §2.4).
 std::string FormatMac(uint64_t mac);
 void FormatMac(uint64_t mac, char out[12]);
 

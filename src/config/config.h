@@ -10,7 +10,7 @@ namespace mpe::config {
 
 using Duration = std::chrono::milliseconds;
 
-// Plain, validated configuration (SPEC §4). Value type; copy freely.
+// Plain, validated configuration (docs/spec.md §4). Value type; copy freely.
 struct MistConfig {
   std::string api_url = "https://api.mist.com";  // no trailing slash after validation
   std::string stream_url;                         // derived from api_url when empty in YAML

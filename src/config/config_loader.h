@@ -21,7 +21,7 @@ struct LoadOptions {
   bool require_token = true;
 };
 
-// Reads, validates and resolves a config file (SPEC §4), then applies the flag overrides of
+// Reads, validates and resolves a config file (docs/spec.md §4), then applies the flag overrides of
 // `cl` (listen address, web config file, log level/format, shard). Every rejection is one
 // message "<file>:<line>: <key.path>: <problem>"; a file that cannot be read gives
 // "<file>: cannot read config file: <reason>". The token's value never appears in any message.

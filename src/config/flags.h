@@ -8,7 +8,7 @@
 
 namespace mpe::config {
 
-// The parsed command line (SPEC §3). Only what the user actually passed is set, so the loader
+// The parsed command line (docs/spec.md §3.1). Only what the user passed is set, so the loader
 // can tell "flag absent, keep the config file's value" from an explicit override. Value type.
 // The Mist token has no flag on purpose: flags show up in `ps` and shell history.
 struct CommandLine {

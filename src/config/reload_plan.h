@@ -8,7 +8,7 @@
 
 namespace mpe::config {
 
-// The config keys (SPEC §4 paths) whose values differ between `a` and `b`, in the order of the
+// The config keys (docs/spec.md §4) whose values differ between `a` and `b`, in the order of the
 // file: e.g. {"sites", "poll.status_interval", "web.listen_address"}. A list (`sites`,
 // `discovery.include`, `captures`, ...) compares as one key. A different resolved API token
 // (from the environment or the token file) is reported as "mist token", never with its value;

@@ -8,13 +8,11 @@
 
 namespace mpe::decode {
 
-// Turns one Mist stream text frame into an Event without copying it. A data frame of the usual
-// shape is read by the fast path (decode/fast_frame.h, one fused pass, nothing written); every
-// other frame by the general in-place reader (decode/insitu_json.h: no DOM, no allocation per
-// message), which reads a `data` string holding JSON in its escaped form or, when that is not
-// plain enough, unescapes it where it lies and parses it again. Both give the same event. Keys
-// we do not use are skipped, malformed fields are reported best-effort (see Event::error).
-// One instance per stream session thread: it owns the reader's reusable state and is not
+// Turns one Mist stream text frame into an Event in place, without copying it: a data frame of
+// the usual shape takes the fast path (decode/fast_frame.h), every other frame the general
+// in-place reader (decode/insitu_json.h); both give the same event. Malformed fields are
+// reported best-effort in Event::error. Owns the readers' reusable state: one instance per
+// stream connection (app::StreamIngest), used on that connection's io thread only; not
 // thread-safe. Never throws.
 class FrameDecoder {
  public:
@@ -22,11 +20,10 @@ class FrameDecoder {
   // Nesting deeper than this (objects + arrays) makes the frame invalid_json; it bounds the
   // recursion of the parser so a hostile frame cannot exhaust the thread's stack.
   static constexpr int kMaxDepth = 128;
-  // Spare bytes callers should allocate after data[len]. Only data[len] is written, but with
-  // RAPIDJSON_SSE42 the parser's string/whitespace scans load whole 16-byte aligned blocks, so
-  // they may READ up to 15 bytes past data[len] - never past that aligned block, so never
-  // into another page. Harmless in hardware; AddressSanitizer flags it unless this padding
-  // exists (simdjson has the same rule).
+  // Spare bytes callers should allocate after data[len]. Only data[len] is written, but the
+  // readers' string and whitespace scans load whole 16-byte blocks, so they may READ up to 15
+  // bytes past data[len], never into another page. Harmless in hardware; AddressSanitizer flags
+  // it unless this padding exists (simdjson has the same rule).
   static constexpr size_t kPadding = 16;
 
   FrameDecoder();

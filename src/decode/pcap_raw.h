@@ -42,7 +42,7 @@ common::Status Base64Decode(std::string_view text, std::vector<uint8_t>* out);
 common::Result<RawPacketInfo> DecodePcapRaw(std::string_view base64, std::vector<uint8_t>* scratch);
 
 // True when `bytes` start with a plausible radiotap header (version 0, length 8..caplen).
-// Mist's sample pcap_raw says linktype 1 for radiotap+802.11 frames (SPEC section 2): a
+// Mist's sample pcap_raw says linktype 1 for radiotap+802.11 frames (docs/spec.md §2.4): a
 // writer uses this to pick linktype 127 instead.
 bool LooksLikeRadiotap(std::span<const uint8_t> bytes);
 

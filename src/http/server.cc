@@ -484,7 +484,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       }
       std::string text = h.metrics ? h.metrics() : std::string();
       if (gzip && !text.empty()) {
-        // Level 1: zlib's default level 6 is 2.5x slower on a 20 MB body (bench/README.md).
+        // Level 1: zlib's default level 6 is 2.5x slower on a 20 MB body (docs/performance.md).
         std::string gz;
         if (GzipCompress(text, kMetricsGzipLevel, &gz)) {
           std::string().swap(text);  // free the text before the (possibly slow) write

@@ -32,8 +32,8 @@ struct Handlers {
   std::function<std::pair<bool, std::string>()> reload;  // POST /-/reload; null: 404
 };
 
-// Limits and deadlines of the web server. The defaults are the documented ones (README, "Web
-// server limits"); tests shorten the deadlines.
+// Limits and deadlines of the web server. The defaults are the documented ones (docs/spec.md
+// §5.3, docs/web.md); tests shorten the deadlines.
 struct ServerOptions {
   // How often a new TLS connection may look at the certificate and key files for changes.
   std::chrono::steady_clock::duration cert_check_interval = std::chrono::seconds(5);

@@ -28,7 +28,7 @@ struct AggregatorOptions {
   LabelValueStats* label_stats = nullptr;
 };
 
-// The stream families of SPEC §6, kept in compact storage and serialised straight to the
+// The stream families of docs/spec.md §6.3, kept in compact storage and serialised straight to the
 // text format on scrape (no prometheus-cpp object per series).
 //
 // Storage: label values are interned into small integer ids (AP MACs by their 48-bit value,

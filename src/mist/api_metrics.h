@@ -10,7 +10,7 @@
 
 namespace mpe::mist {
 
-// The REST client's own metrics (SPEC §6 "API and exporter"). Registers its families on the
+// The REST client's own metrics (docs/spec.md §6.4). Registers its families on the
 // given registry, which must outlive it. Thread-safe: every MistClient call records from
 // whatever thread made it (prometheus-cpp families and metrics are internally synchronised).
 struct ApiMetrics {

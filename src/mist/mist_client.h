@@ -24,7 +24,7 @@ class Client;
 
 namespace mpe::mist {
 
-// The fixed `endpoint` label values (SPEC §6), never raw paths.
+// The fixed `endpoint` label values (docs/spec.md §2.2), never raw paths.
 enum class Endpoint {
   kCaptureStatus,
   kCaptureList,

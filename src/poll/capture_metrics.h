@@ -20,7 +20,7 @@ struct SiteRef {
   std::string name;
 };
 
-// Owns the "Capture state" families of SPEC §6 plus mist_pcap_up (and the pollers' effective
+// Owns the capture state families (docs/spec.md §6.2) plus mist_pcap_up (and the pollers' effective
 // intervals, mist_pcap_poll_interval_seconds), and keeps the site families equal to
 // the last successful poll of each site: per-capture series (info, start, expiry, limits)
 // exist only while that capture runs, failed-AP series only while the AP is failed, capture

@@ -82,7 +82,7 @@ bool IsApiV1(const Target& t) {
   return t.segments.size() >= 3 && t.segments[0] == "api" && t.segments[1] == "v1";
 }
 
-// The fixed endpoint names of SPEC §6; "other" for anything unrouted.
+// The fixed endpoint names of docs/spec.md §2.2; "other" for anything unrouted.
 std::string EndpointName(std::string_view method, const Target& t) {
   if (!IsApiV1(t)) return "other";
   const auto& s = t.segments;

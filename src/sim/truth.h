@@ -33,7 +33,7 @@ struct TruthDelta {
 };
 
 // The simulator's own account of every message it delivered, expressed as the metric series
-// the exporter must show (label semantics of MIST_MODEL.md). It shares no code with
+// the exporter must show (label semantics of docs/spec.md §6.1). It shares no code with
 // decode/ or metrics/. Thread-safe: sessions call Add from any io thread; readers call ToJson.
 class GroundTruth {
  public:

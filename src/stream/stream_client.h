@@ -28,9 +28,9 @@ struct StreamOptions {
   std::chrono::milliseconds rate_limited_min_wait{30000};
   // Bound on resolve + TCP connect + TLS handshake + WebSocket upgrade together.
   std::chrono::milliseconds connect_timeout{10000};
-  // Largest accepted message, exactly (Beast read_message_max, no slack). A larger message fails
-  // the read with message_too_big: it is counted (oversized_messages) and the connection is
-  // re-established, because Beast cannot skip the rest of a message it refused.
+  // Largest accepted message, fragments summed. A larger one is refused from its frame header
+  // (FrameReader), before its payload is read: it is counted (oversized_messages) and the
+  // connection is re-established, because the rest of a refused message cannot be skipped.
   size_t max_frame_bytes = 1 << 20;
   uint64_t backoff_seed = 0;  // 0 = random; tests fix it
 };
@@ -39,8 +39,9 @@ struct StreamOptions {
 class FrameSink {
  public:
   virtual ~FrameSink() = default;
-  // `data` is writable and has capacity for len + 1 bytes (the sink may decode in place and write
-  // data[len], e.g. a terminating NUL). Valid only during the call.
+  // `data` is writable and followed by FrameReader::kPadding (16) spare bytes: the sink may
+  // decode in place, write data[len] (e.g. a terminating NUL) and read past it. Valid only during
+  // the call.
   virtual void OnFrame(char* data, size_t len, bool is_text) = 0;
   // A WebSocket connection is up and the subscribe frames are queued.
   virtual void OnConnected() = 0;
@@ -69,12 +70,12 @@ struct StreamStats {
   std::atomic<int64_t> last_retry_delay_ms{0};  // delay before the latest scheduled attempt
 };
 
-// One WebSocket connection to the Mist stream carrying the subscriptions of many channels
-// (the app runs one client per ~1,000 channels). Owns an io_context thread; every piece of
-// connection state lives on one strand. Public methods are thread-safe and only post work to the
-// strand, except Stop()/the destructor, which must not be called from the sink's callbacks
-// (they join the io thread). Reconnects with jittered exponential backoff, keeps the connection
-// alive with pings, detects half-open connections and resubscribes after every reconnect.
+// One WebSocket connection to the Mist stream carrying the subscriptions of many channels (up to
+// stream.max_channels_per_connection): hands every message, unparsed, to a FrameSink and keeps
+// the connection up (backoff, pings, resubscription; design in src/stream/README.md).
+// Owns its io thread, on which one strand holds all connection state. Public methods are
+// thread-safe and only post to the strand, except Stop()/the destructor, which join the io thread
+// and so must not be called from the sink's callbacks.
 class StreamClient {
  public:
   StreamClient(StreamOptions opts, FrameSink& sink);

@@ -1,4 +1,4 @@
-"""Validators for Juniper Mist's official OpenAPI description (../shared/mist-api/).
+"""Validators for Juniper Mist's official OpenAPI description (third_party/mist-api/).
 
 Loads mist-pcaps.openapi.json, rewrites OAS 3.0's `nullable: true` into JSON Schema 2020-12
 (`{type: X, nullable: true}` -> `{type: [X, "null"]}`), applies the small errata listed in
@@ -6,7 +6,7 @@ ERRATA (each one documented in docs/mist-api-conformance.md) and validates insta
 component schema or against the response schema of a path/method/status with a real JSON Schema
 validator (Debian's python3-jsonschema, Draft 2020-12). `$ref`s resolve inside `components`.
 
-    api = load()                                   # finds <repo>/../shared/mist-api/
+    api = load()                                   # finds <repo>/third_party/mist-api/
     api.validate(body, "capture_site")             # -> list of error strings, [] when valid
     api.validate(body, "capture_radiotap", strict=True)   # + additionalProperties: false
     api.validate_response("/api/v1/sites/{site_id}/pcaps", "get", 200, body)
@@ -88,7 +88,7 @@ def _rewrite_nullable(node):
 
 
 def find_spec_dir(start=None):
-    """<repo>/../shared/mist-api/ for the repository holding this file (or `start`)."""
+    """<repo>/third_party/mist-api/ for the repository holding this file (or `start`)."""
     here = os.path.abspath(start or os.path.dirname(__file__))
     repo = here
     while repo != os.path.dirname(repo):
@@ -96,7 +96,7 @@ def find_spec_dir(start=None):
                 os.path.isdir(os.path.join(repo, "src")):
             break
         repo = os.path.dirname(repo)
-    return os.path.join(os.path.dirname(repo), "shared", "mist-api")
+    return os.path.join(repo, "third_party", "mist-api")
 
 
 class MistApi:
@@ -107,8 +107,8 @@ class MistApi:
         path = os.path.join(spec_dir, SPEC_FILE)
         if not os.path.isfile(path):
             raise MissingSpecError(
-                f"Mist's OpenAPI description is missing: {path} (expected the shared "
-                f"reference ../shared/mist-api/ next to the repository; conformance tests "
+                f"Mist's OpenAPI description is missing: {path} (expected the vendored "
+                f"reference third_party/mist-api/ in the repository; conformance tests "
                 f"fail without it, they never skip)")
         with open(path, encoding="utf-8") as f:
             self.spec = json.load(f)

@@ -123,7 +123,7 @@ std::string Quote(const std::string& text) {
 
 constexpr char kChannel[] = "/sites/4ac1dcf4-9d8b-7211-65c4-057819f0862b/pcaps";
 
-// The blaster's message shapes (shared/bench/blaster.py), compact like json.dumps.
+// The blaster's message shapes (bench/harness/blaster.py), compact like json.dumps.
 const char kWireless[] =
     R"({"capture_id":"0c7f3c1e-2f55-4b1d-9a0e-5d3a1c2b4e6f","lost_messages":3,"pcap_dict":)"
     R"({"channel_frequency":5180,"channel":"36","datarate":"866.7 Mbps","rssi":-63,)"

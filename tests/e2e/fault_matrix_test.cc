@@ -1,4 +1,4 @@
-// The fault matrix (README "Failure behaviour"): the exporter App in-process against a
+// The fault matrix (docs/failure_behaviour.md): the exporter App in-process against a
 // fault-injecting loopback server (tests/fakes/faults_server.h) or the simulator. For every
 // case: the App stays up, /metrics answers during the fault, the right counter moves by the exact
 // amount (or, where retries follow a backoff, equals what the fake served), exactly one warn or
@@ -502,8 +502,8 @@ struct RestCase {
   int status;
   HeaderList headers;
   const char* code_label;  // api_requests_total{code}
-  // The endpoint that fails: a 404 on capture_status means "no capture running" (SPEC §2), so
-  // a 404 fails only the list.
+  // The endpoint that fails: a 404 on capture_status means "no capture running" (docs/spec.md
+  // §2.3), so a 404 fails only the list.
   const char* failing_endpoint = "capture_status";
 };
 

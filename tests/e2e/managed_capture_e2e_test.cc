@@ -1,5 +1,5 @@
-// Managed captures (SPEC §7) end to end: the exporter App and the simulated Mist cloud, both real
-// servers on 127.0.0.1 port 0. The simulator runs on a ManualClock, so a capture's 600 s
+// Managed captures (docs/spec.md §7) end to end: the exporter App and the simulated cloud, both
+// real servers on 127.0.0.1 port 0. The simulator runs on a ManualClock, so a capture's 600 s
 // duration runs out in the simulator when the test moves that clock: the capture ends there
 // exactly as a real one expires (the sim's reaper or its next REST call ends it), and the
 // exporter, on the real clock with a 300 ms status interval, has to notice it by itself.

@@ -1,4 +1,4 @@
-// Scale-out end to end (SPEC §8): site discovery, sharding over replicas, several stream
+// Scale-out end to end (docs/spec.md §8): site discovery, sharding over replicas, several stream
 // connections per process, and the request budget, against the simulated Mist cloud on
 // loopback with the App (or the PollerSet) in-process.
 #include <gtest/gtest.h>

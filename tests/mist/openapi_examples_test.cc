@@ -1,5 +1,5 @@
 // Mist's own examples, from the official OpenAPI description and the SDK page in
-// ../shared/mist-api/ (a reference we did not write), fed to our parsers and capture rules.
+// third_party/mist-api/ (a reference we did not write), fed to our parsers and capture rules.
 // A missing description fails these tests: they never skip.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -40,7 +40,7 @@ class OpenApiExamplesTest : public ::testing::Test {
     const std::string path = std::string(MPE_MIST_API_DIR) + "/mist-pcaps.openapi.json";
     const std::string text = ReadFile(path);
     ASSERT_FALSE(text.empty()) << "Mist's OpenAPI description is missing: " << path
-                               << " (../shared/mist-api/ must sit beside the repository)";
+                               << " (vendored in third_party/mist-api/)";
     spec_.Parse(text.c_str());
     ASSERT_FALSE(spec_.HasParseError()) << path;
   }

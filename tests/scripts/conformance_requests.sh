@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Every start and annotate body our CLI and managed captures send, for every capture type and
 # every flag each type takes, validates against Mist's OpenAPI description in
-# ../shared/mist-api/ (capture_site and, strictly, the type's own schema). The bodies are read
+# third_party/mist-api/ (capture_site and, strictly, the type's own schema). The bodies are read
 # back from the real simulator's request log, as sent over the wire. A missing description
 # fails; it is never skipped.
 source "$(dirname "$0")/lib.sh"
-SPEC_DIR="$SRC/../shared/mist-api"
+SPEC_DIR="$SRC/third_party/mist-api"
 [[ -f "$SPEC_DIR/mist-pcaps.openapi.json" ]] ||
   fail "Mist's OpenAPI description is missing: $SPEC_DIR/mist-pcaps.openapi.json"
 /usr/bin/python3 -c 'import jsonschema' || fail "python3-jsonschema is not installed"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every answer of the real simulator validates against Mist's OpenAPI description in
-# ../shared/mist-api/ (tests/conformance/; a missing description fails, it is never skipped).
+# third_party/mist-api/ (tests/conformance/; a missing description fails, it is never skipped).
 source "$(dirname "$0")/lib.sh"
-SPEC_DIR="$SRC/../shared/mist-api"
+SPEC_DIR="$SRC/third_party/mist-api"
 [[ -f "$SPEC_DIR/mist-pcaps.openapi.json" ]] ||
   fail "Mist's OpenAPI description is missing: $SPEC_DIR/mist-pcaps.openapi.json"
 /usr/bin/python3 -c 'import jsonschema' || fail "python3-jsonschema is not installed"

@@ -433,7 +433,7 @@ namespace mpe::sim {
 namespace {
 
 // Throughput on a shared CI machine varies; the floor here only catches a pacing regression
-// (the design target, 50k msgs/s, is measured by hand, see the README).
+// (the design target, 50k msgs/s, is measured by hand, see bench/README.md).
 TEST(CloudSimThroughputTest, HighRateStreamsThousandsOfMessagesPerSecond) {
   SimOptions opts;
   opts.token = "tok";

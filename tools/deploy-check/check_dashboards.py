@@ -178,7 +178,7 @@ class Catalogue:
                 problems.append(f"{where}: selector without metric name in {expr!r}")
                 continue
             if name not in self.labels:
-                problems.append(f"{where}: unknown metric {name!r} (not in SPEC section 6 or the "
+                problems.append(f"{where}: unknown metric {name!r} (not in docs/spec.md §6 or the "
                                 f"recording rules)")
                 continue
             for label in labels:
