@@ -61,6 +61,7 @@ TEST(PollBudgetTest, PollerSetRecomputesAndExportsTheIntervalsWhenTheSitesChange
   config::Config config;
   config.mist.api_url = "http://127.0.0.1:9";  // never called: the poller is not started
   config.mist.max_requests_per_hour = 4000;
+  config.poll.schedule = config::PollSchedule::kFixed;
   mist::MistClient client(config.mist, "tok", nullptr, common::SystemClock::Instance());
   PollerSet poller(config, client, metrics, common::SystemClock::Instance());
   std::vector<SiteRef> sites;

@@ -89,6 +89,7 @@ TEST_F(UsageWatcherPollTest, ASmallerBudgetStretchesThePollIntervals) {
   config.mist = config_;
   config.poll.status_interval = std::chrono::seconds(30);
   config.poll.list_interval = std::chrono::minutes(5);
+  config.poll.schedule = config::PollSchedule::kFixed;
   for (int i = 0; i < 20; ++i) config.sites.push_back({"s" + std::to_string(i), ""});
   CaptureMetrics metrics(registry_);
   PollerSet poller(config, *client_, metrics, clock_);
