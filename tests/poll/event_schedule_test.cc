@@ -156,8 +156,9 @@ TEST_F(EventScheduleTest, TheFirstSafetyNetRoundIsSpreadOverTheIdleInterval) {
   WaitForFirstRound();
   Settle();
   EXPECT_EQ(Status("s2") + Status("s3") + Status("s4"), 0);
-  clock_.Advance(milliseconds(minutes(10) / 4) + milliseconds(1));  // s2's turn: 2.5 min
-  ASSERT_TRUE(WaitFor([&] { return Status("s2") == 1 && List("s2") == 1; }));
+  clock_.Advance(milliseconds(minutes(10)) / 4 + milliseconds(1));  // s2's turn: 2.5 min
+  ASSERT_TRUE(WaitFor([&] { return Status("s2") == 1 && List("s2") == 1; }))
+      << Status("s2") << " " << List("s2") << " " << Status("s3") << " " << Status("s4");
   Settle();
   EXPECT_EQ(Status("s3") + Status("s4"), 0);
   EXPECT_EQ(Status("s1"), 1);
