@@ -54,6 +54,7 @@ sites:
 poll:
   status_interval: 5s
   list_interval: 30s
+  idle_interval: 5s
 stream:
   reconnect_min: 100ms
   reconnect_max: 1s

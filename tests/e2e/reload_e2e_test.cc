@@ -71,7 +71,7 @@ class ReloadE2ETest : public ::testing::Test {
     std::ofstream out(path_, std::ios::trunc);
     out << "mist:\n  api_url: " << sim_->base_url()
         << "\n  timeout: 2s\n  max_requests_per_hour: 100000\n"
-        << "poll:\n  status_interval: 300ms\n  list_interval: 300ms\n"
+        << "poll:\n  status_interval: 300ms\n  list_interval: 300ms\n  idle_interval: 300ms\n"
         << "stream:\n  reconnect_min: 50ms\n  reconnect_max: 500ms\n"
         << "web:\n  listen_address: 127.0.0.1:0\n"
         << "sites:\n";

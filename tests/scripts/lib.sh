@@ -40,6 +40,7 @@ sites:
 poll:
   status_interval: 1s
   list_interval: 2s
+  idle_interval: 1s
 stream:
   reconnect_min: 100ms
   reconnect_max: 1s
