@@ -63,7 +63,9 @@ std::pair<char*, size_t> FrameReader::WritableTail() {
       begin_ = 0;
       end_ = have;
     }
-    if (cap_ - end_ < want) Reserve(end_ + want);
+    // Geometric growth: a server that trickles a large frame a byte at a time must not cost a
+    // new buffer per byte (the buffer stays under twice max_message + kReadSize).
+    if (cap_ - end_ < want) Reserve(std::max(end_ + want, cap_ * 2));
   }
   return {buf_.get() + end_, cap_ - end_};
 }

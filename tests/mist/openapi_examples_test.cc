@@ -123,6 +123,25 @@ TEST_F(OpenApiExamplesTest, ApiUsageErrorSelfAndSitesExamples) {
   EXPECT_EQ((*sites)[0].org_id, "a40f5d1f-d889-42e9-94ea-b9b33585fc6b");
 }
 
+TEST_F(OpenApiExamplesTest, OrgInventoryExample) {
+  auto aps = ParseInventory(Example("OrgInventoryExample"));
+  ASSERT_TRUE(aps.ok()) << aps.error().message;
+  ASSERT_EQ(aps->size(), 1u);
+  EXPECT_EQ((*aps)[0].mac, "5c5b35000018");
+  EXPECT_EQ((*aps)[0].name, "hallway");
+  EXPECT_EQ((*aps)[0].model, "AP41");
+  EXPECT_EQ((*aps)[0].site_id, "4ac1dcf4-9d8b-7211-65c4-057819f0862b");
+  // `name` is "Device name if configured", `type` defaults to ap: both may be missing; other
+  // device types and items without a MAC are skipped.
+  auto mixed = ParseInventory(R"([{"mac": "5C:5B:35:00:00:19", "model": "AP43"},
+    {"mac": "5c5b3500001a", "type": "switch", "name": "sw"}, {"name": "no mac"}, 7])");
+  ASSERT_TRUE(mixed.ok());
+  ASSERT_EQ(mixed->size(), 1u);
+  EXPECT_EQ((*mixed)[0].mac, "5c5b35000019");
+  EXPECT_EQ((*mixed)[0].name, "");
+  EXPECT_FALSE(ParseInventory(R"({"results": []})").ok());
+}
+
 // Each start-body example of POST /sites/{id}/pcaps/capture, as a managed capture: the config
 // loader accepts it (or refuses it for a documented reason) and the body we would send
 // carries the same fields, plus format "stream" where the type has a format.
