@@ -79,6 +79,21 @@ void PollerSet::UpdateIntervalsLocked(size_t n) {
     in.reserved_per_hour =
         reserved_per_hour_ + std::max(event_floor, static_cast<double>(event_polls_.size()));
     const EventIntervals next = PlanEventIntervals(in);
+    if (intervals_known_ && event_intervals_.idle.count() > 0 && next.idle != event_intervals_.idle) {
+      // The safety net's share changed (a capture started or ended, the budget or the site
+      // count changed): pending safety-net polls move by the same factor, so the rate follows
+      // the plan at once instead of after a whole round at the old rate.
+      const double factor = static_cast<double>(next.idle.count()) /
+                            static_cast<double>(event_intervals_.idle.count());
+      auto rescale = [now, factor](Steady& due) {
+        if (due <= now) return;
+        due = now + std::chrono::duration_cast<Steady::duration>((due - now) * factor);
+      };
+      for (auto& [id, e] : entries_) {
+        if (!e.running()) rescale(e.status_due);
+        rescale(e.list_due);
+      }
+    }
     const bool was_stretched = intervals_known_ && event_intervals_.status_stretch > 1;
     const bool changed = !intervals_known_ || next.status != event_intervals_.status ||
                          next.idle != event_intervals_.idle ||
@@ -209,9 +224,12 @@ void PollerSet::ReplanLocked(const PollIntervals& before) {
     due = now + std::chrono::duration_cast<Steady::duration>((due - now) * factor);
   };
   for (auto& [id, e] : entries_) {
-    const bool net = EventsLocked() && !e.running();  // its status rides the safety net
-    pull_in(e.status_due, net ? before.list : before.status,
-            net ? intervals_.list : intervals_.status);
+    if (EventsLocked()) {
+      // The safety net was rescaled by UpdateIntervalsLocked; running captures follow here.
+      if (e.running()) pull_in(e.status_due, before.status, intervals_.status);
+      continue;
+    }
+    pull_in(e.status_due, before.status, intervals_.status);
     pull_in(e.list_due, before.list, intervals_.list);
   }
   cv_.notify_all();
