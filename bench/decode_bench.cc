@@ -15,12 +15,12 @@
 
 namespace {
 
-using mpe::decode::EventKind;
-using mpe::decode::FrameDecoder;
 using mpe::bench::ObjectFrame;
 using mpe::bench::StringFrame;
 using mpe::bench::WiredData;
 using mpe::bench::WirelessData;
+using mpe::decode::EventKind;
+using mpe::decode::FrameDecoder;
 
 void RunDecode(benchmark::State& state, const std::string& frame) {
   FrameDecoder decoder;

@@ -56,8 +56,8 @@ Stream SyntheticStream() {
   Stream s;
   for (int i = 0; i < 4000; ++i) {
     const std::string& data = (i % 10 < 7) ? wireless : wired;
-    AppendServerFrame(s.bytes, (i % 2 == 0) ? mpe::bench::ObjectFrame(data)
-                                            : mpe::bench::StringFrame(data));
+    AppendServerFrame(s.bytes,
+                      (i % 2 == 0) ? mpe::bench::ObjectFrame(data) : mpe::bench::StringFrame(data));
     ++s.messages;
   }
   return s;

@@ -10,7 +10,7 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config prometheus-cpp-dev libc
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev ca-certificates curl openssl)
 TEST_PKGS=(prometheus tshark python3 python3-yaml python3-websockets python3-prometheus-client
   python3-jsonschema
-  yamllint jsonnet clang-14 libclang-rt-14-dev chromium)
+  yamllint jsonnet clang-14 clang-format-14 libclang-rt-14-dev chromium)
 
 mode="${1:---all}"
 pkgs=("${BUILD_PKGS[@]}")

@@ -25,8 +25,8 @@
 #include "mist/api_metrics.h"
 #include "mist/mist_client.h"
 #include "poll/capture_metrics.h"
-#include "poll/site_poller.h"
 #include "poll/inventory_watcher.h"
+#include "poll/site_poller.h"
 #include "poll/usage_watcher.h"
 
 namespace mpe::app {
@@ -38,12 +38,23 @@ std::string HtmlEscape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -75,8 +86,7 @@ constexpr std::chrono::hours kInventoryInterval{1};
 
 }  // namespace
 
-App::App(config::Config config, common::Clock& clock)
-    : config_(std::move(config)), clock_(clock) {}
+App::App(config::Config config, common::Clock& clock) : config_(std::move(config)), clock_(clock) {}
 
 App::~App() { Stop(); }
 
@@ -297,8 +307,8 @@ common::Status App::Start() {
       .Set(1);
 
   api_metrics_ = std::make_unique<mist::ApiMetrics>(*registry_);
-  client_ = std::make_unique<mist::MistClient>(config_.mist, config_.token, api_metrics_.get(),
-                                               clock_);
+  client_ =
+      std::make_unique<mist::MistClient>(config_.mist, config_.token, api_metrics_.get(), clock_);
   capture_metrics_ = std::make_unique<poll::CaptureMetrics>(*registry_);
   mismatch_metrics_ = std::make_unique<DecodeMismatchMetrics>(*registry_);
   if (!config_.archive.dir.empty()) {
@@ -353,9 +363,8 @@ common::Status App::Start() {
   spdlog::info("listening on {} (port {})", config_.web.listen_address, http_->port());
 
   pollers_ = std::make_unique<poll::PollerSet>(config_, *client_, *capture_metrics_, clock_);
-  inventory_ = std::make_unique<poll::InventoryWatcher>(*client_, *registry_, clock_,
-                                                        kInventoryInterval,
-                                                        config_.discovery.org_id);
+  inventory_ = std::make_unique<poll::InventoryWatcher>(
+      *client_, *registry_, clock_, kInventoryInterval, config_.discovery.org_id);
   // Aggregator sites, pollers and stream connections (chunks of max_channels_per_connection).
   if (auto st = ApplySites(sites); !st.ok()) return st.error();
   pollers_->Start();
@@ -554,9 +563,8 @@ std::string App::LandingPage() const {
             "</tr></thead><tbody>";
     for (const auto& m : managed_->States()) {
       html << "<tr><td>" << HtmlEscape(m.site) << "</td><td>" << HtmlEscape(m.site_id)
-           << "</td><td>" << HtmlEscape(m.type) << "</td><td>" << HtmlEscape(m.state)
-           << "</td><td>" << HtmlEscape(m.capture_id) << "</td><td>" << HtmlEscape(m.last_error)
-           << "</td></tr>";
+           << "</td><td>" << HtmlEscape(m.type) << "</td><td>" << HtmlEscape(m.state) << "</td><td>"
+           << HtmlEscape(m.capture_id) << "</td><td>" << HtmlEscape(m.last_error) << "</td></tr>";
     }
     html << "</tbody></table>";
   }

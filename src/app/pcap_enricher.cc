@@ -9,21 +9,29 @@ namespace mpe::app {
 
 const char* MismatchFieldName(MismatchField f) {
   switch (f) {
-    case MismatchField::kFrequency: return "frequency";
-    case MismatchField::kRssi: return "rssi";
-    case MismatchField::kFrameType: return "frame_type";
-    case MismatchField::kFrameSubtype: return "frame_subtype";
-    case MismatchField::kVlan: return "vlan";
-    case MismatchField::kProto: return "proto";
-    default: return "unknown";
+    case MismatchField::kFrequency:
+      return "frequency";
+    case MismatchField::kRssi:
+      return "rssi";
+    case MismatchField::kFrameType:
+      return "frame_type";
+    case MismatchField::kFrameSubtype:
+      return "frame_subtype";
+    case MismatchField::kVlan:
+      return "vlan";
+    case MismatchField::kProto:
+      return "proto";
+    default:
+      return "unknown";
   }
 }
 
 DecodeMismatchMetrics::DecodeMismatchMetrics(prometheus::Registry& registry) {
   auto& family = prometheus::BuildCounter()
                      .Name("mist_pcap_decode_mismatch_total")
-                     .Help("Packets whose pcap_dict field disagrees with the native decode of "
-                           "pcap_raw (Mist's value is kept).")
+                     .Help(
+                         "Packets whose pcap_dict field disagrees with the native decode of "
+                         "pcap_raw (Mist's value is kept).")
                      .Register(registry);
   for (int i = 0; i < static_cast<int>(MismatchField::kCount); ++i) {
     counters_[i] = &family.Add({{"field", MismatchFieldName(static_cast<MismatchField>(i))}});
@@ -46,10 +54,9 @@ const decode::RawPacketInfo* PcapEnricher::Enrich(decode::Event* event, bool* ra
     const bool wired = p.interface == decode::Interface::kWired;
     const bool wireless = p.interface == decode::Interface::kRadiotap;
     // A missing vlan is normal (untagged), so only proto makes a wired packet incomplete.
-    const bool incomplete =
-        (!wired && (!p.has_frequency || !p.has_rssi || p.frame_type.empty() ||
-                    p.frame_subtype.empty() || !p.has_datarate)) ||
-        (!wireless && p.proto.empty());
+    const bool incomplete = (!wired && (!p.has_frequency || !p.has_rssi || p.frame_type.empty() ||
+                                        p.frame_subtype.empty() || !p.has_datarate)) ||
+                            (!wireless && p.proto.empty());
     if (!incomplete && ++sample_counter_ % kSampleEvery != 0) return nullptr;
   }
   auto raw = decode::DecodePcapRaw(p.pcap_raw, &scratch_);

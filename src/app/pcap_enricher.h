@@ -17,7 +17,13 @@ namespace mpe::app {
 // pcap_dict fields the native decode is compared with (the `field` label of
 // mist_pcap_decode_mismatch_total).
 enum class MismatchField : uint8_t {
-  kFrequency, kRssi, kFrameType, kFrameSubtype, kVlan, kProto, kCount
+  kFrequency,
+  kRssi,
+  kFrameType,
+  kFrameSubtype,
+  kVlan,
+  kProto,
+  kCount
 };
 const char* MismatchFieldName(MismatchField f);
 

@@ -21,8 +21,8 @@
 #include "capture/capture_request.h"
 #include "capture/site_ref.h"
 #include "common/clock.h"
-#include "common/text.h"
 #include "common/mac.h"
+#include "common/text.h"
 #include "common/units.h"
 #include "config/capture_rules.h"
 #include "mist/mist_client.h"
@@ -134,8 +134,8 @@ common::Result<Flags> ParseFlags(const std::vector<std::string>& args, size_t fi
       flags.values[name].push_back(*value);
       continue;
     }
-    auto def = std::find_if(defs.begin(), defs.end(),
-                            [&](const FlagDef& d) { return d.name == name; });
+    auto def =
+        std::find_if(defs.begin(), defs.end(), [&](const FlagDef& d) { return d.name == name; });
     if (def == defs.end()) return common::MakeError("unknown flag " + name);
     if (def->boolean) {
       if (value && *value != "true" && *value != "false")
@@ -258,8 +258,8 @@ class Cli {
     op_ = args[1];
     std::vector<FlagDef> defs = {{"--site"}};
     if (op_ == "list") {
-      defs.insert(defs.end(), {{"--duration"}, {"--start"}, {"--end"}, {"--client-mac"},
-                               {"--limit"}});
+      defs.insert(defs.end(),
+                  {{"--duration"}, {"--start"}, {"--end"}, {"--client-mac"}, {"--limit"}});
     } else if (op_ == "start") {
       defs.push_back({"--type"});
       for (const auto& field : config::CaptureFields()) {
@@ -332,8 +332,7 @@ class Cli {
       }
       ~LoggerScope() { spdlog::set_default_logger(previous); }
     } logger_scope;
-    mist::MistClient client(config_.mist, config_.token, nullptr,
-                            common::SystemClock::Instance());
+    mist::MistClient client(config_.mist, config_.token, nullptr, common::SystemClock::Instance());
     if (op_ == "list") return List(client);
     if (op_ == "status") return Status(client);
     if (op_ == "start") return StartCapture(client);
@@ -398,12 +397,14 @@ class Cli {
     const std::string* end = flags_.Get("--end");
     if (start != nullptr) {
       auto n = ParseInt(*start);
-      if (!n || *n < 0) return common::MakeError("--start must be epoch seconds; got \"" + *start + "\"");
+      if (!n || *n < 0)
+        return common::MakeError("--start must be epoch seconds; got \"" + *start + "\"");
       query_.start = *n;
     }
     if (end != nullptr) {
       auto n = ParseInt(*end);
-      if (!n || *n < 0) return common::MakeError("--end must be epoch seconds; got \"" + *end + "\"");
+      if (!n || *n < 0)
+        return common::MakeError("--end must be epoch seconds; got \"" + *end + "\"");
       query_.end = *n;
     }
     if ((start != nullptr || end != nullptr) && query_.duration.count() > 0)

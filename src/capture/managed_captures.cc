@@ -127,7 +127,8 @@ void ManagedCaptures::Resolve(Entry& e) {
 void ManagedCaptures::BackOff(Entry& e, ManagedCaptureState* state, const std::string& error,
                               int retry_after) {
   auto delay = e.backoff->Next();
-  if (retry_after > 0) delay = std::max<std::chrono::milliseconds>(delay, std::chrono::seconds(retry_after));
+  if (retry_after > 0)
+    delay = std::max<std::chrono::milliseconds>(delay, std::chrono::seconds(retry_after));
   e.next_due = clock_.SteadyNow() + delay;
   state->state = "backing_off";
   state->last_error = error;
@@ -143,7 +144,8 @@ void ManagedCaptures::Check(Entry& e) {
   if (!e.resolved) {
     state.state = "idle";
     state.last_error = "site \"" + e.request.site + "\" is not a configured site name or id";
-    if (e.state.last_error != state.last_error) spdlog::warn("managed capture: {}", state.last_error);
+    if (e.state.last_error != state.last_error)
+      spdlog::warn("managed capture: {}", state.last_error);
     e.next_due = clock_.SteadyNow() + config_.poll.status_interval;
     e.state = state;
     Publish(e, state);
@@ -175,9 +177,10 @@ void ManagedCaptures::Check(Entry& e) {
       state.state = "running_foreign";
       if (e.logged_foreign != status->id) {
         e.logged_foreign = status->id;
-        spdlog::info("managed capture site={}: capture {} was not started by the exporter; "
-                     "waiting for it to end",
-                     state.site, common::EscapeControl(status->id));
+        spdlog::info(
+            "managed capture site={}: capture {} was not started by the exporter; "
+            "waiting for it to end",
+            state.site, common::EscapeControl(status->id));
       }
     }
     e.backoff->Reset();
@@ -213,8 +216,8 @@ void ManagedCaptures::Check(Entry& e) {
   // Without an id the next status check tells what runs. It waits for the backoff (1 s, then
   // doubling) rather than coming at once: a start answered 200 without starting anything
   // would otherwise be repeated in a tight loop.
-  e.next_due = clock_.SteadyNow() + (started->id.empty() ? e.backoff->Next()
-                                                         : config_.poll.status_interval);
+  e.next_due =
+      clock_.SteadyNow() + (started->id.empty() ? e.backoff->Next() : config_.poll.status_interval);
   e.state = state;
   Publish(e, state);
 }

@@ -31,7 +31,7 @@ struct ManagedCaptureState {
   std::string site;     // name (or id)
   std::string site_id;  // "" while the site cannot be resolved
   std::string type;
-  std::string state;  // running_ours | running_foreign | idle | backing_off
+  std::string state;       // running_ours | running_foreign | idle | backing_off
   std::string capture_id;  // the running capture (ours or foreign)
   std::string last_error;
 };

@@ -29,8 +29,8 @@ constexpr std::array<uint8_t, 256> kHexTable = MakeHexTable();
 std::optional<uint64_t> ParseMac(std::string_view text) {
   // The usual spelling, "xx:xx:xx:xx:xx:xx", unrolled (one per stream message): the same value
   // the loop below gives it.
-  if (text.size() == 17 && text[2] == ':' && text[5] == ':' && text[8] == ':' &&
-      text[11] == ':' && text[14] == ':') {
+  if (text.size() == 17 && text[2] == ':' && text[5] == ':' && text[8] == ':' && text[11] == ':' &&
+      text[14] == ':') {
     uint64_t v = 0;
     unsigned bad = 0;
     for (size_t i = 0; i < 17; i += 3) {

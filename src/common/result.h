@@ -18,7 +18,7 @@ struct Error {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -39,6 +39,8 @@ class Result {
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Error MakeError(std::string message, int code = 0) { return Error{std::move(message), code}; }
+inline Error MakeError(std::string message, int code = 0) {
+  return Error{std::move(message), code};
+}
 
 }  // namespace mpe::common

@@ -21,12 +21,18 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     int64_t mult;
-    if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m") mult = 60'000;
-    else if (unit == "h") mult = 3'600'000;
-    else if (unit == "d") mult = 86'400'000;
-    else return std::nullopt;
+    if (unit == "ms")
+      mult = 1;
+    else if (unit == "s")
+      mult = 1000;
+    else if (unit == "m")
+      mult = 60'000;
+    else if (unit == "h")
+      mult = 3'600'000;
+    else if (unit == "d")
+      mult = 86'400'000;
+    else
+      return std::nullopt;
     total += n * mult;
   }
   return std::chrono::milliseconds(total);
@@ -52,11 +58,16 @@ std::optional<uint64_t> ParseSize(std::string_view text) {
   if (i == 0) return std::nullopt;
   std::string_view unit = text.substr(i);
   uint64_t mult;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "KiB") mult = 1ULL << 10;
-  else if (unit == "MiB") mult = 1ULL << 20;
-  else if (unit == "GiB") mult = 1ULL << 30;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "KiB")
+    mult = 1ULL << 10;
+  else if (unit == "MiB")
+    mult = 1ULL << 20;
+  else if (unit == "GiB")
+    mult = 1ULL << 30;
+  else
+    return std::nullopt;
   if (n > std::numeric_limits<uint64_t>::max() / mult) return std::nullopt;
   return n * mult;
 }

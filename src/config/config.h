@@ -13,7 +13,7 @@ using Duration = std::chrono::milliseconds;
 // Plain, validated configuration (docs/spec.md §4). Value type; copy freely.
 struct MistConfig {
   std::string api_url = "https://api.mist.com";  // no trailing slash after validation
-  std::string stream_url;                         // derived from api_url when empty in YAML
+  std::string stream_url;                        // derived from api_url when empty in YAML
   std::string token_env = "MIST_API_TOKEN";
   std::string token_file;
   std::string ca_file;

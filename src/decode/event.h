@@ -21,14 +21,14 @@ enum class EventKind : uint8_t {
 // mist_pcap_stream_decode_errors_total (ReasonName).
 enum class DecodeError : uint8_t {
   kNone = 0,
-  kInvalidJson,      // frame is not JSON (truncated, garbage, invalid UTF-8 ...)
-  kNotObject,        // JSON but not an object, or no "event"
-  kInvalidData,      // "data" is a string that is not JSON, or neither object nor string
-  kMissingField,     // a field needed for a label or value is absent or null
-  kWrongType,        // a field has an unexpected type or unparseable value
-  kBinaryFrame,      // a binary WebSocket frame
-  kFrameTooLarge,    // above the 1 MiB limit
-  kUnknownChannel,   // channel is not a subscribed site (set by the caller, not the decoder)
+  kInvalidJson,     // frame is not JSON (truncated, garbage, invalid UTF-8 ...)
+  kNotObject,       // JSON but not an object, or no "event"
+  kInvalidData,     // "data" is a string that is not JSON, or neither object nor string
+  kMissingField,    // a field needed for a label or value is absent or null
+  kWrongType,       // a field has an unexpected type or unparseable value
+  kBinaryFrame,     // a binary WebSocket frame
+  kFrameTooLarge,   // above the 1 MiB limit
+  kUnknownChannel,  // channel is not a subscribed site (set by the caller, not the decoder)
   kCount,
 };
 const char* ReasonName(DecodeError e);
@@ -61,7 +61,7 @@ struct PacketFields {
   bool has_vlan = false;
   int32_t vlan = 0;
   // both
-  double timestamp = 0;  // seconds, 0 when absent
+  double timestamp = 0;       // seconds, 0 when absent
   std::string_view pcap_raw;  // base64 one-packet pcap, empty when absent
 };
 

@@ -30,9 +30,8 @@ using json::Is;
 inline bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
 
 // Exact powers of ten as doubles (10^22 is the largest).
-constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 // A JSON number without exponent: sign, all its digits as one integer, how many of them follow
 // the point, and whether there was a point (then the general reader makes it a double).
@@ -134,7 +133,8 @@ class Reader {
 
   void SkipSpace() {
     // Compact JSON has none: one test decides that.
-    if (static_cast<unsigned char>(*p_) > ' ' && *p_ != '\\') [[likely]] return;
+    if (static_cast<unsigned char>(*p_) > ' ' && *p_ != '\\') [[likely]]
+      return;
     for (;;) {
       const char c = *p_;
       if constexpr (kEscaped) {
@@ -391,7 +391,8 @@ inline bool Utf8(std::string_view s) {
   }
   if (n > 0) {
     // The 16-byte load may not reach into a page past the frame's end.
-    if ((reinterpret_cast<uintptr_t>(p) & 4095) > 4096 - 16) return ValidUtf8(std::string_view(p, n));
+    if ((reinterpret_cast<uintptr_t>(p) & 4095) > 4096 - 16)
+      return ValidUtf8(std::string_view(p, n));
     const unsigned high = static_cast<unsigned>(
         _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
     if ((high & ((1u << n) - 1)) != 0) return ValidUtf8(s);

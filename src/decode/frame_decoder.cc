@@ -299,12 +299,8 @@ class Handler {
     return OnScalar(Scalar::OfDouble(static_cast<double>(u)));
   }
   bool Double(double d) { return OnScalar(Scalar::OfDouble(d)); }
-  bool RawNumber(const char* s, unsigned n, bool) {
-    return OnScalar(Scalar::OfString(s, n));
-  }
-  bool String(const char* s, unsigned n, bool) {
-    return OnScalar(Scalar::OfString(s, n));
-  }
+  bool RawNumber(const char* s, unsigned n, bool) { return OnScalar(Scalar::OfString(s, n)); }
+  bool String(const char* s, unsigned n, bool) { return OnScalar(Scalar::OfString(s, n)); }
 
   // The outer reader asks before each string value: a `data` string is taken raw (escaped, not
   // unescaped) so that it can be parsed in one pass (InsituJsonReader's escaped mode).

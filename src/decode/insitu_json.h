@@ -62,7 +62,8 @@ class InsituJsonReader {
   // where it stopped; the caller decides whether what follows is acceptable.
   JsonStatus Parse(const char* begin) {
     SkipSpace();
-    if (*p_ == '\0' || !ParseValue(0)) return status_ == JsonStatus::kOk ? JsonStatus::kError : status_;
+    if (*p_ == '\0' || !ParseValue(0))
+      return status_ == JsonStatus::kOk ? JsonStatus::kError : status_;
     SkipSpace();
     offset_ = static_cast<size_t>(p_ - begin);
     return JsonStatus::kOk;
@@ -498,7 +499,7 @@ class InsituJsonReader {
         if constexpr (kEscaped) {
           return Fail();  // the raw quote that ends the escaped text
         } else {
-          if constexpr (requires(Handler& h) { h.WantsRawString(); }) {
+          if constexpr (requires(Handler & h) { h.WantsRawString(); }) {
             if (handler_.WantsRawString()) return ParseRawString();
           }
           return ParseString(false);

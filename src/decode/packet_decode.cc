@@ -167,11 +167,22 @@ bool DecodeRadiotap(const Reader& r, PacketInfo* info) {
   return !truncated;
 }
 
-constexpr std::string_view kManagementNames[16] = {
-    "Association Request", "Association Response", "Reassociation Request",
-    "Reassociation Response", "Probe Request", "Probe Response", "Timing Advertisement", "",
-    "Beacon", "ATIM", "Disassociation", "Authentication", "Deauthentication", "Action",
-    "Action No Ack", ""};
+constexpr std::string_view kManagementNames[16] = {"Association Request",
+                                                   "Association Response",
+                                                   "Reassociation Request",
+                                                   "Reassociation Response",
+                                                   "Probe Request",
+                                                   "Probe Response",
+                                                   "Timing Advertisement",
+                                                   "",
+                                                   "Beacon",
+                                                   "ATIM",
+                                                   "Disassociation",
+                                                   "Authentication",
+                                                   "Deauthentication",
+                                                   "Action",
+                                                   "Action No Ack",
+                                                   ""};
 constexpr std::string_view kControlNames[16] = {"",
                                                 "",
                                                 "Trigger",
@@ -264,11 +275,16 @@ bool DecodeDot11(const Reader& r, size_t start, size_t end, PacketInfo* info) {
 
 std::string_view IpProtoName(uint8_t proto) {
   switch (proto) {
-    case 1: return "ICMP";
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 58: return "ICMPv6";
-    default: return "";
+    case 1:
+      return "ICMP";
+    case 6:
+      return "TCP";
+    case 17:
+      return "UDP";
+    case 58:
+      return "ICMPv6";
+    default:
+      return "";
   }
 }
 
@@ -405,22 +421,32 @@ bool DecodeEthernet(const Reader& r, PacketInfo* info) {
 
 std::string_view Dot11TypeName(uint8_t type) {
   switch (type) {
-    case 0: return "Management";
-    case 1: return "Control";
-    case 2: return "Data";
-    case 3: return "Extension";
-    default: return "";
+    case 0:
+      return "Management";
+    case 1:
+      return "Control";
+    case 2:
+      return "Data";
+    case 3:
+      return "Extension";
+    default:
+      return "";
   }
 }
 
 std::string_view Dot11SubtypeName(uint8_t type, uint8_t subtype) {
   if (subtype > 15) return "";
   switch (type) {
-    case 0: return kManagementNames[subtype];
-    case 1: return kControlNames[subtype];
-    case 2: return kDataNames[subtype];
-    case 3: return subtype == 0 ? "DMG Beacon" : "";
-    default: return "";
+    case 0:
+      return kManagementNames[subtype];
+    case 1:
+      return kControlNames[subtype];
+    case 2:
+      return kDataNames[subtype];
+    case 3:
+      return subtype == 0 ? "DMG Beacon" : "";
+    default:
+      return "";
   }
 }
 

@@ -40,21 +40,21 @@ struct PacketInfo {
   uint8_t fc_type = 0;     // 0 management, 1 control, 2 data, 3 extension
   uint8_t fc_subtype = 0;  // 0..15
   bool to_ds = false, from_ds = false, retry = false, protected_frame = false;
-  int address_count = 0;  // 1..4
+  int address_count = 0;                // 1..4
   std::array<uint64_t, 4> addresses{};  // 48-bit values, addresses[0] = addr1
-  std::string_view frame_type;     // "Management" | "Control" | "Data" | "Extension" | ""
-  std::string_view frame_subtype;  // Mist/Wireshark names: "Beacon", "QoS Data", ... | ""
+  std::string_view frame_type;          // "Management" | "Control" | "Data" | "Extension" | ""
+  std::string_view frame_subtype;       // Mist/Wireshark names: "Beacon", "QoS Data", ... | ""
 
   // Ethernet.
   bool has_ethernet = false;
   uint64_t eth_dst = 0, eth_src = 0;
-  int vlan_count = 0;                 // 0..2 tags decoded (802.1Q / 802.1ad / QinQ)
+  int vlan_count = 0;                  // 0..2 tags decoded (802.1Q / 802.1ad / QinQ)
   std::array<uint16_t, 2> vlan_ids{};  // outer first
-  uint16_t ethertype = 0;             // after the VLAN tags
+  uint16_t ethertype = 0;              // after the VLAN tags
 
   // Network / transport.
-  uint8_t ip_version = 0;  // 4, 6 or 0
-  uint8_t ip_proto = 0;    // IPv4 protocol / IPv6 final next header
+  uint8_t ip_version = 0;                      // 4, 6 or 0
+  uint8_t ip_proto = 0;                        // IPv4 protocol / IPv6 final next header
   std::array<uint8_t, 16> src_ip{}, dst_ip{};  // IPv4 uses the first 4 bytes
   bool has_ports = false;
   uint16_t src_port = 0, dst_port = 0;

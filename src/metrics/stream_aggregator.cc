@@ -33,17 +33,13 @@ constexpr std::array<double, 10> kRateBounds = {1, 6, 12, 24, 54, 150, 300, 600,
 constexpr std::array<const char*, 10> kRateLe = {"1",   "6",   "12",  "24",   "54",
                                                  "150", "300", "600", "1200", "2400"};
 
-constexpr std::array<const char*, 4> kEventNames = {"data", "capture_end", "subscribed",
-                                                    "other"};
+constexpr std::array<const char*, 4> kEventNames = {"data", "capture_end", "subscribed", "other"};
 enum MessageIndex { kMsgData = 0, kMsgCaptureEnd = 1, kMsgSubscribed = 2, kMsgOther = 3 };
 
 constexpr std::array<const char*, static_cast<size_t>(StreamAggregator::Family::kCount)>
-    kFamilyNames = {"mist_pcap_packets_total",
-                    "mist_pcap_wireless_frames_total",
-                    "mist_pcap_wireless_rssi_dbm",
-                    "mist_pcap_wireless_channel_frames_total",
-                    "mist_pcap_wireless_data_rate_mbps",
-                    "mist_pcap_wired_packets_total"};
+    kFamilyNames = {"mist_pcap_packets_total",           "mist_pcap_wireless_frames_total",
+                    "mist_pcap_wireless_rssi_dbm",       "mist_pcap_wireless_channel_frames_total",
+                    "mist_pcap_wireless_data_rate_mbps", "mist_pcap_wired_packets_total"};
 
 struct StringViewHash {
   using is_transparent = void;
@@ -289,9 +285,9 @@ struct StreamAggregator::State {
   State(AggregatorOptions o, const common::Clock& c)
       : options(o),
         clock(c),
-        aps(std::min<uint32_t>((1u << kApBits) - 1,
-                               static_cast<uint32_t>(std::max(o.max_series_per_family, 16)) * 4 +
-                                   2)) {
+        aps(std::min<uint32_t>(
+            (1u << kApBits) - 1,
+            static_cast<uint32_t>(std::max(o.max_series_per_family, 16)) * 4 + 2)) {
     start = clock.SteadyNow();
     now_wall = clock.NowSeconds();
     for (StringTable* t : {&interfaces, &frame_types, &frame_subtypes, &protocols, &channels}) {
@@ -312,19 +308,26 @@ void StreamAggregator::State::AccountPacket(SiteHandle site, const decode::Packe
 
   uint32_t iface;
   switch (p.interface) {
-    case decode::Interface::kRadiotap: iface = 2; break;
-    case decode::Interface::kWired: iface = 3; break;
-    case decode::Interface::kOther: iface = interfaces.Intern(p.interface_text); break;
-    default: iface = kUnknownId;
+    case decode::Interface::kRadiotap:
+      iface = 2;
+      break;
+    case decode::Interface::kWired:
+      iface = 3;
+      break;
+    case decode::Interface::kOther:
+      iface = interfaces.Intern(p.interface_text);
+      break;
+    default:
+      iface = kUnknownId;
   }
   uint32_t dir = p.direction == decode::Direction::kTx   ? 2
                  : p.direction == decode::Direction::kRx ? 3
-                                                          : kUnknownId;
+                                                         : kUnknownId;
   const size_t cap = this->cap();
   {
     uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | uint64_t{iface} << 38 | uint64_t{dir} << 46;
-    uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 |
-                        uint64_t{kOtherId} << 38 | uint64_t{kOtherId} << 46;
+    uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 | uint64_t{kOtherId} << 38 |
+                        uint64_t{kOtherId} << 46;
     CounterSeries* c = packets.Get(key, overflow, now_rel, cap);
     c->count += 1;
     if (p.has_length) c->bytes += p.length;
@@ -379,8 +382,8 @@ void StreamAggregator::State::AccountPacket(SiteHandle site, const decode::Packe
       vlan = (p.vlan >= 0 && p.vlan <= 4095) ? static_cast<uint64_t>(p.vlan) + 2 : kOtherId;
     }
     uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | proto << 38 | vlan << 49;
-    uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 |
-                        uint64_t{kOtherId} << 38 | uint64_t{kOtherId} << 49;
+    uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 | uint64_t{kOtherId} << 38 |
+                        uint64_t{kOtherId} << 49;
     CounterSeries* c = wired.Get(key, overflow, now_rel, cap);
     c->count += 1;
     if (p.has_length) c->bytes += p.length;
@@ -527,8 +530,8 @@ StreamAggregator::SiteHandle StreamAggregator::Record(const decode::Event& e) {
       return h;
     }
     case EventKind::kInvalid:
-      st.decode_errors[static_cast<size_t>(
-          e.error == DecodeError::kNone ? DecodeError::kInvalidJson : e.error)] += 1;
+      st.decode_errors[static_cast<size_t>(e.error == DecodeError::kNone ? DecodeError::kInvalidJson
+                                                                         : e.error)] += 1;
       return kNoSite;
   }
   return kNoSite;
@@ -732,8 +735,8 @@ void Render(const St& st, Writer& w) {
     }
   }
 
-  AppendHeader(out, "mist_pcap_wireless_channel_frames_total",
-               "802.11 frames by band and channel.", "counter");
+  AppendHeader(out, "mist_pcap_wireless_channel_frames_total", "802.11 frames by band and channel.",
+               "counter");
   for (const auto& c : st.channel_frames.series()) {
     w.Begin("mist_pcap_wireless_channel_frames_total", site_labels(c.key));
     w.Label("band", band_label(Field(c.key, 16, 3)));
@@ -771,8 +774,7 @@ void Render(const St& st, Writer& w) {
     wired_labels("mist_pcap_wired_packets_total", c);
     w.EndUint(c.count);
   }
-  AppendHeader(out, "mist_pcap_wired_bytes_total", "Wired bytes by protocol and VLAN.",
-               "counter");
+  AppendHeader(out, "mist_pcap_wired_bytes_total", "Wired bytes by protocol and VLAN.", "counter");
   for (const auto& c : st.wired.series()) {
     wired_labels("mist_pcap_wired_bytes_total", c);
     w.EndDouble(c.bytes);
@@ -929,13 +931,20 @@ size_t StreamAggregator::SeriesCount(Family family) const {
   std::lock_guard<std::mutex> lock(mu_);
   const State& st = *state_;
   switch (family) {
-    case Family::kPackets: return st.packets.series().size();
-    case Family::kFrames: return st.frames.series().size();
-    case Family::kRssi: return st.rssi.series().size();
-    case Family::kChannels: return st.channel_frames.series().size();
-    case Family::kDataRate: return st.rate.series().size();
-    case Family::kWired: return st.wired.series().size();
-    case Family::kCount: break;
+    case Family::kPackets:
+      return st.packets.series().size();
+    case Family::kFrames:
+      return st.frames.series().size();
+    case Family::kRssi:
+      return st.rssi.series().size();
+    case Family::kChannels:
+      return st.channel_frames.series().size();
+    case Family::kDataRate:
+      return st.rate.series().size();
+    case Family::kWired:
+      return st.wired.series().size();
+    case Family::kCount:
+      break;
   }
   return 0;
 }
@@ -944,13 +953,20 @@ uint64_t StreamAggregator::DroppedCount(Family family) const {
   std::lock_guard<std::mutex> lock(mu_);
   const State& st = *state_;
   switch (family) {
-    case Family::kPackets: return st.packets.dropped();
-    case Family::kFrames: return st.frames.dropped();
-    case Family::kRssi: return st.rssi.dropped();
-    case Family::kChannels: return st.channel_frames.dropped();
-    case Family::kDataRate: return st.rate.dropped();
-    case Family::kWired: return st.wired.dropped();
-    case Family::kCount: break;
+    case Family::kPackets:
+      return st.packets.dropped();
+    case Family::kFrames:
+      return st.frames.dropped();
+    case Family::kRssi:
+      return st.rssi.dropped();
+    case Family::kChannels:
+      return st.channel_frames.dropped();
+    case Family::kDataRate:
+      return st.rate.dropped();
+    case Family::kWired:
+      return st.wired.dropped();
+    case Family::kCount:
+      break;
   }
   return 0;
 }

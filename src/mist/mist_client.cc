@@ -474,7 +474,8 @@ ApiResult<std::vector<CaptureSummary>> MistClient::ListCaptures(const std::strin
     if (next.empty()) break;
     if (!seen.insert(next).second) {
       return common::MakeError(
-          context + ": the `next` link repeats (" + common::EscapeControl(next) + ")", kErrorPaging);
+          context + ": the `next` link repeats (" + common::EscapeControl(next) + ")",
+          kErrorPaging);
     }
     if (next.front() == '/') {
       path = next;  // relative to the API host

@@ -30,9 +30,9 @@ struct CaptureStatus {
   std::string id;
   std::string type;
   std::string format;
-  double started_time = 0;  // epoch seconds, 0 when unknown
-  double duration = 0;      // seconds, 0 when unknown
-  double expiry = 0;        // `expiry` when sent, else started_time + duration
+  double started_time = 0;             // epoch seconds, 0 when unknown
+  double duration = 0;                 // seconds, 0 when unknown
+  double expiry = 0;                   // `expiry` when sent, else started_time + duration
   int64_t max_num_packets = 0;         // the configured limit (0 = unlimited or unknown)
   std::optional<int64_t> num_packets;  // captured so far; absent for client and new_assoc
   int64_t max_pkt_len = 0;

@@ -152,9 +152,9 @@ void InventoryWatcher::Run() {
       const bool ok = PollOnce();
       lock.lock();
       // A failed read retries after a tenth of the interval (at least a minute), not at once.
-      const auto wait = ok ? interval_
-                           : std::max<std::chrono::milliseconds>(std::chrono::minutes(1),
-                                                                 interval_ / 10);
+      const auto wait =
+          ok ? interval_
+             : std::max<std::chrono::milliseconds>(std::chrono::minutes(1), interval_ / 10);
       next = clock_.SteadyNow() + wait;
       continue;
     }

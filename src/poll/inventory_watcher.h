@@ -56,8 +56,8 @@ class InventoryWatcher {
   std::condition_variable cv_;
   std::vector<std::string> orgs_;  // resolved once
   bool orgs_known_ = false;
-  std::vector<mist::InventoryAp> aps_;         // last good read
-  std::map<std::string, std::string> sites_;   // owned: id -> label
+  std::vector<mist::InventoryAp> aps_;                // last good read
+  std::map<std::string, std::string> sites_;          // owned: id -> label
   std::map<std::string, prometheus::Gauge*> series_;  // by label key
   int last_requests_ = 0;
   bool stopping_ = false;

@@ -44,8 +44,8 @@ inline constexpr std::chrono::minutes kMinAutoIdleInterval{10};
 inline constexpr std::chrono::hours kMaxIdleInterval{24};
 
 struct EventPlanInput {
-  size_t sites = 0;    // owned sites
-  size_t running = 0;  // of which with a running capture (status every `status`)
+  size_t sites = 0;                     // owned sites
+  size_t running = 0;                   // of which with a running capture (status every `status`)
   std::chrono::milliseconds status{0};  // poll.status_interval
   std::chrono::milliseconds idle{0};    // poll.idle_interval; 0 = auto
   int max_requests_per_hour = 0;        // <= 0: unlimited

@@ -79,7 +79,8 @@ void PollerSet::UpdateIntervalsLocked(size_t n) {
     in.reserved_per_hour =
         reserved_per_hour_ + std::max(event_floor, static_cast<double>(event_polls_.size()));
     const EventIntervals next = PlanEventIntervals(in);
-    if (intervals_known_ && event_intervals_.idle.count() > 0 && next.idle != event_intervals_.idle) {
+    if (intervals_known_ && event_intervals_.idle.count() > 0 &&
+        next.idle != event_intervals_.idle) {
       // The safety net's share changed (a capture started or ended, the budget or the site
       // count changed): pending safety-net polls move by the same factor, so the rate follows
       // the plan at once instead of after a whole round at the old rate.
@@ -119,9 +120,10 @@ void PollerSet::UpdateIntervalsLocked(size_t n) {
       spdlog::info("mist request budget: running captures polled every {}s again",
                    seconds(next.status));
     }
-    spdlog::debug("poll plan: {} sites, {} running; status {}s, safety net {}s ({:.0f}/h of {:.0f})",
-                  n, in.running, seconds(next.status), seconds(next.idle), next.planned_per_hour,
-                  next.usable_per_hour);
+    spdlog::debug(
+        "poll plan: {} sites, {} running; status {}s, safety net {}s ({:.0f}/h of {:.0f})", n,
+        in.running, seconds(next.status), seconds(next.idle), next.planned_per_hour,
+        next.usable_per_hour);
     return;
   }
   const PollIntervals next =
@@ -132,8 +134,8 @@ void PollerSet::UpdateIntervalsLocked(size_t n) {
   intervals_ = next;
   intervals_known_ = true;
   if (!changed) return;
-  metrics_.SetPollIntervals({next.status, next.list, next.status, next.stretch, next.stretch,
-                             next.stretch});
+  metrics_.SetPollIntervals(
+      {next.status, next.list, next.status, next.stretch, next.stretch, next.stretch});
   auto seconds = [](milliseconds d) { return std::chrono::duration<double>(d).count(); };
   if (next.stretched() && !was_stretched) {
     spdlog::warn(
@@ -191,7 +193,8 @@ void PollerSet::SetSites(std::vector<SiteRef> sites) {
     // Events: the first safety-net round (status, then list) is spread over the idle interval.
     const milliseconds offset = (EventsLocked() ? intervals_.list : intervals_.status) * i / n;
     const milliseconds list_offset =
-        (EventsLocked() || intervals_.list_follows_first_status ? offset : intervals_.list * i / n) +
+        (EventsLocked() || intervals_.list_follows_first_status ? offset
+                                                                : intervals_.list * i / n) +
         milliseconds(1);
     AddEntryLocked(site, offset, list_offset, now);
     ++i;
@@ -319,10 +322,10 @@ void PollerSet::WorkerLoop() {
     Pick pick = hold_until_ > now ? Pick{} : PickLocked(now, &next_due);
     if (pick.entry == nullptr) {
       const Steady wake = hold_until_ > now ? hold_until_ : next_due;
-      auto wait = wake == Steady::max()
-                      ? max_idle_wait_
-                      : std::min<milliseconds>(max_idle_wait_,
-                                               std::chrono::ceil<milliseconds>(wake - now));
+      auto wait =
+          wake == Steady::max()
+              ? max_idle_wait_
+              : std::min<milliseconds>(max_idle_wait_, std::chrono::ceil<milliseconds>(wake - now));
       cv_.wait_for(lock, std::max(milliseconds(1), wait));
       continue;
     }
@@ -463,7 +466,7 @@ void PollerSet::RecordOutcomeLocked(Entry& e, Task task, const common::Error* er
     e.last_error = error->message;
     metrics_.SetPollFailure(e.site, endpoint,
                             error->code >= 100 && error->code <= 599 ? std::to_string(error->code)
-                                                                      : std::string("error"));
+                                                                     : std::string("error"));
     if (!failing) {
       spdlog::warn("mist poll failed site={} endpoint={} detail={}", e.site.id, endpoint,
                    error->message);

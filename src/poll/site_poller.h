@@ -3,8 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -142,8 +142,8 @@ class PollerSet {
     // Stream events: a poll wanted at this time (max: none), on top of the schedule.
     Steady status_event_due = Steady::max();
     Steady list_event_due = Steady::max();
-    Steady event_not_before{};  // the next stream-triggered poll not before this
-    bool stream_seen = false;   // a data frame since the last capture end
+    Steady event_not_before{};   // the next stream-triggered poll not before this
+    bool stream_seen = false;    // a data frame since the last capture end
     std::string stream_capture;  // its capture id
     bool running() const { return have_status && status.running; }
   };
@@ -176,15 +176,14 @@ class PollerSet {
   void ReplanLocked(const PollIntervals& before);
   // Schedules the next run of `task` and updates health after one attempt (error == nullptr
   // on success, after the caller applied the new values). Caller holds mu_.
-  void RecordOutcomeLocked(Entry& e, Task task, const common::Error* error,
-                           int retry_after);
+  void RecordOutcomeLocked(Entry& e, Task task, const common::Error* error, int retry_after);
 
   config::PollConfig poll_;  // guarded by mu_
   const bool stream_enabled_;
-  double reserved_per_hour_ = 0;  // guarded by mu_
+  double reserved_per_hour_ = 0;    // guarded by mu_
   EventIntervals event_intervals_;  // guarded by mu_
   std::deque<Steady> event_polls_;  // stream-triggered polls of the last hour; mu_
-  int max_requests_per_hour_;  // guarded by mu_
+  int max_requests_per_hour_;       // guarded by mu_
   mist::MistClient& client_;
   CaptureMetrics& metrics_;
   common::Clock& clock_;

@@ -1,10 +1,10 @@
 #include "sim/capture_request.h"
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
-
-#include <rapidjson/document.h>
 
 #include "common/mac.h"
 

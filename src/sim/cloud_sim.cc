@@ -8,11 +8,10 @@
 namespace mpe::sim {
 
 CloudSim::CloudSim(SimOptions opts) : opts_(std::move(opts)) {
-  common::Result<Scenario> scenario = !opts_.scenario_yaml.empty()
-                                          ? ParseScenario(opts_.scenario_yaml)
-                                      : !opts_.scenario_file.empty()
-                                          ? LoadScenarioFile(opts_.scenario_file)
-                                          : ParseScenario(DefaultScenarioYaml());
+  common::Result<Scenario> scenario =
+      !opts_.scenario_yaml.empty()   ? ParseScenario(opts_.scenario_yaml)
+      : !opts_.scenario_file.empty() ? LoadScenarioFile(opts_.scenario_file)
+                                     : ParseScenario(DefaultScenarioYaml());
   if (!scenario.ok()) {
     init_error_ = scenario.error();
     return;

@@ -13,9 +13,9 @@ namespace mpe::sim {
 
 // Failure injection; all off by default. Settable at run time (SetFaults, POST /sim/faults).
 struct Faults {
-  int status_429_every = 0;   // every Nth REST call answers 429
-  int retry_after_s = -1;     // -1: no Retry-After header; else its value
-  int error_5xx_every = 0;    // every Nth REST call answers error_code
+  int status_429_every = 0;  // every Nth REST call answers 429
+  int retry_after_s = -1;    // -1: no Retry-After header; else its value
+  int error_5xx_every = 0;   // every Nth REST call answers error_code
   int error_code = 500;
   int latency_ms = 0;         // added to every REST call
   bool hang = false;          // REST calls never answer until hang is cleared or the sim stops

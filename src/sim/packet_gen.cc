@@ -222,23 +222,43 @@ uint16_t IpChecksum(const char* data, size_t len) {
 uint32_t FrameLength(FrameKind k, uint64_t r) {
   auto range = [r](uint32_t lo, uint32_t hi) { return lo + static_cast<uint32_t>(r % (hi - lo)); };
   switch (k) {
-    case FrameKind::kBeacon: case FrameKind::kProbeResponse: return range(160, 380);
-    case FrameKind::kProbeRequest: return range(60, 180);
-    case FrameKind::kAuthentication: return 30;
-    case FrameKind::kAssociationRequest: return range(120, 260);
-    case FrameKind::kAssociationResponse: return range(100, 220);
-    case FrameKind::kReassociationRequest: return range(130, 270);
-    case FrameKind::kDeauthentication: case FrameKind::kDisassociation: return 26;
-    case FrameKind::kAction: return range(30, 64);
-    case FrameKind::kAck: case FrameKind::kCts: return 10;
-    case FrameKind::kRts: return 16;
-    case FrameKind::kBlockAck: return 28;
-    case FrameKind::kBlockAckRequest: return 20;
-    case FrameKind::kData: return range(60, 1560);
-    case FrameKind::kQosData: return range(62, 1562);
-    case FrameKind::kNull: return 24;
-    case FrameKind::kQosNull: return 26;
-    case FrameKind::kCount: break;
+    case FrameKind::kBeacon:
+    case FrameKind::kProbeResponse:
+      return range(160, 380);
+    case FrameKind::kProbeRequest:
+      return range(60, 180);
+    case FrameKind::kAuthentication:
+      return 30;
+    case FrameKind::kAssociationRequest:
+      return range(120, 260);
+    case FrameKind::kAssociationResponse:
+      return range(100, 220);
+    case FrameKind::kReassociationRequest:
+      return range(130, 270);
+    case FrameKind::kDeauthentication:
+    case FrameKind::kDisassociation:
+      return 26;
+    case FrameKind::kAction:
+      return range(30, 64);
+    case FrameKind::kAck:
+    case FrameKind::kCts:
+      return 10;
+    case FrameKind::kRts:
+      return 16;
+    case FrameKind::kBlockAck:
+      return 28;
+    case FrameKind::kBlockAckRequest:
+      return 20;
+    case FrameKind::kData:
+      return range(60, 1560);
+    case FrameKind::kQosData:
+      return range(62, 1562);
+    case FrameKind::kNull:
+      return 24;
+    case FrameKind::kQosNull:
+      return 26;
+    case FrameKind::kCount:
+      break;
   }
   return 24;
 }
@@ -257,8 +277,8 @@ void BuildRadiotap(const Packet& p, std::string* b) {
   if (rate.encoding == RateEncoding::kHt) present |= 1u << 19;
   if (rate.encoding == RateEncoding::kVht) present |= 1u << 21;
   size_t start = b->size();
-  Put8(b, 0);  // version
-  Put8(b, 0);  // pad
+  Put8(b, 0);     // version
+  Put8(b, 0);     // pad
   PutLe16(b, 0);  // length, patched below
   PutLe32(b, present);
   Put8(b, 0);  // flags (no FCS)
@@ -276,11 +296,13 @@ void BuildRadiotap(const Packet& p, std::string* b) {
     Put8(b, static_cast<uint8_t>((rate.bandwidth_mhz == 40 ? 1 : 0) | (rate.short_gi ? 0x04 : 0)));
     Put8(b, rate.mcs);
   } else if (rate.encoding == RateEncoding::kVht) {
-    Put8(b, 0);  // align the VHT field to 2
+    Put8(b, 0);          // align the VHT field to 2
     PutLe16(b, 0x0044);  // known: GI, bandwidth
     Put8(b, rate.short_gi ? 0x04 : 0);
-    Put8(b, rate.bandwidth_mhz == 160 ? 11 : rate.bandwidth_mhz == 80 ? 4
-                                           : rate.bandwidth_mhz == 40 ? 1 : 0);
+    Put8(b, rate.bandwidth_mhz == 160  ? 11
+            : rate.bandwidth_mhz == 80 ? 4
+            : rate.bandwidth_mhz == 40 ? 1
+                                       : 0);
     Put8(b, static_cast<uint8_t>((rate.mcs << 4) | rate.nss));
     PutZeros(b, 3);  // other users
     Put8(b, 0);      // coding
@@ -504,9 +526,12 @@ ApRadio MakeApRadio(uint64_t mac) {
 
 int ChannelFrequency(Band band, int channel) {
   switch (band) {
-    case Band::k24: return channel == 14 ? 2484 : 2407 + 5 * channel;
-    case Band::k5: return 5000 + 5 * channel;
-    case Band::k6: return 5950 + 5 * channel;
+    case Band::k24:
+      return channel == 14 ? 2484 : 2407 + 5 * channel;
+    case Band::k5:
+      return 5000 + 5 * channel;
+    case Band::k6:
+      return 5950 + 5 * channel;
   }
   return 0;
 }
@@ -592,9 +617,8 @@ void AppendPcapDict(const Packet& p, std::string* out) {
     switch (p.proto) {
       case WiredProto::kTcp: {
         uint32_t payload = p.length - (p.vlan > 0 ? 18 : 14) - 40;
-        std::snprintf(info, sizeof info, "%d > %d [%s] Seq=%u Ack=5000 Win=502 Len=%u",
-                      p.src_port, p.dst_port, payload ? "PSH, ACK" : "ACK", 1000u + p.seq,
-                      payload);
+        std::snprintf(info, sizeof info, "%d > %d [%s] Seq=%u Ack=5000 Win=502 Len=%u", p.src_port,
+                      p.dst_port, payload ? "PSH, ACK" : "ACK", 1000u + p.seq, payload);
         break;
       }
       case WiredProto::kUdp:
@@ -660,8 +684,8 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
   const ApRadio& ap = t.aps[r % t.aps.size()];
   p.ap_mac = ap.mac;
   r = NextRandom();
-  bool wired = t.wired && (!t.wireless || static_cast<double>(r >> 11) * 0x1.0p-53 <
-                                               t.settings.wired_share);
+  bool wired =
+      t.wired && (!t.wireless || static_cast<double>(r >> 11) * 0x1.0p-53 < t.settings.wired_share);
   r = NextRandom();
   int client_index = static_cast<int>(r % 24);
   uint64_t client = ClientMac(ap.mac, client_index);
@@ -673,8 +697,10 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
     r >>= 8;
     int pick = static_cast<int>(r % 100);
     r >>= 8;
-    p.proto = pick < 50 ? WiredProto::kTcp : pick < 80 ? WiredProto::kUdp
-              : pick < 90 ? WiredProto::kIcmp : WiredProto::kArp;
+    p.proto = pick < 50   ? WiredProto::kTcp
+              : pick < 80 ? WiredProto::kUdp
+              : pick < 90 ? WiredProto::kIcmp
+                          : WiredProto::kArp;
     p.tx = (r & 1) != 0;
     r >>= 1;
     uint32_t net = 0x0a000000u | (static_cast<uint32_t>(p.vlan & 0xff) << 16);
@@ -699,12 +725,14 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
       case WiredProto::kUdp: {
         constexpr int kPorts[] = {53, 53, 123, 5353, 67};
         server_port = kPorts[r2 % 5];
-        client_port = server_port == 67 ? 68 : server_port == 5353 ? 5353
-                      : 49152 + static_cast<int>((r2 >> 16) % 16000);
+        client_port = server_port == 67     ? 68
+                      : server_port == 5353 ? 5353
+                                            : 49152 + static_cast<int>((r2 >> 16) % 16000);
         if (server_port == 123) server_ip = 0xa29fc87bu;
         if (server_port == 5353) server_ip = 0xe00000fbu;
-        payload = server_port == 123 ? 48 : server_port == 67 ? 300
-                  : 30 + static_cast<uint32_t>((r2 >> 32) % 200);
+        payload = server_port == 123  ? 48
+                  : server_port == 67 ? 300
+                                      : 30 + static_cast<uint32_t>((r2 >> 32) % 200);
         p.length = l2 + 28 + payload;
         break;
       }
@@ -810,8 +838,9 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
   }
   // Radiotap is 15 bytes, 18 with the MCS field, 28 with the VHT field.
   const RateDef& rate = kRates[p.rate];
-  uint32_t radiotap = rate.encoding == RateEncoding::kHt ? 18
-                      : rate.encoding == RateEncoding::kVht ? 28 : 15;
+  uint32_t radiotap = rate.encoding == RateEncoding::kHt    ? 18
+                      : rate.encoding == RateEncoding::kVht ? 28
+                                                            : 15;
   p.length = radiotap + FrameLength(p.frame, r2);
   return p;
 }

@@ -15,10 +15,25 @@ namespace mpe::sim {
 
 // 802.11 frame kinds the simulator sends (index = TruthDelta::frame).
 enum class FrameKind : uint8_t {
-  kBeacon, kProbeRequest, kProbeResponse, kAuthentication, kAssociationRequest,
-  kAssociationResponse, kReassociationRequest, kDeauthentication, kDisassociation, kAction,
-  kAck, kRts, kCts, kBlockAck, kBlockAckRequest,
-  kData, kQosData, kNull, kQosNull,
+  kBeacon,
+  kProbeRequest,
+  kProbeResponse,
+  kAuthentication,
+  kAssociationRequest,
+  kAssociationResponse,
+  kReassociationRequest,
+  kDeauthentication,
+  kDisassociation,
+  kAction,
+  kAck,
+  kRts,
+  kCts,
+  kBlockAck,
+  kBlockAckRequest,
+  kData,
+  kQosData,
+  kNull,
+  kQosNull,
   kCount
 };
 inline constexpr int kFrameKindCount = static_cast<int>(FrameKind::kCount);

@@ -205,10 +205,14 @@ StreamSettings ParseStream(const YAML::Node& node, const std::string& where) {
     if (!bands.IsSequence()) Fail(where + ".bands", "expected a list");
     for (const auto& b : bands) {
       std::string name = Str(b, where + ".bands");
-      if (name == "2.4") s.bands.push_back(Band::k24);
-      else if (name == "5") s.bands.push_back(Band::k5);
-      else if (name == "6") s.bands.push_back(Band::k6);
-      else Fail(where + ".bands", "unknown band '" + name + "' (2.4, 5 or 6)");
+      if (name == "2.4")
+        s.bands.push_back(Band::k24);
+      else if (name == "5")
+        s.bands.push_back(Band::k5);
+      else if (name == "6")
+        s.bands.push_back(Band::k6);
+      else
+        Fail(where + ".bands", "unknown band '" + name + "' (2.4, 5 or 6)");
     }
   }
   if (node["vlans"]) {
@@ -230,8 +234,9 @@ StreamSettings ParseStream(const YAML::Node& node, const std::string& where) {
 }
 
 RunningCaptureSpec ParseRunning(const YAML::Node& node, const std::string& where) {
-  CheckKeys(node, where, {"type", "format", "duration", "started_ago", "num_packets",
-                          "max_pkt_len", "aps", "failed_aps"});
+  CheckKeys(node, where,
+            {"type", "format", "duration", "started_ago", "num_packets", "max_pkt_len", "aps",
+             "failed_aps"});
   RunningCaptureSpec c;
   if (node["type"]) c.type = Str(node["type"], where + ".type");
   if (node["format"]) c.format = Str(node["format"], where + ".format");
@@ -322,8 +327,7 @@ Scenario Parse(const YAML::Node& root) {
       if (const YAML::Node& hist = n["history"]) {
         if (!hist.IsSequence()) Fail(where + ".history", "expected a list");
         for (size_t j = 0; j < hist.size(); ++j) {
-          s.history.push_back(
-              ParseHistory(hist[j], where + ".history[" + std::to_string(j) + "]"));
+          s.history.push_back(ParseHistory(hist[j], where + ".history[" + std::to_string(j) + "]"));
         }
       }
       sc.sites.push_back(std::move(s));
@@ -369,9 +373,12 @@ Scenario Parse(const YAML::Node& root) {
 
 const char* BandName(Band b) {
   switch (b) {
-    case Band::k24: return "2.4";
-    case Band::k5: return "5";
-    case Band::k6: return "6";
+    case Band::k24:
+      return "2.4";
+    case Band::k5:
+      return "5";
+    case Band::k6:
+      return "6";
   }
   return "unknown";
 }

@@ -20,7 +20,7 @@ const char* BandName(Band b);  // "2.4", "5", "6"
 struct StreamSettings {
   double wired_share = 0.3;  // share of wired packets when a capture has both kinds
   std::vector<Band> bands = {Band::k24, Band::k5, Band::k6};
-  int lost_messages_every = 0;  // 0: no lost_messages field
+  int lost_messages_every = 0;   // 0: no lost_messages field
   std::vector<int> vlans = {1};  // 0 = untagged (no vlan key, no 802.1Q tag)
 };
 

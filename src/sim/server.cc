@@ -1,10 +1,9 @@
 #include "sim/server.h"
 
-#include <chrono>
-#include <deque>
-#include <set>
-#include <thread>
-#include <type_traits>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -13,10 +12,11 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <deque>
+#include <set>
+#include <thread>
+#include <type_traits>
 
 namespace mpe::sim {
 
@@ -115,13 +115,12 @@ class WsSession final : public WsSessionBase,
     req_ = std::move(req);
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-      res.set(http::field::server, "mist_cloud_sim");
-    }));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "mist_cloud_sim"); }));
     ws_.auto_fragment(false);
     ws_.read_message_max(1 << 20);
-    ws_.async_accept(req_, beast::bind_front_handler(&WsSession::OnAccept,
-                                                     this->shared_from_this()));
+    ws_.async_accept(req_,
+                     beast::bind_front_handler(&WsSession::OnAccept, this->shared_from_this()));
   }
 
   void PostCaptureEnd(uint32_t site_index, const std::string& channel,
@@ -380,9 +379,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void OnRun() {
     if constexpr (kIsTls<Stream>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
-      stream_.async_handshake(ssl::stream_base::server,
-                              beast::bind_front_handler(&HttpSession::OnHandshake,
-                                                        this->shared_from_this()));
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          beast::bind_front_handler(&HttpSession::OnHandshake, this->shared_from_this()));
     } else {
       DoRead();
     }
@@ -519,8 +518,8 @@ class Listener final : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept() {
-    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(
-                                                       &Listener::OnAccept, shared_from_this()));
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
   void OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -531,8 +530,7 @@ class Listener final : public std::enable_shared_from_this<Listener> {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       if (tls_ != nullptr) {
-        std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(socket), *tls_), ctx_)
-            ->Run();
+        std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(socket), *tls_), ctx_)->Run();
       } else {
         std::make_shared<HttpSession<PlainStream>>(PlainStream(std::move(socket)), ctx_)->Run();
       }

@@ -1,11 +1,11 @@
 #include "sim/sim_cli.h"
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-
-#include <pthread.h>
 
 #include "common/logging.h"
 

@@ -36,8 +36,7 @@ std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-        HexValue(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
       i += 2;
     } else if (s[i] == '+') {
@@ -135,15 +134,16 @@ std::optional<double> DurationParam(const std::map<std::string, std::string>& q)
   return std::nullopt;
 }
 
-int64_t IntParam(const std::map<std::string, std::string>& q, const std::string& key,
-                 int64_t def) {
+int64_t IntParam(const std::map<std::string, std::string>& q, const std::string& key, int64_t def) {
   auto v = NumberParam(q, key);
   return v ? static_cast<int64_t>(*v) : def;
 }
 
 void WriteEpoch(Writer& w, double t) {
-  if (t == std::floor(t)) w.Int64(static_cast<int64_t>(t));
-  else w.Double(t);
+  if (t == std::floor(t))
+    w.Int64(static_cast<int64_t>(t));
+  else
+    w.Double(t);
 }
 
 bool StreamsWireless(const std::string& type) {
@@ -190,8 +190,12 @@ int MistBand(Band b) { return b == Band::k24 ? 24 : b == Band::k5 ? 5 : 6; }
 
 SimState::SimState(const Scenario& scenario, uint64_t seed, std::string token,
                    const common::Clock& clock, double rate)
-    : clock_(clock), token_(std::move(token)), rate_(rate), email_(scenario.email),
-      orgs_(scenario.orgs), id_state_(seed ^ 0x5eedf00dULL) {
+    : clock_(clock),
+      token_(std::move(token)),
+      rate_(rate),
+      email_(scenario.email),
+      orgs_(scenario.orgs),
+      id_state_(seed ^ 0x5eedf00dULL) {
   std::lock_guard<std::mutex> lock(mu_);
   idle_status_empty_ = scenario.idle_status_empty;
   inventory_spec_ = scenario.inventory;
@@ -742,7 +746,8 @@ HttpReply SimState::Self() const {
 
 HttpReply SimState::OrgSites(const std::string& org,
                              const std::map<std::string, std::string>& q) const {
-  bool known = std::any_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org; });
+  bool known =
+      std::any_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org; });
   if (!known) return Detail(404, "org not found");
   int64_t limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
   int64_t page = std::max<int64_t>(IntParam(q, "page", 1), 1);
@@ -750,7 +755,8 @@ HttpReply SimState::OrgSites(const std::string& org,
   for (const auto& [id, site] : sites_) {
     if (site.org_id == org) list.push_back(&site);
   }
-  std::sort(list.begin(), list.end(), [](const Site* a, const Site* b) { return a->index < b->index; });
+  std::sort(list.begin(), list.end(),
+            [](const Site* a, const Site* b) { return a->index < b->index; });
   rapidjson::StringBuffer sb;
   Writer w(sb);
   w.StartArray();
@@ -1199,7 +1205,8 @@ void SimState::AddSite(const std::string& org_id, const std::string& site_id,
   {
     std::lock_guard<std::mutex> lock(mu_);
     ReapLocked(&ended);  // keeps the change log in time order
-    if (std::none_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org_id; })) {
+    if (std::none_of(orgs_.begin(), orgs_.end(),
+                     [&](const OrgSpec& o) { return o.id == org_id; })) {
       orgs_.push_back(OrgSpec{org_id, org_id});
     }
     auto it = sites_.find(site_id);
@@ -1233,8 +1240,8 @@ int SimState::CheckUpgrade(std::string_view authorization) {
   int status = 0;
   if (faults_.upgrade_status != 0) {
     status = faults_.upgrade_status;
-  } else if (authorization.size() != token_.size() + 6 ||
-             authorization.substr(0, 6) != "Token " || authorization.substr(6) != token_) {
+  } else if (authorization.size() != token_.size() + 6 || authorization.substr(0, 6) != "Token " ||
+             authorization.substr(6) != token_) {
     status = 401;
   }
   if (status != 0) ++ws_upgrade_rejected_;
@@ -1314,7 +1321,8 @@ void SimState::SetStreamLimit(int64_t n) {
 
 bool SimState::ShouldDrop(uint64_t written) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (faults_.drop_stream_after <= 0 || written < static_cast<uint64_t>(faults_.drop_stream_after)) {
+  if (faults_.drop_stream_after <= 0 ||
+      written < static_cast<uint64_t>(faults_.drop_stream_after)) {
     return false;
   }
   if (faults_.drop_stream_times > 0 &&
@@ -1554,15 +1562,24 @@ HttpReply SimState::HandleControl(std::string_view method, std::string_view targ
       }
       if (!v.IsInt()) return Detail(400, key + " must be an integer");
       int n = v.GetInt();
-      if (key == "status_429_every") f.status_429_every = n;
-      else if (key == "retry_after_s") f.retry_after_s = n;
-      else if (key == "error_5xx_every") f.error_5xx_every = n;
-      else if (key == "error_code") f.error_code = n;
-      else if (key == "latency_ms") f.latency_ms = n;
-      else if (key == "drop_stream_after") f.drop_stream_after = n;
-      else if (key == "drop_stream_times") f.drop_stream_times = n;
-      else if (key == "upgrade_status") f.upgrade_status = n;
-      else return Detail(400, "unknown fault '" + key + "'");
+      if (key == "status_429_every")
+        f.status_429_every = n;
+      else if (key == "retry_after_s")
+        f.retry_after_s = n;
+      else if (key == "error_5xx_every")
+        f.error_5xx_every = n;
+      else if (key == "error_code")
+        f.error_code = n;
+      else if (key == "latency_ms")
+        f.latency_ms = n;
+      else if (key == "drop_stream_after")
+        f.drop_stream_after = n;
+      else if (key == "drop_stream_times")
+        f.drop_stream_times = n;
+      else if (key == "upgrade_status")
+        f.upgrade_status = n;
+      else
+        return Detail(400, "unknown fault '" + key + "'");
     }
     SetFaults(f);
     return Json("{}");
@@ -1574,10 +1591,14 @@ HttpReply SimState::HandleControl(std::string_view method, std::string_view targ
       std::string key = m.name.GetString();
       if (!m.value.IsNumber()) return Detail(400, key + " must be a number");
       double v = m.value.GetDouble();
-      if (key == "limit") SetStreamLimit(static_cast<int64_t>(v));
-      else if (key == "rate" && v > 0) SetRate(v);
-      else if (key == "data_as_string" && v >= 0 && v <= 1) SetDataAsStringRatio(v);
-      else return Detail(400, "bad stream setting '" + key + "'");
+      if (key == "limit")
+        SetStreamLimit(static_cast<int64_t>(v));
+      else if (key == "rate" && v > 0)
+        SetRate(v);
+      else if (key == "data_as_string" && v >= 0 && v <= 1)
+        SetDataAsStringRatio(v);
+      else
+        return Detail(400, "bad stream setting '" + key + "'");
     }
     return Json("{}");
   }
@@ -1586,14 +1607,14 @@ HttpReply SimState::HandleControl(std::string_view method, std::string_view targ
     if (!parse(&doc) || !doc.HasMember("id") || !doc["id"].IsString()) {
       return Detail(400, "body must be {\"org_id\", \"id\", \"name\", \"aps\"}");
     }
-    std::string org = doc.HasMember("org_id") && doc["org_id"].IsString()
-                          ? doc["org_id"].GetString() : "";
+    std::string org =
+        doc.HasMember("org_id") && doc["org_id"].IsString() ? doc["org_id"].GetString() : "";
     if (org.empty()) {
       std::lock_guard<std::mutex> lock(mu_);
       if (!orgs_.empty()) org = orgs_.front().id;
     }
-    std::string name = doc.HasMember("name") && doc["name"].IsString() ? doc["name"].GetString()
-                                                                       : "";
+    std::string name =
+        doc.HasMember("name") && doc["name"].IsString() ? doc["name"].GetString() : "";
     std::vector<uint64_t> aps;
     if (doc.HasMember("aps") && doc["aps"].IsArray()) {
       for (const auto& v : doc["aps"].GetArray()) {

@@ -59,8 +59,7 @@ class SimState {
   bool Hanging() const { return hang_.load(std::memory_order_relaxed); }
   HttpReply HandleRest(std::string_view method, std::string_view target, std::string_view body);
   // /sim/... control endpoints (no token, no faults).
-  HttpReply HandleControl(std::string_view method, std::string_view target,
-                          std::string_view body);
+  HttpReply HandleControl(std::string_view method, std::string_view target, std::string_view body);
   void CountCode(int status);
   // The capture files behind pcap_url (no token: the URL itself is the secret).
   static bool IsDownload(std::string_view target);
@@ -164,7 +163,7 @@ class SimState {
   std::string NewId();  // requires mu_
   Site& NewSite(const std::string& id, const std::string& name, const std::string& org_id);
   common::Result<Capture> BuildCapture(Site& site, std::string_view body_json);  // requires mu_
-  void Begin(Site& site, Capture c);                                              // requires mu_
+  void Begin(Site& site, Capture c);                                             // requires mu_
   // Ends the site's capture; `time` is when (its expiry when it ran out).   requires mu_
   void End(Site& site, const char* reason, double time, std::vector<Ended>* ended);
   void ReapLocked(std::vector<Ended>* ended);

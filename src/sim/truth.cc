@@ -13,8 +13,8 @@ namespace {
 constexpr double kRssiBounds[] = {-90, -80, -70, -60, -50, -40, -30};
 constexpr const char* kRssiNames[] = {"-90", "-80", "-70", "-60", "-50", "-40", "-30"};
 constexpr double kRateBounds[] = {1, 6, 12, 24, 54, 150, 300, 600, 1200, 2400};
-constexpr const char* kRateNames[] = {"1", "6", "12", "24", "54", "150", "300", "600", "1200",
-                                      "2400"};
+constexpr const char* kRateNames[] = {"1",   "6",   "12",  "24",   "54",
+                                      "150", "300", "600", "1200", "2400"};
 
 template <size_t N>
 size_t BucketIndex(const double (&bounds)[N], double v) {
@@ -204,8 +204,10 @@ std::string GroundTruth::ToJson() const {
       label("direction", std::get<3>(k) == 0 ? "tx" : "rx");
       w.EndObject();
       w.Key("value");
-      if (bytes) w.Double(v.bytes);
-      else w.Uint64(v.count);
+      if (bytes)
+        w.Double(v.bytes);
+      else
+        w.Uint64(v.count);
       w.EndObject();
     }
     w.EndArray();
@@ -288,8 +290,10 @@ std::string GroundTruth::ToJson() const {
       label("vlan", std::get<3>(k) < 0 ? std::string("none") : std::to_string(std::get<3>(k)));
       w.EndObject();
       w.Key("value");
-      if (bytes) w.Double(v.bytes);
-      else w.Uint64(v.count);
+      if (bytes)
+        w.Double(v.bytes);
+      else
+        w.Uint64(v.count);
       w.EndObject();
     }
     w.EndArray();

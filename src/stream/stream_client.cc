@@ -134,9 +134,8 @@ class StreamClient::Impl final : public SessionObserver {
   }
 
   void OnUnsubscribed(std::string_view channel) {
-    net::post(strand_, [c = std::string(channel)] {
-      spdlog::debug("stream unsubscribed channel={}", c);
-    });
+    net::post(strand_,
+              [c = std::string(channel)] { spdlog::debug("stream unsubscribed channel={}", c); });
   }
 
   bool IsSubscribed(std::string_view channel) const {

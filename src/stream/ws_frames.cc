@@ -18,10 +18,12 @@ void AppendClientFrame(std::string& out, Opcode op, std::string_view payload, ui
     out.push_back(static_cast<char>(n & 0xFF));
   } else {
     out.push_back(static_cast<char>(0x80 | 127));
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xFF));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((n >> shift) & 0xFF));
   }
-  const uint8_t key[4] = {static_cast<uint8_t>(mask_key >> 24), static_cast<uint8_t>(mask_key >> 16),
-                          static_cast<uint8_t>(mask_key >> 8), static_cast<uint8_t>(mask_key)};
+  const uint8_t key[4] = {static_cast<uint8_t>(mask_key >> 24),
+                          static_cast<uint8_t>(mask_key >> 16), static_cast<uint8_t>(mask_key >> 8),
+                          static_cast<uint8_t>(mask_key)};
   out.append(reinterpret_cast<const char*>(key), 4);
   const size_t at = out.size();
   out.append(payload);
@@ -38,9 +40,7 @@ bool ParseClosePayload(std::string_view payload, ClosePayload* out) {
   return true;
 }
 
-FrameReader::FrameReader(size_t max_message) : max_message_(max_message) {
-  Reserve(kReadSize);
-}
+FrameReader::FrameReader(size_t max_message) : max_message_(max_message) { Reserve(kReadSize); }
 
 void FrameReader::Reserve(size_t want) {
   if (want <= cap_) return;
@@ -120,13 +120,17 @@ bool FrameReader::Parse(Handler& handler, Error* error) {
     const bool control = (op & 0x8) != 0;
     if (control) {
       if (op != 0x8 && op != 0x9 && op != 0xA) {
-        return Fail(error, websocket::error::bad_opcode, "unknown control opcode " + std::to_string(op));
+        return Fail(error, websocket::error::bad_opcode,
+                    "unknown control opcode " + std::to_string(op));
       }
-      if (!fin) return Fail(error, websocket::error::bad_control_fragment, "fragmented control frame");
-      if (len > 125) return Fail(error, websocket::error::bad_control_size, "control frame over 125 bytes");
+      if (!fin)
+        return Fail(error, websocket::error::bad_control_fragment, "fragmented control frame");
+      if (len > 125)
+        return Fail(error, websocket::error::bad_control_size, "control frame over 125 bytes");
     } else if (op == 0x0) {
       if (!in_message_) {
-        return Fail(error, websocket::error::bad_continuation, "continuation frame without a message");
+        return Fail(error, websocket::error::bad_continuation,
+                    "continuation frame without a message");
       }
     } else if (op == 0x1 || op == 0x2) {
       if (in_message_) {

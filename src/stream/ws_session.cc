@@ -34,7 +34,8 @@ std::chrono::seconds ParseRetryAfter(std::string_view value) {
 
 std::string Base64(const unsigned char* data, size_t len) {
   std::string out(4 * ((len + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(len));
+  int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(len));
   out.resize(n > 0 ? static_cast<size_t>(n) : 0);
   return out;
 }
@@ -168,7 +169,8 @@ void WsSession::OnUpgradeRead(beast::error_code ec, size_t) {
     failure.http_status = static_cast<int>(res.result_int());
     auto it = res.find(beast::http::field::retry_after);
     if (it != res.end())
-      failure.retry_after = ParseRetryAfter(std::string_view(it->value().data(), it->value().size()));
+      failure.retry_after =
+          ParseRetryAfter(std::string_view(it->value().data(), it->value().size()));
     return Fail(websocket::error::upgrade_declined, "ws_handshake", std::move(failure));
   }
   auto header = [&](beast::http::field f) {
@@ -291,7 +293,8 @@ void WsSession::Close(websocket::close_code code) {
 
 void WsSession::Enqueue(Outgoing::Kind kind, std::string_view payload) {
   if (done_) return;
-  static constexpr Opcode kOpcodes[] = {Opcode::kText, Opcode::kPing, Opcode::kPong, Opcode::kClose};
+  static constexpr Opcode kOpcodes[] = {Opcode::kText, Opcode::kPing, Opcode::kPong,
+                                        Opcode::kClose};
   Outgoing out{kind, {}};
   out.wire.reserve(payload.size() + 14);
   AppendClientFrame(out.wire, kOpcodes[static_cast<int>(kind)], payload,

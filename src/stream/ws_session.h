@@ -3,9 +3,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -136,9 +136,9 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameR
   const char* stage_ = "resolve";
   bool open_ = false;
   bool writing_ = false;
-  bool closing_ = false;         // we sent (or queued) a close frame
-  bool server_closed_ = false;   // the server closed first; failing once our reply is out
-  bool done_ = false;  // reported (or aborted): stay silent from now on
+  bool closing_ = false;        // we sent (or queued) a close frame
+  bool server_closed_ = false;  // the server closed first; failing once our reply is out
+  bool done_ = false;           // reported (or aborted): stay silent from now on
   bool timed_out_ = false;
   int queued_pings_ = 0;
 };

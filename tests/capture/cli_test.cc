@@ -28,8 +28,8 @@ class CapturesCliTest : public ::testing::Test {
  protected:
   void WriteConfig(const std::string& api_url) {
     config_path_ = (dir_.path() / "exporter.yaml").string();
-    std::ofstream(config_path_) << "mist:\n  api_url: " << api_url
-                                << "\nsites:\n  - id: " << kSite << "\n    name: HQ\n";
+    std::ofstream(config_path_) << "mist:\n  api_url: " << api_url << "\nsites:\n  - id: " << kSite
+                                << "\n    name: HQ\n";
   }
 
   CliRun Run(std::vector<std::string> args) {
@@ -66,8 +66,11 @@ class CapturesCliSimTest : public CapturesCliTest {
   void SetUp() override {
     sim::SimOptions opts;
     opts.scenario_yaml = std::string("email: demo@example.com\norgs:\n  - id: ") + kOrg +
-                         "\n    name: Demo\nsites:\n  - id: " + kSite + "\n    name: HQ\n"
-                         "    org: " + kOrg + "\n    aps: [5c5b350e0001, 5c5b350e0002]\n"
+                         "\n    name: Demo\nsites:\n  - id: " + kSite +
+                         "\n    name: HQ\n"
+                         "    org: " +
+                         kOrg +
+                         "\n    aps: [5c5b350e0001, 5c5b350e0002]\n"
                          "    history:\n"
                          "      - {type: radiotap, started_ago: 1h, duration: 600, "
                          "notes: \"roaming, floor 2\"}\n"
@@ -415,7 +418,8 @@ TEST_F(CapturesCliFakeTest, ListFollowsPagingAndAcceptsASiteIdOutsideTheConfig) 
   const std::string path = "/api/v1/sites/" + other + "/pcaps";
   server_.SetJson("GET", path,
                   R"({"results":[{"id":"a","type":"wired","format":"pcap","timestamp":1700000000,)"
-                  R"("duration":60}],"next":")" + path + R"(?page=2"})");
+                  R"("duration":60}],"next":")" +
+                      path + R"(?page=2"})");
   server_.SetJson("GET", path,
                   R"({"results":[{"id":"b","type":"radiotap","timestamp":1700003600,)"
                   R"("duration":86400,"termination_reason":"user"}]})",

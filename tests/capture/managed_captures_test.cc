@@ -99,10 +99,8 @@ TEST_F(ManagedCapturesTest, StartsTheDeclaredCaptureWhenNoneRuns) {
 }
 
 TEST_F(ManagedCapturesTest, StartsTheNextCaptureWhenItsOwnHasExpired) {
-  server_.Set("GET", kStatusPath,
-              {Reply(200, "{}"), Reply(200, Running("c1")), Reply(200, "{}")});
-  server_.Set("POST", kStatusPath,
-              {Reply(200, Running("c1")), Reply(200, Running("c2"))});
+  server_.Set("GET", kStatusPath, {Reply(200, "{}"), Reply(200, Running("c1")), Reply(200, "{}")});
+  server_.Set("POST", kStatusPath, {Reply(200, Running("c1")), Reply(200, Running("c2"))});
   managed_->Tick();
   managed_->Tick();  // not due yet: no request
   EXPECT_EQ(server_.Total(), 2);

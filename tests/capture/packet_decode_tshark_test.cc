@@ -74,7 +74,8 @@ std::vector<std::vector<std::string>> TsharkRows(const std::string& path,
     size_t start = 0;
     while (true) {
       size_t tab = line.find('\t', start);
-      cells.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+      cells.push_back(
+          line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
       if (tab == std::string::npos) break;
       start = tab + 1;
     }
@@ -98,8 +99,8 @@ TEST(PacketDecodeTsharkTest, RadiotapFramesAgreeWithTshark) {
   Generated g = Generate(false, 1500);
   ASSERT_EQ(g.kinds.size(), static_cast<size_t>(sim::kFrameKindCount)) << "not every frame kind";
   const std::string path = WritePcap(dir, "radiotap.pcap", kLinktypeIeee80211Radiotap, g.packets);
-  auto rows = TsharkRows(path, {"wlan.fc.type_subtype", "radiotap.dbm_antsignal",
-                                "radiotap.channel.freq"});
+  auto rows =
+      TsharkRows(path, {"wlan.fc.type_subtype", "radiotap.dbm_antsignal", "radiotap.channel.freq"});
   ASSERT_EQ(rows.size(), g.packets.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     PacketInfo info = DecodePacket(Span(g.packets[i]), true);
@@ -118,8 +119,8 @@ TEST(PacketDecodeTsharkTest, WiredPacketsAgreeWithTshark) {
   ASSERT_EQ(g.kinds.size(), static_cast<size_t>(sim::WiredProto::kCount));
   ASSERT_TRUE(g.any_vlan && g.any_untagged);
   const std::string path = WritePcap(dir, "wired.pcap", kLinktypeEthernet, g.packets);
-  auto rows = TsharkRows(path, {"vlan.id", "ip.proto", "tcp.srcport", "tcp.dstport",
-                                "udp.srcport", "udp.dstport"});
+  auto rows = TsharkRows(
+      path, {"vlan.id", "ip.proto", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport"});
   ASSERT_EQ(rows.size(), g.packets.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     PacketInfo info = DecodePacket(Span(g.packets[i]), false);

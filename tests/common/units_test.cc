@@ -1,7 +1,8 @@
-#include "common/mac.h"
 #include "common/units.h"
 
 #include <gtest/gtest.h>
+
+#include "common/mac.h"
 
 namespace mpe::common {
 namespace {

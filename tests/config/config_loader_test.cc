@@ -256,8 +256,8 @@ TEST_F(ConfigLoaderTest, WebMaxConnectionsAndTheLifecycleFlag) {
   EXPECT_EQ(r->web.max_connections, 64);
   EXPECT_FALSE(r->web.enable_lifecycle);
   EXPECT_EQ(Load("sites:\n  - id: s1\n")->web.max_connections, 512);
-  EXPECT_NE(ErrorOf("sites:\n  - id: s1\nweb:\n  max_connections: 0\n").find(
-                "bad.yaml:4: web.max_connections:"),
+  EXPECT_NE(ErrorOf("sites:\n  - id: s1\nweb:\n  max_connections: 0\n")
+                .find("bad.yaml:4: web.max_connections:"),
             std::string::npos);
   cl_.web_enable_lifecycle = true;
   EXPECT_TRUE(Load("sites:\n  - id: s1\n")->web.enable_lifecycle);

@@ -27,21 +27,21 @@ std::string Describe(const Event& e) {
     std::memcpy(&u, &d, sizeof u);
     return std::to_string(d) + "#" + std::to_string(u);
   };
-  return "kind=" + std::to_string(static_cast<int>(e.kind)) + " error=" +
-         std::string(ReasonName(e.error)) + " channel=" + s(e.channel) + "event=" +
-         s(e.event_name) + "detail=" + s(e.detail) + "capture_id=" + s(e.capture_id) +
+  return "kind=" + std::to_string(static_cast<int>(e.kind)) +
+         " error=" + std::string(ReasonName(e.error)) + " channel=" + s(e.channel) +
+         "event=" + s(e.event_name) + "detail=" + s(e.detail) + "capture_id=" + s(e.capture_id) +
          "lost=" + std::to_string(e.has_lost_messages) + "/" + std::to_string(e.lost_messages) +
          " if=" + std::to_string(static_cast<int>(p.interface)) + s(p.interface_text) +
-         "dir=" + std::to_string(static_cast<int>(p.direction)) + " mac=" +
-         std::to_string(p.has_ap_mac) + "/" + std::to_string(p.ap_mac) + " len=" +
-         std::to_string(p.has_length) + "/" + bits(p.length) + " freq=" +
-         std::to_string(p.has_frequency) + "/" + std::to_string(p.channel_frequency) + " ch=" +
-         std::to_string(p.has_channel) + "/" + std::to_string(p.channel) + " rssi=" +
-         std::to_string(p.has_rssi) + "/" + bits(p.rssi) + " rate=" +
-         std::to_string(p.has_datarate) + "/" + bits(p.datarate_mbps) + " vlan=" +
-         std::to_string(p.has_vlan) + "/" + std::to_string(p.vlan) + " ts=" + bits(p.timestamp) +
-         " type=" + s(p.frame_type) + "subtype=" + s(p.frame_subtype) + "proto=" + s(p.proto) +
-         "pcap_raw=" + s(p.pcap_raw);
+         "dir=" + std::to_string(static_cast<int>(p.direction)) +
+         " mac=" + std::to_string(p.has_ap_mac) + "/" + std::to_string(p.ap_mac) +
+         " len=" + std::to_string(p.has_length) + "/" + bits(p.length) +
+         " freq=" + std::to_string(p.has_frequency) + "/" + std::to_string(p.channel_frequency) +
+         " ch=" + std::to_string(p.has_channel) + "/" + std::to_string(p.channel) +
+         " rssi=" + std::to_string(p.has_rssi) + "/" + bits(p.rssi) +
+         " rate=" + std::to_string(p.has_datarate) + "/" + bits(p.datarate_mbps) +
+         " vlan=" + std::to_string(p.has_vlan) + "/" + std::to_string(p.vlan) +
+         " ts=" + bits(p.timestamp) + " type=" + s(p.frame_type) + "subtype=" + s(p.frame_subtype) +
+         "proto=" + s(p.proto) + "pcap_raw=" + s(p.pcap_raw);
 }
 
 std::unique_ptr<char[]> Copy(const std::string& frame) {
@@ -78,12 +78,14 @@ class FastFrameTest : public ::testing::Test {
       auto offset = [](std::string_view v, const char* base) {
         return v.empty() ? -1 : v.data() - base;
       };
-      const std::string_view f[] = {fast.channel, fast.event_name, fast.capture_id,
-                                    fast.packet.frame_type, fast.packet.frame_subtype,
-                                    fast.packet.proto, fast.packet.pcap_raw};
-      const std::string_view g[] = {general.channel, general.event_name, general.capture_id,
-                                    general.packet.frame_type, general.packet.frame_subtype,
-                                    general.packet.proto, general.packet.pcap_raw};
+      const std::string_view f[] = {
+          fast.channel,           fast.event_name,           fast.capture_id,
+          fast.packet.frame_type, fast.packet.frame_subtype, fast.packet.proto,
+          fast.packet.pcap_raw};
+      const std::string_view g[] = {
+          general.channel,           general.event_name,           general.capture_id,
+          general.packet.frame_type, general.packet.frame_subtype, general.packet.proto,
+          general.packet.pcap_raw};
       for (size_t i = 0; i < std::size(f); ++i) {
         EXPECT_EQ(offset(f[i], b1.get()), offset(g[i], b2.get())) << what << " view " << i;
       }
@@ -177,7 +179,8 @@ TEST_F(FastFrameTest, LeavesOtherFramesToTheGeneralReading) {
       R"({"event":"data","channel":"/sites/x/pcaps","data":{"pcap_dict":{"proto":"a",)"
       R"("proto":"b"}}})",  // a duplicate
       R"({"event":"data","channel":"/sites/x/pcaps","data":{"pcap_dict":{"info":"\ud83d\ude00"}}})",
-      R"({"event":"data","channel":"/sites/x/pcaps","data":{"pcap_dict":{}}} )" "x",
+      R"({"event":"data","channel":"/sites/x/pcaps","data":{"pcap_dict":{}}} )"
+      "x",
       R"({"event":"data","channel":"/sites/x/pcaps","data":{"pcap_dict":{"datarate":"MCS9"}}})",
       R"({"event":"data","channel":"/sites/x/pcaps","data":{"pcap_dict":{"interface":"Wired"}}})",
   };
@@ -259,52 +262,98 @@ class MistLikeGenerator {
   }
 
   static constexpr const char* kSpaces[] = {" ", "\n", "\t", "\r\n  "};
-  static constexpr const char* kIds[] = {R"("0c7f3c1e-2f55")", R"("")", R"("c\u00e9")", "7",
-                                         "null", R"("\u00e9t\u00e9")", "\"\xC3\xA9\"",
-                                         "\"\xC3\""};
-  static constexpr const char* kLost[] = {"0", "3", "9007199254740992", "9007199254740993",
-                                          "-1", "-0", "2.0", "1e2", R"("4")", "null"};
+  static constexpr const char* kIds[] = {
+      R"("0c7f3c1e-2f55")", R"("")",        R"("c\u00e9")", "7", "null",
+      R"("\u00e9t\u00e9")", "\"\xC3\xA9\"", "\"\xC3\""};
+  static constexpr const char* kLost[] = {
+      "0", "3", "9007199254740992", "9007199254740993", "-1", "-0", "2.0", "1e2", R"("4")", "null"};
   static constexpr const char* kRaw[] = {R"("1MOyoQIABAAAAAAAAAAAAP//AAB/AAAA")", R"("")",
                                          R"("a\/b")", "12", "null"};
-  static constexpr const char* kInterfaces[] = {R"("radiotap")", R"("wired")", R"("Radiotap")",
-                                                R"("eth0")", R"("")", "1", "null"};
-  static constexpr const char* kDirections[] = {R"("rx")", R"("tx")", R"("RX")", R"("up")",
-                                                "null", "true"};
-  static constexpr const char* kMacs[] = {
-      R"("d4:20:b0:81:99:2e")", R"("D4:20:B0:81:99:2E")", R"("d420b081992e")",
-      R"("d4-20-b0-81-99-2e")", R"("d4:20:b0:81:99:2g")", R"("d4:20:b0:81:99")",
-      R"("d4:20:b0:81:99:2e:00")", R"("xx:20:b0:81:99:2e")", "5", "null"};
-  static constexpr const char* kLengths[] = {"1400.0", "1400", "0", "0.0", "-1", "-0.0",
-                                             "4294967295", "4294967296", "4294967295.5",
-                                             "123.456", "1e3", "0.1", "12345678901234567890",
-                                             "1234567890123456789", R"("60")", "null"};
-  static constexpr const char* kFrequencies[] = {"5180", "2437", "0", "1000000", "1000001",
-                                                 "5180.0", "-5180", R"("5180")", "null"};
-  static constexpr const char* kChannels[] = {R"("36")", R"("036")", "36", R"("65535")",
-                                              R"("65536")", R"("")", R"("3a")", R"(" 36")",
-                                              R"("123456")", R"("-1")", "36.0", "-1", "null"};
-  static constexpr const char* kRssi[] = {"-63", "-30", "0", "-0", "-0.0", "-63.5", "1000",
-                                          "-1000", "1000.5", "-1001", R"("-63")", "1e2", "null"};
-  static constexpr const char* kRates[] = {
-      R"("54.0 Mbps")", R"("866.7 Mbps")", R"("1 Mbps")", R"("54")", R"("54.0 mbps")",
-      R"("54.0Mbps")", R"("1.2 Gbps")", R"("MCS9")", R"(" Mbps")", R"("0.5 Mbps")",
-      R"("1000001 Mbps")", R"("-1 Mbps")", "54", "54.5", "-1", "null"};
-  static constexpr const char* kTexts[] = {R"("Data")", R"("QoS Data")", R"("802.11")",
-                                           R"("TCP")", R"("")", R"("a\"b")", R"("\u00e9")",
-                                           "\"\xE2\x86\x92\"", "\"\xFF\"", "3", "null"};
-  static constexpr const char* kVlans[] = {"10", "0", "4095", "4096", "-1", "10.0", R"("10")",
+  static constexpr const char* kInterfaces[] = {
+      R"("radiotap")", R"("wired")", R"("Radiotap")", R"("eth0")", R"("")", "1", "null"};
+  static constexpr const char* kDirections[] = {R"("rx")", R"("tx")", R"("RX")",
+                                                R"("up")", "null",    "true"};
+  static constexpr const char* kMacs[] = {R"("d4:20:b0:81:99:2e")",
+                                          R"("D4:20:B0:81:99:2E")",
+                                          R"("d420b081992e")",
+                                          R"("d4-20-b0-81-99-2e")",
+                                          R"("d4:20:b0:81:99:2g")",
+                                          R"("d4:20:b0:81:99")",
+                                          R"("d4:20:b0:81:99:2e:00")",
+                                          R"("xx:20:b0:81:99:2e")",
+                                          "5",
+                                          "null"};
+  static constexpr const char* kLengths[] = {"1400.0",
+                                             "1400",
+                                             "0",
+                                             "0.0",
+                                             "-1",
+                                             "-0.0",
+                                             "4294967295",
+                                             "4294967296",
+                                             "4294967295.5",
+                                             "123.456",
+                                             "1e3",
+                                             "0.1",
+                                             "12345678901234567890",
+                                             "1234567890123456789",
+                                             R"("60")",
+                                             "null"};
+  static constexpr const char* kFrequencies[] = {
+      "5180", "2437", "0", "1000000", "1000001", "5180.0", "-5180", R"("5180")", "null"};
+  static constexpr const char* kChannels[] = {
+      R"("36")",  R"("036")",    "36",      R"("65535")", R"("65536")", R"("")", R"("3a")",
+      R"(" 36")", R"("123456")", R"("-1")", "36.0",       "-1",         "null"};
+  static constexpr const char* kRssi[] = {"-63",      "-30",  "0",     "-0",     "-0.0",
+                                          "-63.5",    "1000", "-1000", "1000.5", "-1001",
+                                          R"("-63")", "1e2",  "null"};
+  static constexpr const char* kRates[] = {R"("54.0 Mbps")",
+                                           R"("866.7 Mbps")",
+                                           R"("1 Mbps")",
+                                           R"("54")",
+                                           R"("54.0 mbps")",
+                                           R"("54.0Mbps")",
+                                           R"("1.2 Gbps")",
+                                           R"("MCS9")",
+                                           R"(" Mbps")",
+                                           R"("0.5 Mbps")",
+                                           R"("1000001 Mbps")",
+                                           R"("-1 Mbps")",
+                                           "54",
+                                           "54.5",
+                                           "-1",
                                            "null"};
-  static constexpr const char* kTimestamps[] = {"1652246543", "1652246543.123456", "0",
-                                                "-1", "1764150001.1234567", "9007199254.740993",
-                                                "1.5e9", R"("1652246543")", "null"};
-  static constexpr const char* kInfo[] = {
-      R"("QoS Data, SN=1")", R"("443 \u2192 51514")", R"("SSID=\"corp\"")", R"("a\\b\/c")",
-      R"("\b\f\n\r\t")", R"("\ud83d\ude00")", R"("\udc00")", R"("\u12G4")", R"("\x")",
-      "\"\x01\"", "\"a\nb\"", "\"a\tb\"", "\"\xC3\xA9\"", "null", "true", "false", "-0.5", "[]", "{}"};
-  static constexpr const char* kOtherKeys[] = {"extra", "meta", "detail", "pcap_raw",
-                                               "capture_id", "channel"};
-  static constexpr const char* kAny[] = {R"("x")", "1", "true", "null", "[1,2]", R"({"a":1})",
-                                         "1e400", "-", "01"};
+  static constexpr const char* kTexts[] = {
+      R"("Data")",   R"("QoS Data")",    R"("802.11")", R"("TCP")", R"("")", R"("a\"b")",
+      R"("\u00e9")", "\"\xE2\x86\x92\"", "\"\xFF\"",    "3",        "null"};
+  static constexpr const char* kVlans[] = {"10", "0",    "4095",    "4096",
+                                           "-1", "10.0", R"("10")", "null"};
+  static constexpr const char* kTimestamps[] = {
+      "1652246543", "1652246543.123456", "0",   "-1", "1764150001.1234567", "9007199254.740993",
+      "1.5e9",      R"("1652246543")",   "null"};
+  static constexpr const char* kInfo[] = {R"("QoS Data, SN=1")",
+                                          R"("443 \u2192 51514")",
+                                          R"("SSID=\"corp\"")",
+                                          R"("a\\b\/c")",
+                                          R"("\b\f\n\r\t")",
+                                          R"("\ud83d\ude00")",
+                                          R"("\udc00")",
+                                          R"("\u12G4")",
+                                          R"("\x")",
+                                          "\"\x01\"",
+                                          "\"a\nb\"",
+                                          "\"a\tb\"",
+                                          "\"\xC3\xA9\"",
+                                          "null",
+                                          "true",
+                                          "false",
+                                          "-0.5",
+                                          "[]",
+                                          "{}"};
+  static constexpr const char* kOtherKeys[] = {"extra",    "meta",       "detail",
+                                               "pcap_raw", "capture_id", "channel"};
+  static constexpr const char* kAny[] = {R"("x")",     "1",     "true", "null", "[1,2]",
+                                         R"({"a":1})", "1e400", "-",    "01"};
 
   std::mt19937 rng_;
 };
@@ -322,9 +371,15 @@ TEST_F(FastFrameTest, AgreesWithTheGeneralReadingOnMistLikeFramesAndTheirMutatio
       std::string mutated = frame;
       const size_t at = gen.Pick(static_cast<uint32_t>(mutated.size()));
       switch (gen.Pick(3)) {
-        case 0: mutated[at] = kNoise[gen.Pick(sizeof kNoise - 1)]; break;
-        case 1: mutated.erase(at, 1 + gen.Pick(3)); break;
-        default: mutated.insert(at, 1, kNoise[gen.Pick(sizeof kNoise - 1)]); break;
+        case 0:
+          mutated[at] = kNoise[gen.Pick(sizeof kNoise - 1)];
+          break;
+        case 1:
+          mutated.erase(at, 1 + gen.Pick(3));
+          break;
+        default:
+          mutated.insert(at, 1, kNoise[gen.Pick(sizeof kNoise - 1)]);
+          break;
       }
       Check(mutated, "mutated");
     }

@@ -85,7 +85,7 @@ Outcome WithRapidJson(const std::string& text, int max_depth) {
   rapidjson::Reader reader;
   rapidjson::ParseResult r =
       reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseStopWhenDoneFlag>(stream,
-                                                                                     out.rec);
+                                                                                    out.rec);
   if (!r) {
     out.too_big = r.Code() == rapidjson::kParseErrorNumberTooBig;
     return out;
@@ -111,8 +111,8 @@ Outcome WithOurs(const std::string& text, int max_depth) {
 }
 
 // Intended differences: a number beyond double's range is always refused (RapidJSON reads some
-// as infinity), and a lone low surrogate escape (\uDC00-\uDFFF not after a high one): RapidJSON 1.1 writes it as
-// CESU-8, we refuse it.
+// as infinity), and a lone low surrogate escape (\uDC00-\uDFFF not after a high one): RapidJSON 1.1
+// writes it as CESU-8, we refuse it.
 bool HasLoneLowSurrogate(const std::string& text) {
   for (size_t i = 0; i + 6 <= text.size(); ++i) {
     if (text[i] == '\\' && text[i + 1] == 'u' && (text[i + 2] == 'd' || text[i + 2] == 'D')) {
@@ -169,26 +169,99 @@ std::string Compare(const std::string& text, int max_depth = 1 << 30, bool class
 
 const std::vector<std::string>& EdgeCases() {
   static const std::vector<std::string> cases = {
-      "{}", "[]", " {} ", "{\"a\":1}", "{\"a\":1,}", "{,}", "[1,]", "[,1]", "{\"a\" : [ 1 , 2 ] }",
-      "{\"a\":1}x", "{\"a\":1} \n", "{\"a\":1}{}", "", "   ", "\"x\"", "1", "-", "--1", "+1",
-      "0", "-0", "00", "01", "-01", "0.", ".5", "1.5", "1.5e3", "1E-3", "1e", "1e+", "1e+5",
-      "-0.0", "0e0", "4294967295", "4294967296", "-2147483648", "-2147483649",
-      "9223372036854775807", "9223372036854775808", "-9223372036854775808",
-      "-9223372036854775809", "18446744073709551615", "18446744073709551616",
-      "184467440737095516150", "-18446744073709551616", "123456789012345678901234567890",
-      "1e308", "1e309", "-1e309", "1e400", "1e-400", "2.2250738585072014e-308",
-      "4.9e-324", "0.30000000000000004", "3.141592653589793238462643383279",
-      "true", "false", "null", "tru", "nul", "fals", "truex", "[true,false,null]",
-      "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u0041\\u00e9\\u20ac\"", "\"\\u0000x\"",
-      "\"\\ud83d\\ude00\"", "\"\\ud83d\"", "\"\\ud83dx\"", "\"\\ud83d\\u0041\"", "\"\\u12\"",
-      "\"\\uZZZZ\"", "\"\\x\"", "\"abc", "\"a\nb\"", "\"a\tb\"", "\"\x7f\"", "\"\xff\xfe\"",
-      "{\"k\":\"v\",\"k\":\"w\"}", "{\"\":\"\"}", "{1:2}", "{\"a\"1}", "{\"a\":}",
-      "[[[[[[[[[[]]]]]]]]]]", "[[[[[[[[[[]]]]]]]]]", "{\"a\":{\"b\":{\"c\":[1,{\"d\":null}]}}}",
-      std::string("{\"a\":1}\0", 8), std::string("\"a\0b\"", 5),
+      "{}",
+      "[]",
+      " {} ",
+      "{\"a\":1}",
+      "{\"a\":1,}",
+      "{,}",
+      "[1,]",
+      "[,1]",
+      "{\"a\" : [ 1 , 2 ] }",
+      "{\"a\":1}x",
+      "{\"a\":1} \n",
+      "{\"a\":1}{}",
+      "",
+      "   ",
+      "\"x\"",
+      "1",
+      "-",
+      "--1",
+      "+1",
+      "0",
+      "-0",
+      "00",
+      "01",
+      "-01",
+      "0.",
+      ".5",
+      "1.5",
+      "1.5e3",
+      "1E-3",
+      "1e",
+      "1e+",
+      "1e+5",
+      "-0.0",
+      "0e0",
+      "4294967295",
+      "4294967296",
+      "-2147483648",
+      "-2147483649",
+      "9223372036854775807",
+      "9223372036854775808",
+      "-9223372036854775808",
+      "-9223372036854775809",
+      "18446744073709551615",
+      "18446744073709551616",
+      "184467440737095516150",
+      "-18446744073709551616",
+      "123456789012345678901234567890",
+      "1e308",
+      "1e309",
+      "-1e309",
+      "1e400",
+      "1e-400",
+      "2.2250738585072014e-308",
+      "4.9e-324",
+      "0.30000000000000004",
+      "3.141592653589793238462643383279",
+      "true",
+      "false",
+      "null",
+      "tru",
+      "nul",
+      "fals",
+      "truex",
+      "[true,false,null]",
+      "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+      "\"\\u0041\\u00e9\\u20ac\"",
+      "\"\\u0000x\"",
+      "\"\\ud83d\\ude00\"",
+      "\"\\ud83d\"",
+      "\"\\ud83dx\"",
+      "\"\\ud83d\\u0041\"",
+      "\"\\u12\"",
+      "\"\\uZZZZ\"",
+      "\"\\x\"",
+      "\"abc",
+      "\"a\nb\"",
+      "\"a\tb\"",
+      "\"\x7f\"",
+      "\"\xff\xfe\"",
+      "{\"k\":\"v\",\"k\":\"w\"}",
+      "{\"\":\"\"}",
+      "{1:2}",
+      "{\"a\"1}",
+      "{\"a\":}",
+      "[[[[[[[[[[]]]]]]]]]]",
+      "[[[[[[[[[[]]]]]]]]]",
+      "{\"a\":{\"b\":{\"c\":[1,{\"d\":null}]}}}",
+      std::string("{\"a\":1}\0", 8),
+      std::string("\"a\0b\"", 5),
       "{\"data\":\"{\\\"capture_id\\\":\\\"x\\\",\\\"pcap_dict\\\":{\\\"rssi\\\":-61.0}}\"}",
       std::string(40, '[') + std::string(40, ']'),
-      "\"" + std::string(5000, 'a') + "\"", "\"" + std::string(300, 'a') + "\\n" +
-      std::string(300, 'b') + "\"",
+      "\"" + std::string(5000, 'a') + "\"",
+      "\"" + std::string(300, 'a') + "\\n" + std::string(300, 'b') + "\"",
   };
   return cases;
 }
@@ -201,14 +274,15 @@ TEST(InsituJsonTest, AgreesWithRapidJsonOnEdgeCases) {
 
 TEST(InsituJsonTest, NumbersGetRapidJsonsIntegerTypes) {
   Recorder rec;
-  std::vector<char> buf = Buffer("[0,-0,4294967295,4294967296,-2147483648,-2147483649,"
-                                 "18446744073709551615,-9223372036854775808,1.0,1e2]");
+  std::vector<char> buf = Buffer(
+      "[0,-0,4294967295,4294967296,-2147483648,-2147483649,"
+      "18446744073709551615,-9223372036854775808,1.0,1e2]");
   InsituJsonReader<Recorder> reader(buf.data(), rec);
   ASSERT_EQ(reader.Parse(buf.data()), JsonStatus::kOk);
-  EXPECT_EQ(rec.tokens, (std::vector<std::string>{"[", "U0", "I0", "U4294967295",
-                                                  "U64:4294967296", "I-2147483648",
-                                                  "I64:-2147483649", "U64:18446744073709551615",
-                                                  "I64:-9223372036854775808", "D", "D", "]10"}));
+  EXPECT_EQ(rec.tokens,
+            (std::vector<std::string>{"[", "U0", "I0", "U4294967295", "U64:4294967296",
+                                      "I-2147483648", "I64:-2147483649", "U64:18446744073709551615",
+                                      "I64:-9223372036854775808", "D", "D", "]10"}));
   EXPECT_EQ(rec.doubles, (std::vector<double>{1.0, 100.0}));
 }
 

@@ -20,21 +20,21 @@ namespace {
 std::string Describe(const Event& e) {
   const PacketFields& p = e.packet;
   auto s = [](std::string_view v) { return "'" + std::string(v) + "' "; };
-  return "kind=" + std::to_string(static_cast<int>(e.kind)) + " error=" +
-         std::string(ReasonName(e.error)) + " channel=" + s(e.channel) + "event=" +
-         s(e.event_name) + "detail=" + s(e.detail) + "capture_id=" + s(e.capture_id) +
+  return "kind=" + std::to_string(static_cast<int>(e.kind)) +
+         " error=" + std::string(ReasonName(e.error)) + " channel=" + s(e.channel) +
+         "event=" + s(e.event_name) + "detail=" + s(e.detail) + "capture_id=" + s(e.capture_id) +
          "lost=" + std::to_string(e.has_lost_messages) + "/" + std::to_string(e.lost_messages) +
          " if=" + std::to_string(static_cast<int>(p.interface)) + s(p.interface_text) +
-         "dir=" + std::to_string(static_cast<int>(p.direction)) + " mac=" +
-         std::to_string(p.has_ap_mac) + "/" + std::to_string(p.ap_mac) + " len=" +
-         std::to_string(p.has_length) + "/" + std::to_string(p.length) + " freq=" +
-         std::to_string(p.has_frequency) + "/" + std::to_string(p.channel_frequency) + " ch=" +
-         std::to_string(p.has_channel) + "/" + std::to_string(p.channel) + " rssi=" +
-         std::to_string(p.has_rssi) + "/" + std::to_string(p.rssi) + " rate=" +
-         std::to_string(p.has_datarate) + "/" + std::to_string(p.datarate_mbps) + " vlan=" +
-         std::to_string(p.has_vlan) + "/" + std::to_string(p.vlan) + " ts=" +
-         std::to_string(p.timestamp) + " type=" + s(p.frame_type) + "subtype=" +
-         s(p.frame_subtype) + "proto=" + s(p.proto) + "pcap_raw=" + s(p.pcap_raw);
+         "dir=" + std::to_string(static_cast<int>(p.direction)) +
+         " mac=" + std::to_string(p.has_ap_mac) + "/" + std::to_string(p.ap_mac) +
+         " len=" + std::to_string(p.has_length) + "/" + std::to_string(p.length) +
+         " freq=" + std::to_string(p.has_frequency) + "/" + std::to_string(p.channel_frequency) +
+         " ch=" + std::to_string(p.has_channel) + "/" + std::to_string(p.channel) +
+         " rssi=" + std::to_string(p.has_rssi) + "/" + std::to_string(p.rssi) +
+         " rate=" + std::to_string(p.has_datarate) + "/" + std::to_string(p.datarate_mbps) +
+         " vlan=" + std::to_string(p.has_vlan) + "/" + std::to_string(p.vlan) +
+         " ts=" + std::to_string(p.timestamp) + " type=" + s(p.frame_type) +
+         "subtype=" + s(p.frame_subtype) + "proto=" + s(p.proto) + "pcap_raw=" + s(p.pcap_raw);
 }
 
 class OnePassDataTest : public ::testing::Test {
@@ -63,7 +63,8 @@ class OnePassDataTest : public ::testing::Test {
     const Event e2 = two_.Decode(b2.get(), frame.size());
     EXPECT_EQ(Describe(e1), Describe(e2)) << what << "\n" << frame;
     ++compared_;
-    return !e1.capture_id.empty() && e1.capture_id.data() - b1.get() != e2.capture_id.data() - b2.get();
+    return !e1.capture_id.empty() &&
+           e1.capture_id.data() - b1.get() != e2.capture_id.data() - b2.get();
   }
 
   FrameDecoder one_;
@@ -107,11 +108,13 @@ std::string Quote(const std::string& text, bool slash, bool ascii) {
         cp = c & 0x1F;
         n = 1;
       }
-      for (size_t k = 1; k <= n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+      for (size_t k = 1; k <= n; ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
       i += n;
       if (cp >= 0x10000) {
         cp -= 0x10000;
-        std::snprintf(hex, sizeof hex, "\\u%04X\\u%04X", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+        std::snprintf(hex, sizeof hex, "\\u%04X\\u%04X", 0xD800 + (cp >> 10),
+                      0xDC00 + (cp & 0x3FF));
       } else {
         std::snprintf(hex, sizeof hex, "\\u%04x", cp);
       }
@@ -160,44 +163,70 @@ class DataGenerator {
     return out + "}";
   }
   std::string Text() {
-    static const char* kParts[] = {"5c5b35d0a1b2", "5C:5B:35:D0:A1:B2", "QoS Data", "802.11",
+    static const char* kParts[] = {"5c5b35d0a1b2",
+                                   "5C:5B:35:D0:A1:B2",
+                                   "QoS Data",
+                                   "802.11",
                                    "\xE2\x86\x92",      // →
                                    "\xC3\xA9",          // é
                                    "\xF0\x9F\x98\x80",  // 😀
-                                   "\"", "\\", "/", "\n", "\t", "\x01", "a b", "54.0 Mbps",
-                                   "radiotap", "wired", "rx", "tx", "12", ""};
+                                   "\"",
+                                   "\\",
+                                   "/",
+                                   "\n",
+                                   "\t",
+                                   "\x01",
+                                   "a b",
+                                   "54.0 Mbps",
+                                   "radiotap",
+                                   "wired",
+                                   "rx",
+                                   "tx",
+                                   "12",
+                                   ""};
     std::string out;
     for (uint32_t i = Pick(4); i > 0; --i) out += kParts[Pick(std::size(kParts))];
     return out;
   }
   std::string Str() { return Quote(Text(), slash_, ascii_); }
   std::string Number() {
-    static const char* kNumbers[] = {"0", "-63", "5180", "36", "412.0", "1764150001.123456",
-                                     "1e3", "-0.5", "18446744073709551615", "1e400"};
+    static const char* kNumbers[] = {"0",    "-63",   "5180",
+                                     "36",   "412.0", "1764150001.123456",
+                                     "1e3",  "-0.5",  "18446744073709551615",
+                                     "1e400"};
     return kNumbers[Pick(std::size(kNumbers))];
   }
   std::string Any(int depth) {
     switch (Pick(depth > 0 ? 7 : 5)) {
-      case 0: return Str();
-      case 1: return Number();
-      case 2: return "true";
-      case 3: return "null";
-      case 4: return Quote("d4:20:b0:81:99:2e", slash_, ascii_);
-      case 5: return "[" + Space() + Any(depth - 1) + "," + Any(depth - 1) + Space() + "]";
-      default: return Object({Member(Text(), Any(depth - 1))});
+      case 0:
+        return Str();
+      case 1:
+        return Number();
+      case 2:
+        return "true";
+      case 3:
+        return "null";
+      case 4:
+        return Quote("d4:20:b0:81:99:2e", slash_, ascii_);
+      case 5:
+        return "[" + Space() + Any(depth - 1) + "," + Any(depth - 1) + Space() + "]";
+      default:
+        return Object({Member(Text(), Any(depth - 1))});
     }
   }
   std::string PcapDict() {
-    static const char* kKeys[] = {"channel_frequency", "channel", "datarate", "rssi", "ap_mac",
-                                  "direction", "timestamp", "length", "interface", "info",
-                                  "frame_type", "frame_subtype", "proto", "vlan", "src"};
+    static const char* kKeys[] = {
+        "channel_frequency", "channel",       "datarate", "rssi",      "ap_mac",
+        "direction",         "timestamp",     "length",   "interface", "info",
+        "frame_type",        "frame_subtype", "proto",    "vlan",      "src"};
     std::vector<std::string> members;
     for (const char* k : kKeys) {
       if (Pick(5) == 0) continue;
       std::string v;
       const std::string key = k;
       if (key == "ap_mac" || key == "src") {
-        v = Pick(4) == 0 ? Any(1) : Quote(Pick(2) ? "5c5b35d0a1b2" : "d4:20:b0:81:99:2e", slash_, ascii_);
+        v = Pick(4) == 0 ? Any(1)
+                         : Quote(Pick(2) ? "5c5b35d0a1b2" : "d4:20:b0:81:99:2e", slash_, ascii_);
       } else if (key == "direction" || key == "interface" || key == "info" ||
                  key.rfind("frame", 0) == 0 || key == "proto" || key == "datarate") {
         v = Pick(5) == 0 ? Any(1) : Str();
@@ -252,9 +281,15 @@ TEST_F(OnePassDataTest, AgreesWithTwoPassesOnGeneratedFramesAndTheirMutations) {
       std::string mutated = frame;
       const size_t at = 90 + gen.Pick(static_cast<uint32_t>(mutated.size() - 90));
       switch (gen.Pick(3)) {
-        case 0: mutated[at] = kNoise[gen.Pick(sizeof kNoise - 1)]; break;
-        case 1: mutated.erase(at, 1 + gen.Pick(3)); break;
-        default: mutated.insert(at, 1, kNoise[gen.Pick(sizeof kNoise - 1)]); break;
+        case 0:
+          mutated[at] = kNoise[gen.Pick(sizeof kNoise - 1)];
+          break;
+        case 1:
+          mutated.erase(at, 1 + gen.Pick(3));
+          break;
+        default:
+          mutated.insert(at, 1, kNoise[gen.Pick(sizeof kNoise - 1)]);
+          break;
       }
       ExpectSameEvent(mutated, "mutated");
     }

@@ -94,16 +94,16 @@ Bytes RadiotapPadded() {
   b.Le32((1u << 1) | (1u << 2) | (1u << 3) | (1u << 5) | (1u << 19) | (1u << 20) | (1u << 21) |
          (1u << 22) | (1u << 23) | (1u << 24) | (1u << 26) | (1u << 27));
   b.U8(0x00).U8(2).Le16(2437).Le16(0x00a0).U8(static_cast<uint8_t>(-61));  // 8..15
-  b.Raw({0x07, 0x00, 0x05});      // MCS 15..18
-  b.Zeros(2);                     // pad to 20
-  b.Le32(7).Le16(0).U8(0).U8(0);  // A-MPDU 20..28
-  b.Zeros(12);                    // VHT 28..40 (40 is already 8-aligned)
-  b.Zeros(12);                    // timestamp 40..52
-  b.Zeros(12);                    // HE 52..64
-  b.Zeros(12);                    // HE-MU 64..76
-  b.U8(0);                        // 0-length PSDU 76..77
-  b.U8(0);                        // pad to 78
-  b.Zeros(4);                     // L-SIG 78..82
+  b.Raw({0x07, 0x00, 0x05});                                               // MCS 15..18
+  b.Zeros(2);                                                              // pad to 20
+  b.Le32(7).Le16(0).U8(0).U8(0);                                           // A-MPDU 20..28
+  b.Zeros(12);  // VHT 28..40 (40 is already 8-aligned)
+  b.Zeros(12);  // timestamp 40..52
+  b.Zeros(12);  // HE 52..64
+  b.Zeros(12);  // HE-MU 64..76
+  b.U8(0);      // 0-length PSDU 76..77
+  b.U8(0);      // pad to 78
+  b.Zeros(4);   // L-SIG 78..82
   b.SetLe16(2, static_cast<uint16_t>(b.v.size()));
   return b;
 }
@@ -169,10 +169,10 @@ TEST(PacketDecodeTest, SkipsVendorNamespaceData) {
   Bytes p;
   p.U8(0).U8(0).Le16(0);
   p.Le32((1u << 5) | (1u << 30) | (1u << 31));
-  p.Le32(1u << 0);  // vendor bitmap
-  p.U8(static_cast<uint8_t>(-33));           // signal at 12
-  p.U8(0);                                   // pad to 14
-  p.Raw({0x00, 0x11, 0x22, 0x01}).Le16(3);   // vendor header: OUI, sub-namespace, skip 3
+  p.Le32(1u << 0);                          // vendor bitmap
+  p.U8(static_cast<uint8_t>(-33));          // signal at 12
+  p.U8(0);                                  // pad to 14
+  p.Raw({0x00, 0x11, 0x22, 0x01}).Le16(3);  // vendor header: OUI, sub-namespace, skip 3
   p.Raw({0xaa, 0xbb, 0xcc});
   p.SetLe16(2, static_cast<uint16_t>(p.v.size()));
   p.Append(Beacon());
@@ -359,9 +359,10 @@ TEST(PacketDecodeTest, EveryTruncationIsReportedAndStaysInsideTheBuffer) {
 TEST(PacketDecodeTest, MutatedPacketsNeverReadOutsideTheBuffer) {
   Bytes radiotap = RadiotapExtended();
   radiotap.Append(QosData(true));
-  const std::vector<std::pair<Bytes, bool>> seeds = {
-      {radiotap, true}, {EthernetQinQIpv4Udp(), false}, {EthernetIpv6HopByHopUdp(), false},
-      {EthernetArp(), false}};
+  const std::vector<std::pair<Bytes, bool>> seeds = {{radiotap, true},
+                                                     {EthernetQinQIpv4Udp(), false},
+                                                     {EthernetIpv6HopByHopUdp(), false},
+                                                     {EthernetArp(), false}};
   uint64_t x = 88172645463325252ULL;
   auto next = [&] {
     x ^= x << 13;
@@ -375,8 +376,8 @@ TEST(PacketDecodeTest, MutatedPacketsNeverReadOutsideTheBuffer) {
     std::vector<uint8_t> bytes = seed.v;
     for (int m = 0; m < 4; ++m) bytes[next() % bytes.size()] = static_cast<uint8_t>(next());
     bytes.resize(next() % (bytes.size() + 1));
-    PacketInfo info = DecodePacket(std::span<const uint8_t>(bytes.data(), bytes.size()),
-                                   is_radiotap);
+    PacketInfo info =
+        DecodePacket(std::span<const uint8_t>(bytes.data(), bytes.size()), is_radiotap);
     decoded += info.truncated ? 0 : 1;
   }
   EXPECT_GT(decoded, 0u);

@@ -129,8 +129,10 @@ TEST_F(EventPollingE2ETest, ACaptureStartPollsStatusOnceAndItsEndPollsStatusAndL
   // The first safety-net round starts with site A (status, then list); B and C wait an hour.
   ASSERT_TRUE(fakes::WaitFor([&] { return AllSubscribed(); }, seconds(20)));
   ASSERT_TRUE(fakes::WaitFor(
-      [&] { return Polls() == std::map<std::string, int>{{std::string(kA) + " status", 1},
-                                                         {std::string(kA) + " list", 1}}; },
+      [&] {
+        return Polls() == std::map<std::string, int>{{std::string(kA) + " status", 1},
+                                                     {std::string(kA) + " list", 1}};
+      },
       seconds(10)))
       << Polls().size();
 
@@ -154,8 +156,9 @@ TEST_F(EventPollingE2ETest, ACaptureStartPollsStatusOnceAndItsEndPollsStatusAndL
                                                  {std::string(kC) + " status", 2},
                                                  {std::string(kC) + " list", 1}}));
   // The capture's list entry arrived with that list poll.
-  EXPECT_EQ(Value("mist_pcap_captures", {{"site_id", kC}, {"site", "S3"}, {"capture_type", "radiotap"}}),
-            1);
+  EXPECT_EQ(
+      Value("mist_pcap_captures", {{"site_id", kC}, {"site", "S3"}, {"capture_type", "radiotap"}}),
+      1);
 }
 
 }  // namespace

@@ -119,8 +119,8 @@ TEST_F(ExporterE2ETest, FirstPollRoundShowsTheScenarioCaptureStateExactly) {
   EXPECT_EQ(Value(m, "mist_pcap_capture_aps", Site(kHq, "HQ", {{"state", "requested"}})), 4);
   EXPECT_EQ(Value(m, "mist_pcap_capture_aps", Site(kHq, "HQ", {{"state", "ok"}})), 3);
   EXPECT_EQ(Value(m, "mist_pcap_capture_aps", Site(kHq, "HQ", {{"state", "failed"}})), 1);
-  EXPECT_EQ(
-      Value(m, "mist_pcap_capture_ap_failed", Site(kHq, "HQ", {{"ap_mac", "5c5b350e0004"}})), 1);
+  EXPECT_EQ(Value(m, "mist_pcap_capture_ap_failed", Site(kHq, "HQ", {{"ap_mac", "5c5b350e0004"}})),
+            1);
   EXPECT_EQ(SumSamples(m, "mist_pcap_capture_ap_failed"), 1);
   EXPECT_EQ(Value(m, "mist_pcap_capture_aps", Site(kBranch, "Branch-01", {{"state", "ok"}})), 2);
   // HQ's history: 2 radiotap, 2 wired, 2 client, 1 radiotap,wired in the last day.
@@ -137,9 +137,9 @@ TEST_F(ExporterE2ETest, CaptureStartedThenStoppedAppearsAndDisappearsWithinAStat
   auto c = BaseConfig();
   c.stream.enabled = false;
   StartApp(c);
-  ASSERT_TRUE(WaitUntil(
-      [&] { return Value(Scrape(), "mist_pcap_up", Site(kWarehouse, "Warehouse")) == 1; },
-      std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return Value(Scrape(), "mist_pcap_up", Site(kWarehouse, "Warehouse")) == 1; },
+                std::chrono::seconds(20)));
   // format stream as the exporter sends it: Mist (and the simulator) default to pcap.
   ASSERT_TRUE(
       sim_->StartCapture(kWarehouse, R"({"type":"radiotap","duration":600,"format":"stream"})")
@@ -158,11 +158,11 @@ TEST_F(ExporterE2ETest, CaptureStartedThenStoppedAppearsAndDisappearsWithinAStat
     if (s.name == "mist_pcap_capture_info" && s.labels.at("site_id") == kWarehouse)
       capture_id = s.labels.at("capture_id");
   ASSERT_FALSE(capture_id.empty());
-  EXPECT_EQ(Value(m, "mist_pcap_capture_info",
-                  Site(kWarehouse, "Warehouse",
-                       {{"capture_id", capture_id}, {"capture_type", "radiotap"},
-                        {"format", "stream"}})),
-            1);
+  EXPECT_EQ(
+      Value(m, "mist_pcap_capture_info",
+            Site(kWarehouse, "Warehouse",
+                 {{"capture_id", capture_id}, {"capture_type", "radiotap"}, {"format", "stream"}})),
+      1);
 
   sim_->StopCapture(kWarehouse);
   ASSERT_TRUE(WaitUntil(
@@ -182,7 +182,9 @@ TEST_F(ExporterE2ETest, CaptureCountsEqualTheScenarioListOverThreePages) {
   std::string yaml =
       "orgs: [{id: o1, name: Org}]\n"
       "sites:\n"
-      "  - id: " + std::string(kWarehouse) + "\n"
+      "  - id: " +
+      std::string(kWarehouse) +
+      "\n"
       "    name: Warehouse\n"
       "    org: o1\n"
       "    aps: [5c5b350e0201]\n"
@@ -192,8 +194,8 @@ TEST_F(ExporterE2ETest, CaptureCountsEqualTheScenarioListOverThreePages) {
   for (int i = 0; i < 250; ++i) {
     const char* t = types[i % 7 == 0 ? 3 : i % 3];
     expected[t] += 1;
-    yaml += "      - {type: \"" + std::string(t) + "\", started_ago: " + std::to_string(60 + i * 300) +
-            ", duration: 60}\n";
+    yaml += "      - {type: \"" + std::string(t) +
+            "\", started_ago: " + std::to_string(60 + i * 300) + ", duration: 60}\n";
   }
   sim::SimOptions opts;
   opts.scenario_yaml = yaml;
@@ -211,8 +213,8 @@ TEST_F(ExporterE2ETest, CaptureCountsEqualTheScenarioListOverThreePages) {
       std::chrono::seconds(20)))
       << SumSamples(m, "mist_pcap_captures");
   for (const auto& [type, n] : expected) {
-    EXPECT_EQ(Value(m, "mist_pcap_captures", Site(kWarehouse, "Warehouse", {{"capture_type", type}})),
-              n)
+    EXPECT_EQ(
+        Value(m, "mist_pcap_captures", Site(kWarehouse, "Warehouse", {{"capture_type", type}})), n)
         << type;
   }
   // The list really was paged: at least three capture_list requests per round.
@@ -295,8 +297,8 @@ void ExpectStreamFamiliesEqualTruth(const std::vector<Sample>& m, const std::str
       ++compared;
     }
     // No label set the simulator never produced (with a non-zero value).
-    const bool histogram = name.find("_dbm") != std::string::npos ||
-                           name.find("_mbps") != std::string::npos;
+    const bool histogram =
+        name.find("_dbm") != std::string::npos || name.find("_mbps") != std::string::npos;
     for (const auto& s : m) {
       if (s.name != (histogram ? name + "_count" : name) || s.value == 0) continue;
       // Acks are counted too (event="subscribed"); the simulator's truth covers data only.
@@ -304,8 +306,8 @@ void ExpectStreamFamiliesEqualTruth(const std::vector<Sample>& m, const std::str
       if (event != s.labels.end() && event->second == "subscribed") continue;
       std::string text;
       for (const auto& [k, v] : s.labels) text += k + "=" + v + " ";
-      EXPECT_TRUE(truth_sets.count(s.labels)) << "unexpected label set in " << s.name << ": "
-                                              << text;
+      EXPECT_TRUE(truth_sets.count(s.labels))
+          << "unexpected label set in " << s.name << ": " << text;
     }
   }
   EXPECT_GT(compared, 50);

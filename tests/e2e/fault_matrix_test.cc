@@ -377,8 +377,8 @@ TEST_F(FaultMatrixTest, GarbageTextFramesAreCountedByReasonAndTheStreamStaysUp) 
 // connection and what is in flight on it.
 TEST_F(FaultMatrixTest, InvalidUtf8InATextFrameIsCountedAndTheStreamStays) {
   StartStreaming(FakeConfig());
-  ASSERT_TRUE(server_.SendRaw(DataFrames(3) + fakes::WsFrame(1, "\xff\xfe garbage") +
-                              DataFrames(4)));
+  ASSERT_TRUE(
+      server_.SendRaw(DataFrames(3) + fakes::WsFrame(1, "\xff\xfe garbage") + DataFrames(4)));
   ASSERT_TRUE(WaitData(7));
   EXPECT_EQ(server_.connections(), 1);
   EXPECT_EQ(Reconnects(), 0);

@@ -466,8 +466,8 @@ TEST_F(ScalingE2ETest, ThousandSitesStayWithinFourThousandRequestsPerSimulatedHo
     for (const auto& m : family.metric) exported[m.label.at(0).value] = m.gauge.value;
   }
   // On the fixed schedule every site's status runs on the status interval: "idle" says so.
-  EXPECT_EQ(exported, (std::map<std::string, double>{
-                          {"idle", 1100}, {"list", 11000}, {"status", 1100}}));
+  EXPECT_EQ(exported,
+            (std::map<std::string, double>{{"idle", 1100}, {"list", 11000}, {"status", 1100}}));
 }
 
 }  // namespace

@@ -391,8 +391,7 @@ inline std::string CheckDecodeFrame(std::span<const uint8_t> input) {
   }();
   const decode::Event e4 = general.Decode(buf4.get(), len);
   const auto bits = [](const decode::Event& x) {
-    const double d[] = {x.packet.length, x.packet.rssi, x.packet.datarate_mbps,
-                        x.packet.timestamp};
+    const double d[] = {x.packet.length, x.packet.rssi, x.packet.datarate_mbps, x.packet.timestamp};
     return std::string(reinterpret_cast<const char*>(d), sizeof d);
   };
   if (internal::Dump(e, nullptr) != internal::Dump(e4, nullptr) || bits(e) != bits(e4)) {

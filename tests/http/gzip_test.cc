@@ -48,7 +48,7 @@ TEST(AcceptsGzipTest, FollowsTheAcceptEncodingGrammar) {
       {"gzip;q=0.001", true},
       {"gzip ; Q = 0.5", true},
       {"gzip;q=1.0", true},
-      {"gzip;q=1.5", false},    // malformed q: identity
+      {"gzip;q=1.5", false},     // malformed q: identity
       {"gzip;q=0.0001", false},  // more than 3 decimals: malformed
       {"gzip;q=abc", false},
       {"*", true},
@@ -127,8 +127,8 @@ TEST(GzipStreamTest, PiecesJoinIntoOneValidGzipMemberInOrder) {
         std::string piece;
         const size_t n = i == 1 ? 0 : (size_t{1} << 18) + rng() % 70000;
         for (size_t k = 0; piece.size() < n; ++k) {
-          piece += "mpe_total{piece=\"" + std::to_string(i) + "\",k=\"" + std::to_string(rng() % 999) +
-                   "\"} " + std::to_string(k) + "\n";
+          piece += "mpe_total{piece=\"" + std::to_string(i) + "\",k=\"" +
+                   std::to_string(rng() % 999) + "\"} " + std::to_string(k) + "\n";
         }
         expected += piece;
         stream.Add(&piece);
@@ -146,7 +146,8 @@ TEST(GzipStreamTest, PiecesJoinIntoOneValidGzipMemberInOrder) {
 
 TEST(GzipCompressTest, TheLevelIsApplied) {
   std::string text;
-  for (int i = 0; i < 20000; ++i) text += "series{n=\"" + std::to_string(i * 7919 % 10007) + "\"} 1\n";
+  for (int i = 0; i < 20000; ++i)
+    text += "series{n=\"" + std::to_string(i * 7919 % 10007) + "\"} 1\n";
   std::string fast;
   std::string best;
   ASSERT_TRUE(GzipCompress(text, 1, &fast));

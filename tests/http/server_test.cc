@@ -237,8 +237,7 @@ TEST_F(HttpServerTest, PiecedMetricsAreSentChunkedOrGzippedPieceByPiece) {
   Handlers h;
   std::atomic<int> pieced{0};  // bumped on a render worker, read here after the reply
   h.metrics = [&big] { return big; };
-  h.metrics_pieces = [&big, &pieced](size_t chunk,
-                                     const std::function<void(std::string*)>& emit) {
+  h.metrics_pieces = [&big, &pieced](size_t chunk, const std::function<void(std::string*)>& emit) {
     ++pieced;
     for (size_t at = 0; at < big.size(); at += chunk) {
       std::string piece = big.substr(at, chunk);

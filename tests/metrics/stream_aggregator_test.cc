@@ -82,8 +82,9 @@ TEST_F(StreamAggregatorTest, CountsWirelessPacketIntoEveryFamilyWithExactLabels)
   EXPECT_TRUE(HasLine(t, "mist_pcap_packets_total{" + site +
                              ",ap_mac=\"d420b081992e\",interface=\"radiotap\",direction=\"rx\"} 2"))
       << t;
-  EXPECT_TRUE(HasLine(t, "mist_pcap_bytes_total{" + site +
-                             ",ap_mac=\"d420b081992e\",interface=\"radiotap\",direction=\"rx\"} 150.5"));
+  EXPECT_TRUE(
+      HasLine(t, "mist_pcap_bytes_total{" + site +
+                     ",ap_mac=\"d420b081992e\",interface=\"radiotap\",direction=\"rx\"} 150.5"));
   EXPECT_TRUE(HasLine(t, "mist_pcap_wireless_frames_total{" + site +
                              ",ap_mac=\"d420b081992e\",band=\"5\",frame_type=\"Management\","
                              "frame_subtype=\"Beacon\"} 2"));
@@ -93,18 +94,18 @@ TEST_F(StreamAggregatorTest, CountsWirelessPacketIntoEveryFamilyWithExactLabels)
                              ",ap_mac=\"d420b081992e\",band=\"5\",le=\"-60\"} 1"));
   EXPECT_TRUE(HasLine(t, "mist_pcap_wireless_rssi_dbm_bucket{" + site +
                              ",ap_mac=\"d420b081992e\",band=\"5\",le=\"-40\"} 2"));
-  EXPECT_TRUE(HasLine(t, "mist_pcap_wireless_rssi_dbm_sum{" + site +
-                             ",ap_mac=\"d420b081992e\",band=\"5\"} -112"));
-  EXPECT_TRUE(HasLine(t, "mist_pcap_wireless_rssi_dbm_count{" + site +
-                             ",ap_mac=\"d420b081992e\",band=\"5\"} 2"));
-  EXPECT_TRUE(HasLine(t, "mist_pcap_wireless_channel_frames_total{" + site +
-                             ",band=\"5\",channel=\"36\"} 2"));
-  EXPECT_TRUE(HasLine(t, "mist_pcap_wireless_data_rate_mbps_bucket{" + site +
-                             ",band=\"5\",le=\"54\"} 1"));
-  EXPECT_TRUE(HasLine(t, "mist_pcap_wireless_data_rate_mbps_bucket{" + site +
-                             ",band=\"5\",le=\"600\"} 1"));
-  EXPECT_TRUE(HasLine(t, "mist_pcap_wireless_data_rate_mbps_bucket{" + site +
-                             ",band=\"5\",le=\"1200\"} 2"));
+  EXPECT_TRUE(HasLine(
+      t, "mist_pcap_wireless_rssi_dbm_sum{" + site + ",ap_mac=\"d420b081992e\",band=\"5\"} -112"));
+  EXPECT_TRUE(HasLine(
+      t, "mist_pcap_wireless_rssi_dbm_count{" + site + ",ap_mac=\"d420b081992e\",band=\"5\"} 2"));
+  EXPECT_TRUE(HasLine(
+      t, "mist_pcap_wireless_channel_frames_total{" + site + ",band=\"5\",channel=\"36\"} 2"));
+  EXPECT_TRUE(
+      HasLine(t, "mist_pcap_wireless_data_rate_mbps_bucket{" + site + ",band=\"5\",le=\"54\"} 1"));
+  EXPECT_TRUE(
+      HasLine(t, "mist_pcap_wireless_data_rate_mbps_bucket{" + site + ",band=\"5\",le=\"600\"} 1"));
+  EXPECT_TRUE(HasLine(
+      t, "mist_pcap_wireless_data_rate_mbps_bucket{" + site + ",band=\"5\",le=\"1200\"} 2"));
   EXPECT_TRUE(HasLine(t, "mist_pcap_stream_messages_total{" + site + ",event=\"data\"} 2"));
 }
 
@@ -135,7 +136,8 @@ TEST_F(StreamAggregatorTest, CapFoldsNewLabelSetsIntoOtherAndCountsEveryFoldedUp
   opts.max_series_per_family = 10;
   StreamAggregator agg(opts, clock_);
   agg.AddSite(kSite, "HQ");
-  for (uint64_t i = 0; i < 100; ++i) agg.Record(Wireless(0x020000000000ULL + i, -50, 2412, 1, 1, 10));
+  for (uint64_t i = 0; i < 100; ++i)
+    agg.Record(Wireless(0x020000000000ULL + i, -50, 2412, 1, 1, 10));
   EXPECT_EQ(agg.SeriesCount(StreamAggregator::Family::kPackets), 10u);
   EXPECT_EQ(agg.DroppedCount(StreamAggregator::Family::kPackets), 91u);
   EXPECT_EQ(agg.SeriesCount(StreamAggregator::Family::kRssi), 10u);
@@ -143,8 +145,9 @@ TEST_F(StreamAggregatorTest, CapFoldsNewLabelSetsIntoOtherAndCountsEveryFoldedUp
   // Channel and data-rate families have one label set here: nothing folded.
   EXPECT_EQ(agg.DroppedCount(StreamAggregator::Family::kChannels), 0u);
   std::string t = Scrape(agg);
-  EXPECT_TRUE(HasLine(t, "mist_pcap_packets_total{site_id=\"other\",site=\"other\","
-                         "ap_mac=\"other\",interface=\"other\",direction=\"other\"} 91"))
+  EXPECT_TRUE(HasLine(t,
+                      "mist_pcap_packets_total{site_id=\"other\",site=\"other\","
+                      "ap_mac=\"other\",interface=\"other\",direction=\"other\"} 91"))
       << t;
   EXPECT_TRUE(HasLine(t, "mist_pcap_series_dropped_total{family=\"mist_pcap_packets_total\"} 91"));
 }
@@ -336,8 +339,9 @@ TEST(StreamAggregatorCardinalityTest, HundredThousandRandomMacsStayUnderTheCapWi
   EXPECT_LE(agg.InternedApCount(), 4u * 1000u);
   std::string text = "\n";
   agg.AppendText(&text);
-  EXPECT_NE(text.find("\nmist_pcap_series_dropped_total{family=\"mist_pcap_packets_total\"} 99001\n"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("\nmist_pcap_series_dropped_total{family=\"mist_pcap_packets_total\"} 99001\n"),
+      std::string::npos);
   // Nothing lost: the sum over the family equals what arrived.
   EXPECT_NE(text.find("mist_pcap_packets_total{site_id=\"other\",site=\"other\",ap_mac=\"other\","
                       "interface=\"other\",direction=\"other\"} 99001\n"),

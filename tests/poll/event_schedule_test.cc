@@ -66,7 +66,8 @@ TEST(PlanEventIntervalsTest, AShortBudgetServesRunningCapturesFirst) {
   // captures (1200/h wanted) get the rest, 892.08/h: status stretched, the net once a day.
   const double for_running = 900.0 - 190.0 / 24.0;
   EXPECT_NEAR(plan.status_stretch, 1200.0 / for_running, 1e-9);
-  EXPECT_EQ(plan.status, milliseconds(static_cast<int64_t>(std::ceil(30000 * 1200.0 / for_running))));
+  EXPECT_EQ(plan.status,
+            milliseconds(static_cast<int64_t>(std::ceil(30000 * 1200.0 / for_running))));
   // What the rounded-up status interval leaves: the net about once a day.
   EXPECT_LE(plan.idle, milliseconds(hours(24)));
   EXPECT_GT(plan.idle, milliseconds(hours(24)) - minutes(1));
@@ -179,8 +180,8 @@ TEST_F(EventScheduleTest, ANewCaptureIdPollsThatSiteAtOnceAndOnlyOnce) {
   EXPECT_EQ(Status("s3"), 1);
   EXPECT_EQ(List("s3"), 0);
   EXPECT_EQ(Status("s2") + Status("s4") + List("s2") + List("s4"), 0);
-  EXPECT_EQ(fakes::Value(registry_, "mist_pcap_capture_running", {{"site_id", "s3"}, {"site", "C"}}),
-            1);
+  EXPECT_EQ(
+      fakes::Value(registry_, "mist_pcap_capture_running", {{"site_id", "s3"}, {"site", "C"}}), 1);
   // Now a running capture: its status every poll.status_interval.
   clock_.Advance(seconds(30));
   ASSERT_TRUE(WaitFor([&] { return Status("s3") == 2; }));
@@ -273,17 +274,15 @@ TEST_F(EventScheduleTest, AFailedPollSaysWhyUntilItSucceeds) {
   Start();
   const fakes::LabelMap failure{
       {"site_id", "s1"}, {"site", "A"}, {"endpoint", "capture_status"}, {"code", "403"}};
-  ASSERT_TRUE(WaitFor([&] {
-    return fakes::Value(registry_, "mist_pcap_poll_failure_info", failure) == 1;
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return fakes::Value(registry_, "mist_pcap_poll_failure_info", failure) == 1; }));
   MistFakeServer::Reply none;
   none.status = 404;  // no capture: not a failure
   none.body = R"({"detail": "no capture is running"})";
   server_.Set("GET", StatusPath("s1"), none);
   clock_.Advance(minutes(10));
-  ASSERT_TRUE(WaitFor([&] {
-    return fakes::LabelSets(registry_, "mist_pcap_poll_failure_info").empty();
-  }));
+  ASSERT_TRUE(
+      WaitFor([&] { return fakes::LabelSets(registry_, "mist_pcap_poll_failure_info").empty(); }));
   EXPECT_EQ(fakes::Value(registry_, "mist_pcap_up", {{"site_id", "s1"}, {"site", "A"}}), 1);
 }
 

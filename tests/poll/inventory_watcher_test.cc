@@ -43,7 +43,8 @@ class InventoryWatcherTest : public ::testing::Test {
   }
   static LabelMap Ap(const char* site, const char* label, const char* mac, const char* name,
                      const char* model) {
-    return {{"site_id", site}, {"site", label}, {"ap_mac", mac}, {"ap_name", name}, {"model", model}};
+    return {
+        {"site_id", site}, {"site", label}, {"ap_mac", mac}, {"ap_name", name}, {"model", model}};
   }
 
   MistFakeServer server_;

@@ -51,7 +51,8 @@ class PollerSetTest : public ::testing::Test {
     config_.poll.status_interval = milliseconds(200);
     config_.poll.list_interval = milliseconds(300);
     config_.poll.list_window = std::chrono::hours(24);
-    config_.poll.schedule = config::PollSchedule::kFixed;  // the events schedule: event_schedule_test
+    config_.poll.schedule =
+        config::PollSchedule::kFixed;  // the events schedule: event_schedule_test
     config_.sites = {{"s1", "HQ"}, {"s2", ""}};
     server_.SetJson("GET", StatusPath("s1"), kRunningS1);
     server_.SetJson("GET", ListPath("s1"), kListS1);

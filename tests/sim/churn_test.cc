@@ -1,11 +1,10 @@
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <chrono>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "sim/cloud_sim.h"
@@ -98,11 +97,10 @@ TEST_F(CloudSimChurnTest, StartsEndsAndApFailuresHappenAtTheirTimesInOrder) {
     EXPECT_STREQ(ch[i]["source"].GetString(), "churn");
     EXPECT_EQ(ch[i].HasMember("ap_mac"), std::string(kinds[i]) == "ap_failed") << i;
   }
-  std::set<std::string> started_sites = {ch[0]["site_id"].GetString(),
-                                         ch[2]["site_id"].GetString(),
+  std::set<std::string> started_sites = {ch[0]["site_id"].GetString(), ch[2]["site_id"].GetString(),
                                          ch[3]["site_id"].GetString()};
-  EXPECT_EQ(started_sites, (std::set<std::string>{GeneratedSite(0), GeneratedSite(1),
-                                                  GeneratedSite(2)}));
+  EXPECT_EQ(started_sites,
+            (std::set<std::string>{GeneratedSite(0), GeneratedSite(1), GeneratedSite(2)}));
   // At 100 the first capture was the only one running.
   EXPECT_STREQ(ch[1]["capture_id"].GetString(), ch[0]["capture_id"].GetString());
   EXPECT_STREQ(ch[5]["capture_id"].GetString(), ch[0]["capture_id"].GetString());
@@ -131,8 +129,7 @@ TEST_F(CloudSimChurnTest, StartsEndsAndApFailuresHappenAtTheirTimesInOrder) {
   // a capture still running, whose status shows it.
   int failed_now = 0;
   for (rapidjson::SizeType i : {2u, 3u}) {
-    auto st = Get("/api/v1/sites/" + std::string(ch[i]["site_id"].GetString()) +
-                  "/pcaps/capture");
+    auto st = Get("/api/v1/sites/" + std::string(ch[i]["site_id"].GetString()) + "/pcaps/capture");
     EXPECT_EQ(st["ok"].Size() + st["failed"].Size(), 2u);
     failed_now += static_cast<int>(st["failed"].Size());
   }
@@ -182,8 +179,7 @@ TEST_F(CloudSimChurnTest, MaxRunningCapsTheChurnCaptures) {
 
 TEST_F(CloudSimChurnTest, RestStartsAndStopsAreLoggedTooWithTheirSource) {
   StartSim("{start_every: 1h}", 2);
-  ASSERT_TRUE(
-      sim_->StartCapture(GeneratedSite(1), R"({"type":"wired","format":"stream"})").ok());
+  ASSERT_TRUE(sim_->StartCapture(GeneratedSite(1), R"({"type":"wired","format":"stream"})").ok());
   Advance(5);
   sim_->StopCapture(GeneratedSite(1));
   auto ch = Changes();

@@ -1,15 +1,12 @@
-#include "sim/sim_cli.h"
-
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 
-#include <httplib.h>
-
-#include <gtest/gtest.h>
-
 #include "sim/cloud_sim.h"
+#include "sim/sim_cli.h"
 
 namespace mpe::sim {
 namespace {
@@ -37,9 +34,9 @@ TEST(SimCommandLineTest, TokenComesFromTheEnvironmentUnlessGiven) {
 }
 
 TEST(SimCommandLineTest, FlagsTakeValuesWithOrWithoutEquals) {
-  auto cl = Parse({"--listen=0.0.0.0:0", "--rate", "100000", "--seed=42", "--scenario=s.yaml",
-                   "--tls-cert=c.pem", "--tls-key=k.pem",
-                   "--download-origin=http://localhost:{port}"});
+  auto cl =
+      Parse({"--listen=0.0.0.0:0", "--rate", "100000", "--seed=42", "--scenario=s.yaml",
+             "--tls-cert=c.pem", "--tls-key=k.pem", "--download-origin=http://localhost:{port}"});
   ASSERT_TRUE(cl.ok()) << cl.error().message;
   EXPECT_EQ(cl->options.listen, "0.0.0.0:0");
   EXPECT_EQ(cl->options.rate, 100000);
@@ -77,8 +74,10 @@ TEST(SimTlsTest, ServesRestOverHttpsWithTheGivenCertificate) {
   auto dir = std::filesystem::temp_directory_path() / ("mpe_sim_tls_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                    "-keyout '" + key + "' -out '" + cert + "' >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-keyout '" +
+      key + "' -out '" + cert + "' >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) {
     std::filesystem::remove_all(dir);
     GTEST_SKIP() << "openssl command not available";

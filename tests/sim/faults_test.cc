@@ -1,8 +1,7 @@
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <chrono>
-
-#include <gtest/gtest.h>
 
 #include "sim/cloud_sim.h"
 #include "sim/sim_test_util.h"

@@ -1,5 +1,6 @@
 #include "sim/packet_gen.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "sim/sim_test_util.h"
 
@@ -42,7 +41,8 @@ std::string Base64Decode(const std::string& in) {
 
 uint32_t Le32(const std::string& b, size_t off) {
   return static_cast<uint8_t>(b[off]) | static_cast<uint8_t>(b[off + 1]) << 8 |
-         static_cast<uint8_t>(b[off + 2]) << 16 | static_cast<uint32_t>(static_cast<uint8_t>(b[off + 3])) << 24;
+         static_cast<uint8_t>(b[off + 2]) << 16 |
+         static_cast<uint32_t>(static_cast<uint8_t>(b[off + 3])) << 24;
 }
 
 std::shared_ptr<StreamTarget> MakeTarget(bool wireless, bool wired, int max_pkt_len = 2000) {
@@ -186,8 +186,7 @@ class PcapTsharkTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (RunCommand("command -v tshark").empty()) GTEST_SKIP() << "tshark not installed";
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mpe_sim_pcap_" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("mpe_sim_pcap_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override {
@@ -246,7 +245,8 @@ TEST_F(PcapTsharkTest, WirelessFramesDecodeToThePcapDictValues) {
     SCOPED_TRACE(std::string(d["frame_subtype"].GetString()) + " #" + std::to_string(i));
     int code = -1;
     for (int k = 0; k < kFrameKindCount; ++k) {
-      if (std::string(FrameSubtypeName(static_cast<FrameKind>(k))) == d["frame_subtype"].GetString()) {
+      if (std::string(FrameSubtypeName(static_cast<FrameKind>(k))) ==
+          d["frame_subtype"].GetString()) {
         code = FrameTypeSubtypeCode(static_cast<FrameKind>(k));
       }
     }

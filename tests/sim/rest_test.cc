@@ -348,8 +348,9 @@ TEST_F(CloudSimRestTest, AnnotationAnswersAnEmptyObjectAndIsNeverListed) {
   EXPECT_EQ(res->body, "{}");
   list = ParseJson(client_->Get(Path(kWarehouse, "/pcaps"))->body);
   EXPECT_FALSE(list["results"][0].HasMember("notes"));
-  EXPECT_EQ(client_->Put(Path(kWarehouse, "/pcaps/nope"), R"({"notes":"x"})",
-                         "application/json")->status, 404);
+  EXPECT_EQ(
+      client_->Put(Path(kWarehouse, "/pcaps/nope"), R"({"notes":"x"})", "application/json")->status,
+      404);
   auto bad = client_->Put(Path(kWarehouse, "/pcaps/" + id), R"({"notes":1})", "application/json");
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(bad->body, R"({"detail":"notes: expected a string"})");
@@ -429,8 +430,9 @@ TEST_F(CloudSimRestTest, StatsCountRequestsPerEndpointAndCode) {
 class CloudSimPagingTest : public CloudSimRestTest {
  protected:
   void SetUp() override {
-    std::string yaml = "orgs: [{id: o1, name: Org}]\nsites:\n  - id: big\n    org: o1\n"
-                       "    aps: [5c5b350e0901]\n    history:\n";
+    std::string yaml =
+        "orgs: [{id: o1, name: Org}]\nsites:\n  - id: big\n    org: o1\n"
+        "    aps: [5c5b350e0901]\n    history:\n";
     for (int i = 0; i < 250; ++i) {
       yaml += "      - {type: radiotap, started_ago: " + std::to_string(60 + i * 60) +
               ", duration: 60}\n";
@@ -477,8 +479,8 @@ TEST(CloudSimDiscoveryTest, AddedAndRemovedSitesShowInOrgSites) {
   sim.AddSite(kOrg, "new-site", "Lab", {"5c5b350e0301"});
   auto res = client.Get(std::string("/api/v1/orgs/") + kOrg + "/sites");
   EXPECT_EQ(res->get_header_value("X-Page-Total"), "4");
-  auto http_add = client.Post("/sim/sites", R"({"org_id":"org-2","id":"s2","name":"Two"})",
-                              "application/json");
+  auto http_add =
+      client.Post("/sim/sites", R"({"org_id":"org-2","id":"s2","name":"Two"})", "application/json");
   EXPECT_EQ(http_add->status, 200);
   EXPECT_EQ(ParseJson(client.Get("/api/v1/self")->body)["privileges"].Size(), 2u);
   sim.RemoveSite("new-site");

@@ -84,8 +84,7 @@ TEST(ScenarioTest, ConfigFileEqualsTheBuiltInDefault) {
 }
 
 TEST(ScenarioTest, UnknownKeyIsAnErrorThatNamesIt) {
-  auto sc = ParseScenario(
-      "orgs: [{id: o1}]\nsites:\n  - {id: s1, org: o1, colour: blue}\n");
+  auto sc = ParseScenario("orgs: [{id: o1}]\nsites:\n  - {id: s1, org: o1, colour: blue}\n");
   ASSERT_FALSE(sc.ok());
   EXPECT_NE(sc.error().message.find("sites[0].colour"), std::string::npos) << sc.error().message;
 }
@@ -130,8 +129,7 @@ TEST(ScenarioTest, IdleStatusAndHistoryItemsWithoutIdOrWithAReason) {
   auto bad = ParseScenario("idle_status: '{}'\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message, "scenario: idle_status: expected not_found or empty, got '{}'");
-  auto bad_id =
-      ParseScenario("orgs: [{id: o1}]\nsites: [{id: s1, org: o1, history: [{id: x}]}]\n");
+  auto bad_id = ParseScenario("orgs: [{id: o1}]\nsites: [{id: s1, org: o1, history: [{id: x}]}]\n");
   ASSERT_FALSE(bad_id.ok());
   EXPECT_NE(bad_id.error().message.find("sites[0].history[0].id"), std::string::npos)
       << bad_id.error().message;

@@ -1,5 +1,11 @@
 #pragma once
 
+#include <rapidjson/document.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -9,12 +15,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <rapidjson/document.h>
 
 namespace mpe::sim::testing {
 
@@ -81,8 +81,8 @@ class TestWsClient {
   }
 
   // The next message, or nullopt on timeout or when the connection ended.
-  std::optional<std::string> Next(std::chrono::milliseconds timeout =
-                                      std::chrono::milliseconds(3000)) {
+  std::optional<std::string> Next(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, timeout, [this] { return !messages_.empty() || ended_; });
     if (messages_.empty()) return std::nullopt;

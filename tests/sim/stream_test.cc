@@ -1,8 +1,7 @@
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <map>
-
-#include <gtest/gtest.h>
 
 #include "sim/cloud_sim.h"
 #include "sim/sim_test_util.h"
@@ -139,9 +138,8 @@ TEST_F(CloudSimStreamTest, LimitDeliversExactlyNMessagesAndTruthMatchesThem) {
   auto msgs = ReadData(ws, kN);
   ASSERT_EQ(msgs.size(), kN);
   EXPECT_FALSE(ws.Next(std::chrono::milliseconds(200)));  // nothing beyond the limit
-  ASSERT_TRUE(WaitFor([&] {
-    return ParseJson(sim_->TruthJson())["messages"]["data"].GetUint64() == kN;
-  }));
+  ASSERT_TRUE(
+      WaitFor([&] { return ParseJson(sim_->TruthJson())["messages"]["data"].GetUint64() == kN; }));
 
   std::map<std::string, uint64_t> packets, frames, wired, channels;
   std::map<std::string, double> bytes;
@@ -281,9 +279,7 @@ TEST_F(CloudSimStreamTest, StatsShowTheConnectionsSubscribedPerSiteNow) {
     const auto& s = stats["subscribed"];
     return s.HasMember(site) ? s[site].GetInt() : 0;
   };
-  auto subscribed_sites = [&] {
-    return ParseJson(sim_->StatsJson())["subscribed"].MemberCount();
-  };
+  auto subscribed_sites = [&] { return ParseJson(sim_->StatsJson())["subscribed"].MemberCount(); };
   EXPECT_EQ(subscribed_sites(), 0u);
   {
     TestWsClient a, b;
@@ -332,8 +328,8 @@ TEST_F(CloudSimStreamTest, DropFaultCutsTheConnectionWithoutACloseFrame) {
 
 TEST_F(CloudSimStreamTest, StreamSettingsCanBeChangedOverHttp) {
   httplib::Client c("127.0.0.1", sim_->port());
-  auto res = c.Post("/sim/stream", R"({"limit":3,"rate":500,"data_as_string":1})",
-                    "application/json");
+  auto res =
+      c.Post("/sim/stream", R"({"limit":3,"rate":500,"data_as_string":1})", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   TestWsClient ws;
@@ -353,8 +349,8 @@ TEST_F(CloudSimStreamTest, TruthWithoutFamiliesHasTheSameTotals) {
   ASSERT_EQ(ws.Connect(sim_->port(), "tok"), 101);
   ws.Send(Subscribe(kHq));
   ASSERT_EQ(ReadData(ws, 7).size(), 7u);
-  ASSERT_TRUE(WaitFor(
-      [&] { return ParseJson(sim_->TruthJson())["messages"]["data"].GetUint64() == 7u; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return ParseJson(sim_->TruthJson())["messages"]["data"].GetUint64() == 7u; }));
   httplib::Client c("127.0.0.1", sim_->port());
   auto full = ParseJson(c.Get("/sim/truth")->body);
   for (const char* q : {"/sim/truth?families=0", "/sim/truth?families=false"}) {

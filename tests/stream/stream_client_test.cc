@@ -3,12 +3,11 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
-
-#include <iostream>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <mutex>
 #include <string>
 #include <thread>

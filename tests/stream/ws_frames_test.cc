@@ -13,8 +13,8 @@ namespace {
 namespace websocket = boost::beast::websocket;
 
 // A server frame (never masked), with explicit control over every header bit.
-std::string ServerFrame(uint8_t opcode, std::string_view payload, bool fin = true,
-                        uint8_t rsv = 0, bool masked = false) {
+std::string ServerFrame(uint8_t opcode, std::string_view payload, bool fin = true, uint8_t rsv = 0,
+                        bool masked = false) {
   std::string out;
   out.push_back(static_cast<char>((fin ? 0x80 : 0) | (rsv << 4) | opcode));
   const size_t n = payload.size();
@@ -215,8 +215,8 @@ TEST(WsFramesTest, ProtocolViolationsFailWithTheirBeastErrorCode) {
       {"126-byte ping", ServerFrame(0x9, std::string(126, 'p')),
        websocket::error::bad_control_size},
       {"lone continuation", ServerFrame(0x0, "x"), websocket::error::bad_continuation},
-      {"text inside a fragmented message",
-       ServerFrame(0x1, "a", false) + ServerFrame(0x1, "b"), websocket::error::bad_data_frame},
+      {"text inside a fragmented message", ServerFrame(0x1, "a", false) + ServerFrame(0x1, "b"),
+       websocket::error::bad_data_frame},
       {"length with the top bit", std::string("\x81\x7f\x80\x00\x00\x00\x00\x00\x00\x01", 10),
        websocket::error::bad_size},
   };
