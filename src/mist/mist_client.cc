@@ -553,30 +553,34 @@ ApiResult<ApiUsage> MistClient::GetApiUsage(CancelToken* cancel) {
   return std::move(parsed).value();
 }
 
-ApiResult<std::vector<Site>> MistClient::ListOrgSites(const std::string& org_id,
-                                                      CancelToken* cancel) {
-  const std::string context = Context(Endpoint::kOrgSites, "") + " org=" + org_id;
-  std::vector<Site> all;
+template <class T>
+ApiResult<std::vector<T>> MistClient::ListOrgPages(
+    Endpoint endpoint, const std::string& org_id, const std::string& resource,
+    common::Result<std::vector<T>> (*parse)(std::string_view), CancelToken* cancel) {
+  const std::string context = Context(endpoint, "") + " org=" + org_id;
+  std::vector<T> all;
   for (int page = 1;; ++page) {
     if (page > kMaxPages) {
       return common::MakeError(context + ": more than " + std::to_string(kMaxPages) + " pages",
                                kErrorPaging);
     }
-    std::string path = path_prefix_ + "/api/v1/orgs/" + PercentEncode(org_id) +
-                       "/sites?limit=" + std::to_string(kOrgSitesPageLimit) +
-                       "&page=" + std::to_string(page);
-    auto res = Send(Endpoint::kOrgSites, "GET", path, nullptr, "", cancel);
+    const std::string path = path_prefix_ + "/api/v1/orgs/" + PercentEncode(org_id) + "/" +
+                             resource + "limit=" + std::to_string(kOrgSitesPageLimit) +
+                             "&page=" + std::to_string(page);
+    auto res = Send(endpoint, "GET", path, nullptr, "", cancel);
     if (!res.ok()) {
       common::Error error = res.error();
       error.message += " org=" + org_id;
       return {std::move(error), res.retry_after()};
     }
-    auto parsed = ParseSites(res->body);
+    auto parsed = parse(res->body);
     if (!parsed.ok()) {
       return common::MakeError(context + ": " + parsed.error().message, kErrorBadResponse);
     }
-    const bool empty_page = parsed->empty();
-    for (auto& site : *parsed) all.push_back(std::move(site));
+    // A page without any object ends the listing even when the headers claim more; one whose
+    // items were all skipped (another device type, no id) does not.
+    const bool empty_page = parsed->empty() && res->body.find('{') == std::string::npos;
+    for (auto& item : *parsed) all.push_back(std::move(item));
     int64_t total = ParseHeaderInt(res->headers, "x-page-total", -1);
     int64_t limit = ParseHeaderInt(res->headers, "x-page-limit", kOrgSitesPageLimit);
     int64_t served = ParseHeaderInt(res->headers, "x-page-page", page);
@@ -585,36 +589,15 @@ ApiResult<std::vector<Site>> MistClient::ListOrgSites(const std::string& org_id,
   return all;
 }
 
+ApiResult<std::vector<Site>> MistClient::ListOrgSites(const std::string& org_id,
+                                                      CancelToken* cancel) {
+  return ListOrgPages<Site>(Endpoint::kOrgSites, org_id, "sites?", &ParseSites, cancel);
+}
+
 ApiResult<std::vector<InventoryAp>> MistClient::ListOrgInventory(const std::string& org_id,
                                                                  CancelToken* cancel) {
-  const std::string context = Context(Endpoint::kOrgInventory, "") + " org=" + org_id;
-  std::vector<InventoryAp> all;
-  for (int page = 1;; ++page) {
-    if (page > kMaxPages) {
-      return common::MakeError(context + ": more than " + std::to_string(kMaxPages) + " pages",
-                               kErrorPaging);
-    }
-    std::string path = path_prefix_ + "/api/v1/orgs/" + PercentEncode(org_id) +
-                       "/inventory?type=ap&limit=" + std::to_string(kOrgSitesPageLimit) +
-                       "&page=" + std::to_string(page);
-    auto res = Send(Endpoint::kOrgInventory, "GET", path, nullptr, "", cancel);
-    if (!res.ok()) {
-      common::Error error = res.error();
-      error.message += " org=" + org_id;
-      return {std::move(error), res.retry_after()};
-    }
-    auto parsed = ParseInventory(res->body);
-    if (!parsed.ok()) {
-      return common::MakeError(context + ": " + parsed.error().message, kErrorBadResponse);
-    }
-    const bool empty_page = parsed->empty() && res->body.find('{') == std::string::npos;
-    for (auto& ap : *parsed) all.push_back(std::move(ap));
-    int64_t total = ParseHeaderInt(res->headers, "x-page-total", -1);
-    int64_t limit = ParseHeaderInt(res->headers, "x-page-limit", kOrgSitesPageLimit);
-    int64_t served = ParseHeaderInt(res->headers, "x-page-page", page);
-    if (total < 0 || limit <= 0 || empty_page || served * limit >= total) break;
-  }
-  return all;
+  return ListOrgPages<InventoryAp>(Endpoint::kOrgInventory, org_id, "inventory?type=ap&",
+                                   &ParseInventory, cancel);
 }
 
 }  // namespace mpe::mist

@@ -169,6 +169,12 @@ class MistClient {
                            const std::string* body, const std::string& site, CancelToken* cancel,
                            std::initializer_list<int> accept = {});
   std::string Context(Endpoint endpoint, const std::string& site) const;
+  // Every page of GET /api/v1/orgs/{org_id}/<resource>limit=..&page=N (X-Page-* headers).
+  template <class T>
+  ApiResult<std::vector<T>> ListOrgPages(Endpoint endpoint, const std::string& org_id,
+                                         const std::string& resource,
+                                         common::Result<std::vector<T>> (*parse)(std::string_view),
+                                         CancelToken* cancel);
   std::string Redact(std::string text) const;
 
   std::string token_;

@@ -423,6 +423,20 @@ void PollerSet::SetReservedPerHour(double per_hour) {
   ReplanLocked(before);
 }
 
+bool PollerSet::Quiescent(Steady* next_due) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Steady now = clock_.SteadyNow();
+  Steady next = Steady::max();
+  for (const auto& [id, e] : entries_) {
+    if (e.busy) return false;
+    next = std::min({next, e.status_due, e.list_due, e.status_event_due, e.list_event_due});
+  }
+  next = std::max(next, hold_until_);
+  if (next <= now) return false;
+  *next_due = next;
+  return true;
+}
+
 bool PollerSet::events_schedule() const {
   std::lock_guard<std::mutex> lock(mu_);
   return EventsLocked();

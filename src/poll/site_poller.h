@@ -108,6 +108,10 @@ class PollerSet {
   EventIntervals event_intervals() const;
   static constexpr std::chrono::seconds kEventMinGap{10};
 
+  // For tests that drive a ManualClock: true when no poll is in flight and none is due at the
+  // clock's now; *next_due is then the earliest due time (Steady::max() when none).
+  bool Quiescent(std::chrono::steady_clock::time_point* next_due) const;
+
   // True once any status or list poll has succeeded (for /readyz).
   bool AnyPollSucceeded() const { return any_success_.load(); }
   std::vector<SiteState> States() const;
