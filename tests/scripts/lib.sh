@@ -33,6 +33,7 @@ write_config() {
 mist:
   api_url: $SIM_URL
   token_env: MIST_API_TOKEN
+  max_requests_per_hour: 1000000  # 1 s polls of running captures: far over Mist's 5,000/h
 sites:
   - {id: 978c48e6-6ef6-11e6-8bbf-02e208b2d34f, name: HQ}
   - {id: a1b2c3d4-0000-4000-8000-000000000002, name: Branch-01}
