@@ -12,7 +12,10 @@ simulator's clock, which is this machine's clock). `report` matches every churn 
 the first scrape that shows it and prints a markdown table: REST calls per hour (from the
 simulator's request counters), and the p50 / p99 / max delay from a change to /metrics, per
 kind. A change not shown by the end of the run counts as not seen (and makes p99 "> run" when
-more than 1% are unseen). Changes in the last GRACE seconds of the run are left out: no
+more than 1% are unseen); a failed AP whose capture ended before anything showed it is counted
+apart ("ended before shown": failed-AP series exist only while their capture runs, so no
+schedule could show it); an end counts only for a capture /metrics showed running. Changes in
+the last GRACE seconds of the run are left out: no
 schedule could show them in time.
 """
 import json
@@ -103,6 +106,9 @@ def analyse(out, name):
     calls = (sim_requests(s1) - sim_requests(s0)) / hours
     delays = {"capture_start": [], "capture_end": [], "ap_failed": []}
     unseen = {k: 0 for k in delays}
+    superseded = 0
+    never_shown = 0
+    ends = {c["capture_id"]: c["time"] for c in changes if c["kind"] == "capture_end"}
     for c in changes:
         if c.get("source") != "churn" or c["kind"] not in delays:
             continue
@@ -110,6 +116,11 @@ def analyse(out, name):
         if t0 < window["start"] or t0 > window["end"] - GRACE:
             continue
         key_cap = (c["site_id"], c["capture_id"])
+        if c["kind"] == "capture_end" and not any(key_cap in s["caps"] for s in scrapes
+                                                  if s["t"] < t0):
+            # Never shown while it ran: "gone from /metrics" would be no news.
+            never_shown += 1
+            continue
         seen = None
         for s in scrapes:
             if s["t"] < t0:
@@ -122,11 +133,16 @@ def analyse(out, name):
                 seen = s["t"]
             if seen is not None:
                 break
-        if seen is None:
+        if seen is None and c["kind"] == "ap_failed" and ends.get(c["capture_id"], math.inf) <= \
+                window["end"]:
+            # The capture ended before anything showed the failure: no schedule can show it
+            # any more (failed-AP series exist only while their capture runs). Counted apart.
+            superseded += 1
+        elif seen is None:
             unseen[c["kind"]] += 1
         else:
             delays[c["kind"]].append(seen - t0)
-    return calls, delays, unseen, s1.get("requests", {})
+    return calls, delays, unseen, superseded, never_shown, s1.get("requests", {})
 
 
 def fmt(delays, unseen):
@@ -144,13 +160,15 @@ def report(out, names):
             "| failed AP p50 / p99 (n) | calls by endpoint (run) |",
             "|---|---|---|---|---|---|"]
     for name in names:
-        calls, delays, unseen, by_ep = analyse(out, name)
+        calls, delays, unseen, superseded, never_shown, by_ep = analyse(out, name)
         s0 = json.load(open(os.path.join(out, f"{name}.stats_start.json")))["requests"]
         eps = ", ".join(f"{k} {by_ep[k] - s0.get(k, 0)}" for k in sorted(by_ep)
                         if isinstance(by_ep[k], int) and by_ep[k] - s0.get(k, 0) > 0)
         rows.append(f"| {name} | {calls:.0f} | {fmt(delays['capture_start'], unseen['capture_start'])} "
-                    f"| {fmt(delays['capture_end'], unseen['capture_end'])} "
-                    f"| {fmt(delays['ap_failed'], unseen['ap_failed'])} | {eps} |")
+                    f"| {fmt(delays['capture_end'], unseen['capture_end'])}"
+                    f"{f'; {never_shown} never shown running' if never_shown else ''} "
+                    f"| {fmt(delays['ap_failed'], unseen['ap_failed'])}"
+                    f"{f'; {superseded} ended before shown' if superseded else ''} | {eps} |")
     text = "\n".join(rows) + "\n"
     with open(os.path.join(out, "api_economy.md"), "w") as f:
         f.write(text)
