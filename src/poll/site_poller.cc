@@ -61,69 +61,71 @@ void PollerSet::AddEntryLocked(const SiteRef& site, milliseconds offset, millise
   entries_.insert_or_assign(site.id, std::move(entry));
 }
 
+void PollerSet::UpdateEventIntervalsLocked(size_t n) {
+  const Steady now = clock_.SteadyNow();
+  while (!event_polls_.empty() && now - event_polls_.front() > std::chrono::hours(1)) {
+    event_polls_.pop_front();
+  }
+  EventPlanInput in;
+  in.sites = n;
+  in.running = static_cast<size_t>(std::count_if(
+      entries_.begin(), entries_.end(), [](const auto& kv) { return kv.second.running(); }));
+  in.status = poll_.status_interval;
+  in.idle = poll_.idle_interval;
+  in.max_requests_per_hour = max_requests_per_hour_;
+  // Stream-triggered polls: their rate over the last hour, at least 5% of the usable budget.
+  const double event_floor = 0.05 * kPollBudgetShare * std::max(0, max_requests_per_hour_);
+  in.reserved_per_hour =
+      reserved_per_hour_ + std::max(event_floor, static_cast<double>(event_polls_.size()));
+  const EventIntervals next = PlanEventIntervals(in);
+  if (intervals_known_ && event_intervals_.idle.count() > 0 && next.idle != event_intervals_.idle) {
+    // The safety net's share changed (a capture started or ended, the budget or the site
+    // count changed): pending safety-net polls move by the same factor, so the rate follows
+    // the plan at once instead of after a whole round at the old rate.
+    const double factor =
+        static_cast<double>(next.idle.count()) / static_cast<double>(event_intervals_.idle.count());
+    auto rescale = [now, factor](Steady& due) {
+      if (due <= now) return;
+      due = now + std::chrono::duration_cast<Steady::duration>((due - now) * factor);
+    };
+    for (auto& [id, e] : entries_) {
+      if (!e.running()) rescale(e.status_due);
+      rescale(e.list_due);
+    }
+  }
+  const bool was_stretched = intervals_known_ && event_intervals_.status_stretch > 1;
+  const bool changed = !intervals_known_ || next.status != event_intervals_.status ||
+                       next.idle != event_intervals_.idle ||
+                       next.idle_stretch != event_intervals_.idle_stretch;
+  event_intervals_ = next;
+  intervals_ = PollIntervals{};
+  intervals_.status = next.status;
+  intervals_.list = next.idle;
+  intervals_.stretch = next.status_stretch;
+  intervals_.usable_per_hour = next.usable_per_hour;
+  intervals_known_ = true;
+  if (!changed) return;
+  metrics_.SetPollIntervals({next.status, next.idle, next.idle, next.status_stretch,
+                             next.idle_stretch, next.idle_stretch});
+  auto seconds = [](milliseconds d) { return std::chrono::duration<double>(d).count(); };
+  if (next.status_stretch > 1 && !was_stretched) {
+    spdlog::warn(
+        "mist request budget: {} running captures every {}s do not fit {:.0f} requests/hour; "
+        "their status polls stretched x{:.2f} to {}s",
+        in.running, seconds(poll_.status_interval), next.usable_per_hour, next.status_stretch,
+        seconds(next.status));
+  } else if (next.status_stretch <= 1 && was_stretched) {
+    spdlog::info("mist request budget: running captures polled every {}s again",
+                 seconds(next.status));
+  }
+  spdlog::debug("poll plan: {} sites, {} running; status {}s, safety net {}s ({:.0f}/h of {:.0f})",
+                n, in.running, seconds(next.status), seconds(next.idle), next.planned_per_hour,
+                next.usable_per_hour);
+}
+
 void PollerSet::UpdateIntervalsLocked(size_t n) {
   if (EventsLocked()) {
-    const Steady now = clock_.SteadyNow();
-    while (!event_polls_.empty() && now - event_polls_.front() > std::chrono::hours(1)) {
-      event_polls_.pop_front();
-    }
-    EventPlanInput in;
-    in.sites = n;
-    in.running = static_cast<size_t>(std::count_if(
-        entries_.begin(), entries_.end(), [](const auto& kv) { return kv.second.running(); }));
-    in.status = poll_.status_interval;
-    in.idle = poll_.idle_interval;
-    in.max_requests_per_hour = max_requests_per_hour_;
-    // Stream-triggered polls: their rate over the last hour, at least 5% of the usable budget.
-    const double event_floor = 0.05 * kPollBudgetShare * std::max(0, max_requests_per_hour_);
-    in.reserved_per_hour =
-        reserved_per_hour_ + std::max(event_floor, static_cast<double>(event_polls_.size()));
-    const EventIntervals next = PlanEventIntervals(in);
-    if (intervals_known_ && event_intervals_.idle.count() > 0 &&
-        next.idle != event_intervals_.idle) {
-      // The safety net's share changed (a capture started or ended, the budget or the site
-      // count changed): pending safety-net polls move by the same factor, so the rate follows
-      // the plan at once instead of after a whole round at the old rate.
-      const double factor = static_cast<double>(next.idle.count()) /
-                            static_cast<double>(event_intervals_.idle.count());
-      auto rescale = [now, factor](Steady& due) {
-        if (due <= now) return;
-        due = now + std::chrono::duration_cast<Steady::duration>((due - now) * factor);
-      };
-      for (auto& [id, e] : entries_) {
-        if (!e.running()) rescale(e.status_due);
-        rescale(e.list_due);
-      }
-    }
-    const bool was_stretched = intervals_known_ && event_intervals_.status_stretch > 1;
-    const bool changed = !intervals_known_ || next.status != event_intervals_.status ||
-                         next.idle != event_intervals_.idle ||
-                         next.idle_stretch != event_intervals_.idle_stretch;
-    event_intervals_ = next;
-    intervals_ = PollIntervals{};
-    intervals_.status = next.status;
-    intervals_.list = next.idle;
-    intervals_.stretch = next.status_stretch;
-    intervals_.usable_per_hour = next.usable_per_hour;
-    intervals_known_ = true;
-    if (!changed) return;
-    metrics_.SetPollIntervals({next.status, next.idle, next.idle, next.status_stretch,
-                               next.idle_stretch, next.idle_stretch});
-    auto seconds = [](milliseconds d) { return std::chrono::duration<double>(d).count(); };
-    if (next.status_stretch > 1 && !was_stretched) {
-      spdlog::warn(
-          "mist request budget: {} running captures every {}s do not fit {:.0f} requests/hour; "
-          "their status polls stretched x{:.2f} to {}s",
-          in.running, seconds(poll_.status_interval), next.usable_per_hour, next.status_stretch,
-          seconds(next.status));
-    } else if (next.status_stretch <= 1 && was_stretched) {
-      spdlog::info("mist request budget: running captures polled every {}s again",
-                   seconds(next.status));
-    }
-    spdlog::debug(
-        "poll plan: {} sites, {} running; status {}s, safety net {}s ({:.0f}/h of {:.0f})", n,
-        in.running, seconds(next.status), seconds(next.idle), next.planned_per_hour,
-        next.usable_per_hour);
+    UpdateEventIntervalsLocked(n);
     return;
   }
   const PollIntervals next =

@@ -173,6 +173,9 @@ class PollerSet {
   // `list_offset` from now; caller holds mu_.
   void AddEntryLocked(const SiteRef& site, std::chrono::milliseconds offset,
                       std::chrono::milliseconds list_offset, Steady now);
+  // The events schedule's part of UpdateIntervalsLocked: the plan for n sites and the running
+  // captures now, pending safety-net polls rescaled when its interval changed.
+  void UpdateEventIntervalsLocked(size_t n);
   // Recomputes intervals_ for n sites, logs and exports a change; caller holds mu_.
   void UpdateIntervalsLocked(size_t n);
   // After poll_ or the budget changed: new intervals; pending polls pulled in when an interval
