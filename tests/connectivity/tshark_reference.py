@@ -97,7 +97,9 @@ class Frame:
 
     def int(self, name):
         v = self.first(name)
-        return None if v is None or v == "" else int(v, 0)
+        if v is None or v == "":
+            return None
+        return int(v, 16) if v[:2].lower() == "0x" else int(v, 10)  # "0x0011", "08" both ok
 
     @property
     def protocols(self):

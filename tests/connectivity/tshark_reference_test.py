@@ -384,6 +384,16 @@ def eapol_frame_variants(c):
 
 
 @case
+def eapol_carriers_ds_and_amsdu(c):
+    e = llc_snap(0x888E) + eapol_key(KI[1], kdlen=22)
+    frames = [rt() + wlan(2, 0, CL, AP, AP) + e,                              # DS=0: 1
+              rt() + wlan(2, 0, CL, AP, AP, flags=0x03, a4=CL2) + e,          # WDS: 1
+              rt() + wlan(2, 1, CL, AP, AP, flags=0x02) + e,                  # Data+CF-Ack: 1
+              rt() + wlan(2, 8, CL, AP, AP, flags=0x02, qos=0x0080) + e]      # A-MSDU: none
+    return _eapol_only(c, frames, {1: 3})
+
+
+@case
 def eapol_body_cut_is_truncated_not_a_message(c):
     f4 = eapol_frame(4)           # 12 rt + 26 QoS hdr + 8 LLC + 4 EAPOL hdr + 95 descriptor
     f1 = eapol_frame(1)           # + 22 key data
