@@ -1,0 +1,108 @@
+// Client connectivity, from what the captured frames say (issue 18 families). Each alert
+// judges one capturing AP (site_id, ap_mac) and carries its inventory name as ap_name (the
+// MAC when the inventory has none), as the dashboards show it. Thresholds: config.libsonnet.
+local r = import '../lib/rules.libsonnet';
+
+function(c)
+  local by = 'job, instance, site_id, site, ap_mac';
+  local on = 'job, instance, site_id, ap_mac';
+  local inc(metric, sel, window) =
+    'sum by (%s) (increase(%s{%s, %s}[%s]))' % [by, metric, c.selector, sel, window];
+  local dhcp(type) = inc('mist_pcap_wired_dhcp_messages_total', 'message_type=%s' % type, c.dhcpFailingWindow);
+  local hs(result) = inc('mist_pcap_eapol_handshakes_total', 'result=%s' % result, c.handshakeFailuresWindow);
+  local apDesc = 'AP {{ $labels.ap_name }} ({{ $labels.ap_mac }}) at site {{ $labels.site }} ({{ $labels.site_id }})';
+  [
+    r.alert(
+      c, 'MistPcapDeauthFlood', 'warning',
+      r.withApName(c, |||
+        sum by (%(by)s) (rate(mist_pcap_wireless_disconnects_total{%(sel)s, frame_subtype="deauthentication"}[%(w)s]))
+        > %(rate)g
+      ||| % { by: by, sel: c.selector, w: c.deauthFloodWindow, rate: c.deauthFloodRate }, 'mist_pcap_wireless_disconnects_total'),
+      c.deauthFloodFor,
+      'Deauthentication flood at AP {{ $labels.ap_name }} (site {{ $labels.site }})',
+      apDesc + ' has captured {{ $value | printf "%.1f" }} deauthentication frames per second '
+      + '(sent or received) over %s, for %s (threshold %g/s). Clients are being ' % [c.deauthFloodWindow, c.deauthFloodFor, c.deauthFloodRate]
+      + 'disconnected: the reason codes (Client connectivity dashboard) tell whether the AP drops '
+      + 'them (4-way handshake timeout, 802.1X failure, inactivity) or the frames are spoofed (an '
+      + 'attack or a rogue-AP containment).',
+    ),
+
+    r.alert(
+      c, 'MistPcapHandshakeFailures', 'warning',
+      r.withApName(c, |||
+        (
+          %(incomplete)s
+          /
+          %(all)s
+          > %(ratio)g
+        )
+        and on (%(on)s)
+        %(all)s >= %(min)g
+      ||| % {
+        incomplete: hs('"incomplete"'),
+        all: hs('~"complete|incomplete"'),
+        on: on,
+        ratio: c.handshakeFailureRatio,
+        min: c.handshakeMinCount,
+      }, 'mist_pcap_eapol_handshakes_total'),
+      c.handshakeFailuresFor,
+      '{{ $value | humanizePercentage }} of WPA handshakes fail at AP {{ $labels.ap_name }} (site {{ $labels.site }})',
+      '{{ $value | humanizePercentage }} of the 4-way handshakes captured by ' + apDesc
+      + ' over %s were incomplete (threshold %s, at least %g handshakes), for %s. Clients ' % [
+        c.handshakeFailuresWindow, std.toString(c.handshakeFailureRatio * 100) + '%', c.handshakeMinCount, c.handshakeFailuresFor,
+      ]
+      + 'associate but do not get keys: a wrong passphrase (PSK), a RADIUS/802.1X problem, or '
+      + 'frames lost on a poor radio link.',
+    ),
+
+    // Two conditions, told apart by the label problem: "nak" (the server refuses the clients'
+    // requests) and "no_offer" (discovers go unanswered). No offer at all counts as 0 offers.
+    r.alert(
+      c, 'MistPcapDHCPFailing', 'warning',
+      r.withApName(c, |||
+        label_replace(
+          (
+            %(nak)s
+            /
+            %(acknak)s
+            > %(nakRatio)g
+          )
+          and on (%(on)s)
+          %(acknak)s >= %(min)g,
+          "problem", "nak", "", ""
+        )
+        or
+        label_replace(
+          (
+            (
+              %(discover)s
+              -
+              (%(offer)s or %(discover)s * 0)
+            )
+            /
+            %(discover)s
+            > %(noOfferRatio)g
+          )
+          and on (%(on)s)
+          %(discover)s >= %(min)g,
+          "problem", "no_offer", "", ""
+        )
+      ||| % {
+        nak: dhcp('"nak"'),
+        acknak: dhcp('~"ack|nak"'),
+        discover: dhcp('"discover"'),
+        offer: dhcp('"offer"'),
+        on: on,
+        nakRatio: c.dhcpNakRatio,
+        noOfferRatio: c.dhcpNoOfferRatio,
+        min: c.dhcpMinCount,
+      }, 'mist_pcap_wired_dhcp_messages_total'),
+      c.dhcpFailingFor,
+      'DHCP fails at AP {{ $labels.ap_name }} (site {{ $labels.site }}): {{ if eq $labels.problem "nak" }}NAKs{{ else }}discovers without offer{{ end }}',
+      '{{ if eq $labels.problem "nak" }}{{ $value | humanizePercentage }} of the DHCP requests '
+      + 'answered on the wired side of ' + apDesc + ' over %s were refused with a NAK ' % c.dhcpFailingWindow
+      + '(threshold %s). {{ else }}{{ $value | humanizePercentage }} of the DHCP discovers ' % (std.toString(c.dhcpNakRatio * 100) + '%')
+      + 'on the wired side of ' + apDesc + ' over %s got no offer (threshold %s). ' % [c.dhcpFailingWindow, std.toString(c.dhcpNoOfferRatio * 100) + '%']
+      + '{{ end }}Clients fail to get an address (at least %g messages, for %s).' % [c.dhcpMinCount, c.dhcpFailingFor],
+    ),
+  ]
