@@ -6,18 +6,24 @@ local r = import '../lib/rules.libsonnet';
 function(c)
   local by = 'job, instance, site_id, site, ap_mac';
   local on = 'job, instance, site_id, ap_mac';
-  local inc(metric, sel, window) =
-    'sum by (%s) (increase(%s{%s, %s}[%s]))' % [by, metric, c.selector, sel, window];
-  local dhcp(type) = inc('mist_pcap_wired_dhcp_messages_total', 'message_type=%s' % type, c.dhcpFailingWindow);
-  local hs(result) = inc('mist_pcap_eapol_handshakes_total', 'result=%s' % result, c.handshakeFailuresWindow);
+  // sum by (AP) (fn(metric{selector, sel}[window])), on three lines.
+  local agg(fn, metric, sel, window) =
+    'sum by (%s) (\n  %s(%s{%s, %s}[%s])\n)' % [by, fn, metric, c.selector, sel, window];
+  local I = r.indent;
+  local dhcp(type) = agg('increase', 'mist_pcap_wired_dhcp_messages_total', 'message_type=%s' % type, c.dhcpFailingWindow);
+  local hs(result) = agg('increase', 'mist_pcap_eapol_handshakes_total', 'result=%s' % result, c.handshakeFailuresWindow);
+  local pct(ratio) = std.toString(ratio * 100) + '%';
   local apDesc = 'AP {{ $labels.ap_name }} ({{ $labels.ap_mac }}) at site {{ $labels.site }} ({{ $labels.site_id }})';
   [
     r.alert(
       c, 'MistPcapDeauthFlood', 'warning',
       r.withApName(c, |||
-        sum by (%(by)s) (rate(mist_pcap_wireless_disconnects_total{%(sel)s, frame_subtype="deauthentication"}[%(w)s]))
+        %(deauths)s
         > %(rate)g
-      ||| % { by: by, sel: c.selector, w: c.deauthFloodWindow, rate: c.deauthFloodRate }, 'mist_pcap_wireless_disconnects_total'),
+      ||| % {
+        deauths: agg('rate', 'mist_pcap_wireless_disconnects_total', 'frame_subtype="deauthentication"', c.deauthFloodWindow),
+        rate: c.deauthFloodRate,
+      }, 'mist_pcap_wireless_disconnects_total'),
       c.deauthFloodFor,
       'Deauthentication flood at AP {{ $labels.ap_name }} (site {{ $labels.site }})',
       apDesc + ' has captured {{ $value | printf "%.1f" }} deauthentication frames per second '
@@ -37,10 +43,12 @@ function(c)
           > %(ratio)g
         )
         and on (%(on)s)
-        %(all)s >= %(min)g
+        %(all0)s
+        >= %(min)g
       ||| % {
-        incomplete: hs('"incomplete"'),
-        all: hs('~"complete|incomplete"'),
+        incomplete: I(hs('"incomplete"'), 2),
+        all: I(hs('~"complete|incomplete"'), 2),
+        all0: hs('~"complete|incomplete"'),
         on: on,
         ratio: c.handshakeFailureRatio,
         min: c.handshakeMinCount,
@@ -49,7 +57,7 @@ function(c)
       '{{ $value | humanizePercentage }} of WPA handshakes fail at AP {{ $labels.ap_name }} (site {{ $labels.site }})',
       '{{ $value | humanizePercentage }} of the 4-way handshakes captured by ' + apDesc
       + ' over %s were incomplete (threshold %s, at least %g handshakes), for %s. Clients ' % [
-        c.handshakeFailuresWindow, std.toString(c.handshakeFailureRatio * 100) + '%', c.handshakeMinCount, c.handshakeFailuresFor,
+        c.handshakeFailuresWindow, pct(c.handshakeFailureRatio), c.handshakeMinCount, c.handshakeFailuresFor,
       ]
       + 'associate but do not get keys: a wrong passphrase (PSK), a RADIUS/802.1X problem, or '
       + 'frames lost on a poor radio link.',
@@ -64,34 +72,44 @@ function(c)
           (
             %(nak)s
             /
-            %(acknak)s
+            %(acknak4)s
             > %(nakRatio)g
           )
           and on (%(on)s)
-          %(acknak)s >= %(min)g,
+          %(acknak2)s
+          >= %(min)g,
           "problem", "nak", "", ""
         )
         or
         label_replace(
           (
             (
-              %(discover)s
+              %(discover6)s
               -
-              (%(offer)s or %(discover)s * 0)
+              (
+                %(offer)s
+                or
+                %(discover8)s * 0
+              )
             )
             /
-            %(discover)s
+            %(discover4)s
             > %(noOfferRatio)g
           )
           and on (%(on)s)
-          %(discover)s >= %(min)g,
+          %(discover2)s
+          >= %(min)g,
           "problem", "no_offer", "", ""
         )
       ||| % {
-        nak: dhcp('"nak"'),
-        acknak: dhcp('~"ack|nak"'),
-        discover: dhcp('"discover"'),
-        offer: dhcp('"offer"'),
+        nak: I(dhcp('"nak"'), 4),
+        acknak4: I(dhcp('~"ack|nak"'), 4),
+        acknak2: I(dhcp('~"ack|nak"'), 2),
+        discover2: I(dhcp('"discover"'), 2),
+        discover4: I(dhcp('"discover"'), 4),
+        discover6: I(dhcp('"discover"'), 6),
+        discover8: I(dhcp('"discover"'), 8),
+        offer: I(dhcp('"offer"'), 8),
         on: on,
         nakRatio: c.dhcpNakRatio,
         noOfferRatio: c.dhcpNoOfferRatio,
@@ -101,8 +119,8 @@ function(c)
       'DHCP fails at AP {{ $labels.ap_name }} (site {{ $labels.site }}): {{ if eq $labels.problem "nak" }}NAKs{{ else }}discovers without offer{{ end }}',
       '{{ if eq $labels.problem "nak" }}{{ $value | humanizePercentage }} of the DHCP requests '
       + 'answered on the wired side of ' + apDesc + ' over %s were refused with a NAK ' % c.dhcpFailingWindow
-      + '(threshold %s). {{ else }}{{ $value | humanizePercentage }} of the DHCP discovers ' % (std.toString(c.dhcpNakRatio * 100) + '%')
-      + 'on the wired side of ' + apDesc + ' over %s got no offer (threshold %s). ' % [c.dhcpFailingWindow, std.toString(c.dhcpNoOfferRatio * 100) + '%']
+      + '(threshold %s). {{ else }}{{ $value | humanizePercentage }} of the DHCP discovers ' % pct(c.dhcpNakRatio)
+      + 'on the wired side of ' + apDesc + ' over %s got no offer (threshold %s). ' % [c.dhcpFailingWindow, pct(c.dhcpNoOfferRatio)]
       + '{{ end }}Clients fail to get an address (at least %g messages, for %s).' % [c.dhcpMinCount, c.dhcpFailingFor],
     ),
   ]

@@ -46,12 +46,23 @@
   withApName(c, expr, metric)::
     |||
       (
-      %(e)s)
+        %(e)s
+      )
       * on (site_id, ap_mac) group_left (ap_name)
       (
         max by (site_id, ap_mac, ap_name) (mist_pcap_ap_info{%(sel)s, ap_name!=""})
         or on (site_id, ap_mac)
-        label_replace(group by (site_id, ap_mac) (%(m)s{%(sel)s}), "ap_name", "$1", "ap_mac", "(.+)")
+        label_replace(
+          group by (site_id, ap_mac) (%(m)s{%(sel)s}),
+          "ap_name", "$1", "ap_mac", "(.+)"
+        )
       )
-    ||| % { e: std.stripChars(expr, '\n'), sel: c.selector, m: metric },
+    ||| % { e: $.indent(std.stripChars(expr, '\n'), 2), sel: c.selector, m: metric },
+
+  // Indents every non-empty line of s but the first by n spaces (for multi-line PromQL
+  // placed into an indented template line).
+  indent(s, n)::
+    local pad = std.repeat(' ', n);
+    local lines = std.split(s, '\n');
+    std.join('\n', [lines[0]] + [if l == '' then l else pad + l for l in lines[1:]]),
 }
