@@ -99,7 +99,7 @@ function(c)
         'Failed responses and failure ratio per AP over the range (SAE steps left out), by name. Click an AP for its dashboards.',
         [
           tt('topk($topn, %s)' % common.withApName(s(perAP, join, failed, R, 'increase'))),
-          tt('%s and on (site_id, ap_mac) topk($topn, %s)' % [common.withApName('%s / %s' % [s(perAP, join, failed, R, 'increase'), s(perAP, join, outcome, R, 'increase')]), s(perAP, join, failed, R, 'increase')]),
+          tt('(%s) and on (site_id, ap_mac) topk($topn, %s)' % [common.withApName('%s / %s' % [s(perAP, join, failed, R, 'increase'), s(perAP, join, outcome, R, 'increase')]), s(perAP, join, failed, R, 'increase')]),
         ],
         columns={ ap_name: 'AP', ap_mac: 'MAC', 'Value #A': 'Failures', 'Value #B': 'Failure ratio' },
         links={ ap_name: apLinks }, units={ 'Failure ratio': pct }, w=24, h=8, sortBy='Failures',
