@@ -10,8 +10,10 @@ function(c)
   local agg(fn, metric, sel, window) =
     'sum by (%s) (\n  %s(%s{%s, %s}[%s])\n)' % [by, fn, metric, c.selector, sel, window];
   local I = r.indent;
-  local dhcp(type) = agg('increase', 'mist_pcap_wired_dhcp_messages_total', 'message_type=%s' % type, c.dhcpFailingWindow);
-  local hs(result) = agg('increase', 'mist_pcap_eapol_handshakes_total', 'result=%s' % result, c.handshakeFailuresWindow);
+  // Counts over the windows, from the recording rules (rules/rules.libsonnet).
+  local rec(record, sel) = 'sum by (%s) (%s{%s})' % [by, record, sel];
+  local dhcp(type) = rec('mist_pcap:wired_dhcp_messages:increase%s' % c.dhcpFailingWindow, 'message_type=%s' % type);
+  local hs(result) = rec('mist_pcap:eapol_handshakes:increase%s' % c.handshakeFailuresWindow, 'result=%s' % result);
   local pct(ratio) = std.toString(ratio * 100) + '%';
   local apDesc = 'AP {{ $labels.ap_name }} ({{ $labels.ap_mac }}) at site {{ $labels.site }} ({{ $labels.site_id }})';
   [
