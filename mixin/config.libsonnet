@@ -54,6 +54,31 @@
     subscriptionFailedFor: '10m',
     pollStretchFor: '30m',
 
+    // Client connectivity (what the captured frames say about clients; docs/operations.md
+    // has a runbook per alert). Each alert judges one capturing AP (site_id, ap_mac).
+    // MistPcapDeauthFlood: deauthentication frames sent or received (either direction) per
+    // second, averaged over deauthFloodWindow, above deauthFloodRate.
+    deauthFloodRate: 1,
+    deauthFloodWindow: '5m',
+    deauthFloodFor: '5m',
+    // MistPcapHandshakeFailures: incomplete / (complete + incomplete) 4-way handshakes over
+    // handshakeFailuresWindow above handshakeFailureRatio, judged only when at least
+    // handshakeMinCount handshakes ended in the window (a single client retrying its wrong
+    // passphrase is not an outage).
+    handshakeFailureRatio: 0.2,
+    handshakeMinCount: 10,
+    handshakeFailuresWindow: '10m',
+    handshakeFailuresFor: '10m',
+    // MistPcapDHCPFailing, either of:
+    //   NAKs / (ACKs + NAKs) above dhcpNakRatio, with at least dhcpMinCount ACKs + NAKs;
+    //   (DISCOVERs - OFFERs) / DISCOVERs above dhcpNoOfferRatio, with at least dhcpMinCount
+    //   DISCOVERs; both over dhcpFailingWindow.
+    dhcpNakRatio: 0.2,
+    dhcpNoOfferRatio: 0.2,
+    dhcpMinCount: 10,
+    dhcpFailingWindow: '10m',
+    dhcpFailingFor: '10m',
+
     // Dashboards.
     dashboardTags: ['mist-pcap'],
     dashboardRefresh: '30s',
@@ -68,6 +93,7 @@
       overview: 'mist-pcap-overview',
       wireless: 'mist-pcap-wireless',
       wired: 'mist-pcap-wired',
+      clients: 'mist-pcap-clients',
     },
   },
 }

@@ -1,6 +1,7 @@
 // All alerts in one group (the PrometheusRule and the Helm chart carry it unchanged).
 local api = import 'api.libsonnet';
 local capture = import 'capture.libsonnet';
+local clients = import 'clients.libsonnet';
 local exporter = import 'exporter.libsonnet';
 local stream = import 'stream.libsonnet';
 
@@ -17,7 +18,8 @@ local stream = import 'stream.libsonnet';
           + capture(c)
           + stream(c)[1:]
           + api(c)[1:]
-          + exporter(c)[1:],
+          + exporter(c)[1:]
+          + clients(c),
       },
     ],
   },

@@ -1,4 +1,4 @@
-// What the three dashboards share: variables, the AP-name join and the worst-N pattern.
+// What the dashboards share: variables, the AP-name join and the worst-N pattern.
 local g = import '../lib/grafana.libsonnet';
 
 {
@@ -47,9 +47,11 @@ local g = import '../lib/grafana.libsonnet';
   siteLinks(c, fromTable=true):: [
     g.drillLink('Wireless dashboard of this site', c.dashboardUIDs.wireless, [['site', 'site'], ['site_id', 'site_id']], fromTable),
     g.drillLink('Wired dashboard of this site', c.dashboardUIDs.wired, [['site', 'site'], ['site_id', 'site_id']], fromTable),
+    g.drillLink('Client connectivity of this site', c.dashboardUIDs.clients, [['site', 'site'], ['site_id', 'site_id']], fromTable),
   ],
   apLinks(c, fromTable=true):: [
     g.drillLink('Wireless dashboard of this AP', c.dashboardUIDs.wireless, [['site', 'site'], ['site_id', 'site_id'], ['ap', 'ap_mac']], fromTable),
     g.drillLink('Wired dashboard of this AP', c.dashboardUIDs.wired, [['site', 'site'], ['site_id', 'site_id'], ['ap', 'ap_mac']], fromTable),
+    g.drillLink('Client connectivity of this AP', c.dashboardUIDs.clients, [['site', 'site'], ['site_id', 'site_id'], ['ap', 'ap_mac']], fromTable),
   ],
 }

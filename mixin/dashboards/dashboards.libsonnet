@@ -6,5 +6,6 @@
     'overview.json': (import 'overview.libsonnet')(c),
     'wireless.json': (import 'wireless.libsonnet')(c),
     'wired.json': (import 'wired.libsonnet')(c),
+    'clients.json': (import 'clients.libsonnet')(c),
   },
 }

@@ -71,7 +71,25 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
     },
   },
 
-  timeseries(title, description, targets, unit='short', w=8, h=7, links=[], stack=false):: base('timeseries', title, description, targets, w, h) {
+  // Value mappings: value -> text, e.g. { '0': '0 Success' } (Grafana shows the text instead
+  // of the value in tables and stats).
+  valueMappings(texts):: [{
+    type: 'value',
+    options: {
+      [v]: { text: texts[v], index: i }
+      for i in std.range(0, std.length(std.objectFields(texts)) - 1)
+      for v in [std.objectFields(texts)[i]]
+    },
+  }],
+
+  // Overrides renaming series by their legend: { '17': '17 AP full' } (graphs: value mappings
+  // apply to values, not to series names).
+  renameSeries(names):: [
+    { matcher: { id: 'byName', options: n }, properties: [{ id: 'displayName', value: names[n] }] }
+    for n in std.objectFields(names)
+  ],
+
+  timeseries(title, description, targets, unit='short', w=8, h=7, links=[], stack=false, overrides=[], max=null, min=null):: base('timeseries', title, description, targets, w, h) {
     fieldConfig: {
       defaults: {
         custom: {
@@ -87,8 +105,10 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
         color: { mode: 'palette-classic' },
         unit: unit,
         links: links,
+        [if max != null then 'max']: max,
+        [if min != null then 'min']: min,
       },
-      overrides: [],
+      overrides: overrides,
     },
     options: {
       legend: { displayMode: 'table', placement: 'right', showLegend: true, calcs: ['mean', 'lastNotNull'] },
@@ -100,7 +120,8 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
   // -> header; hidden: fields left out; links: label -> [drillLink]; units: header -> unit.
   // Overrides match the header (organize renames the display name; links still read the
   // row's values by label name, ${__data.fields.site_id}).
-  table(title, description, targets, columns={}, hidden=[], links={}, units={}, w=12, h=8, sortBy=null):: base('table', title, description, targets, w, h) {
+  // mappings: header -> value mappings (valueMappings()) for that column.
+  table(title, description, targets, columns={}, hidden=[], links={}, units={}, w=12, h=8, sortBy=null, mappings={}):: base('table', title, description, targets, w, h) {
     local header(f) = if std.objectHas(columns, f) then columns[f] else f,
     fieldConfig: {
       defaults: { custom: { align: 'auto', cellOptions: { type: 'auto' } } },
@@ -110,6 +131,9 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
       ] + [
         { matcher: { id: 'byName', options: f }, properties: [{ id: 'unit', value: units[f] }] }
         for f in std.objectFields(units)
+      ] + [
+        { matcher: { id: 'byName', options: f }, properties: [{ id: 'mappings', value: mappings[f] }] }
+        for f in std.objectFields(mappings)
       ],
     },
     options: {

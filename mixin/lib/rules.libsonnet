@@ -38,4 +38,31 @@
         or
         rate(mist_pcap_api_requests_total{%(m)scode!~"2..|404", endpoint="capture_status"}[%(range)s])
     ||| % { m: m, range: range },
+
+  // Adds ap_name to every series of expr (which must carry site_id and ap_mac): the AP's name
+  // in the Mist inventory (mist_pcap_ap_info), else its MAC, as the dashboards show it. The
+  // fallback names come from metric (the family expr reads), so expr is evaluated once; max
+  // by () collapses the copies that several exporters report for one AP.
+  withApName(c, expr, metric)::
+    |||
+      (
+        %(e)s
+      )
+      * on (site_id, ap_mac) group_left (ap_name)
+      (
+        max by (site_id, ap_mac, ap_name) (mist_pcap_ap_info{%(sel)s, ap_name!=""})
+        or on (site_id, ap_mac)
+        label_replace(
+          group by (site_id, ap_mac) (%(m)s{%(sel)s}),
+          "ap_name", "$1", "ap_mac", "(.+)"
+        )
+      )
+    ||| % { e: $.indent(std.stripChars(expr, '\n'), 2), sel: c.selector, m: metric },
+
+  // Indents every non-empty line of s but the first by n spaces (for multi-line PromQL
+  // placed into an indented template line).
+  indent(s, n)::
+    local pad = std.repeat(' ', n);
+    local lines = std.split(s, '\n');
+    std.join('\n', [lines[0]] + [if l == '' then l else pad + l for l in lines[1:]]),
 }

@@ -32,6 +32,14 @@ local r = import '../lib/rules.libsonnet';
             /
             sum by (job, instance, endpoint) (mist_pcap:api_requests:rate%(rateInterval)s)
           |||),
+          // Per AP counts over the client alerts' windows: MistPcapHandshakeFailures reads the
+          // handshakes three times and MistPcapDHCPFailing the DHCP messages seven times; from
+          // these records each raw series is read once per evaluation (fleets: tens of
+          // thousands of APs).
+          r.record(c, 'mist_pcap:eapol_handshakes:increase%(handshakeFailuresWindow)s',
+                   'sum by (job, instance, site_id, site, ap_mac, result) (increase(mist_pcap_eapol_handshakes_total{%(selector)s}[%(handshakeFailuresWindow)s]))'),
+          r.record(c, 'mist_pcap:wired_dhcp_messages:increase%(dhcpFailingWindow)s',
+                   'sum by (job, instance, site_id, site, ap_mac, message_type) (increase(mist_pcap_wired_dhcp_messages_total{%(selector)s}[%(dhcpFailingWindow)s]))'),
         ],
       },
     ],
