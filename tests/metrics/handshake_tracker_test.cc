@@ -218,6 +218,21 @@ TEST(HandshakeTrackerTest, OnPacketYieldsNothingUntilADeadlinePasses) {
   EXPECT_EQ(t.pending(), 500u);
 }
 
+// Records of a site may come out of order (several APs): an accepted message earlier than the
+// last one becomes the last one, and its earlier deadline is the one OnPacket watches.
+TEST(HandshakeTrackerTest, AnEarlierAcceptedMessageBringsTheDeadlineForward) {
+  HandshakeTracker t;
+  constexpr uint64_t kA = kClient + 1, kB = kClient + 2;
+  Msg(&t, 1, kT0 + 3 * kSec, kA, kAp1);
+  Msg(&t, 1, kT0 + 2 * kSec, kB, kAp2);
+  std::vector<Outcome> out;
+  t.OnMessage(kBssid, kA, kAp1, 2, kT0, &out);  // accepted: 3 s before message 1
+  EXPECT_TRUE(out.empty());
+  t.OnPacket(kT0 + 5 * kSec + 1, &out);  // A's deadline passed, B's (T0 + 7 s) not
+  EXPECT_EQ(out, std::vector<Outcome>{Incomplete(kAp1)});
+  EXPECT_EQ(t.pending(), 1u);
+}
+
 // A plain reference implementation of the rule, for the randomized comparison below.
 class ReferenceTracker {
  public:
@@ -285,27 +300,40 @@ TEST(HandshakeTrackerTest, MatchesAReferenceOnARandomStream) {
     ReferenceTracker ref(max_pending);
     int64_t ts = kT0;
     std::vector<Outcome> got, want;
+    size_t completes = 0, incompletes = 0;
+    // 24 pairs; each usually sends the next message of a well-formed handshake (1, 2, 3, 4,
+    // 1, ...), sometimes any message 0..5 instead.
+    std::map<uint64_t, int> script;
     for (int i = 0; i < 200'000; ++i) {
       // Mostly small steps, sometimes long silences; now and then a step back in time.
       const uint64_t r = rng() % 1000;
       ts +=
-          r < 990 ? static_cast<int64_t>(rng() % 300'000) : static_cast<int64_t>(rng() % 9'000'000);
-      const int64_t at = r == 5 ? ts - static_cast<int64_t>(rng() % 2'000'000) : ts;
+          r < 995 ? static_cast<int64_t>(rng() % 100'000) : static_cast<int64_t>(rng() % 9'000'000);
+      const int64_t at = r < 20 ? ts - static_cast<int64_t>(rng() % 2'000'000) : ts;
       got.clear();
       want.clear();
       t.OnPacket(at, &got);
       ref.OnPacket(at, &want);
-      if (rng() % 3 != 0) {
-        const uint64_t bssid = 0x100 + rng() % 3, client = 0x200 + rng() % 60;
+      if (rng() % 4 != 0) {
+        const uint64_t pair = rng() % 24;
+        const uint64_t bssid = 0x100 + pair % 3, client = 0x200 + pair / 3;
         const uint64_t ap = 0x300 + rng() % 4;
-        const int m = static_cast<int>(rng() % 100 < 30 ? 1 : 2 + rng() % 3);
+        int& next = script[pair];
+        next = next % 4 + 1;
+        const int m = rng() % 10 < 8 ? next : static_cast<int>(rng() % 6);
         t.OnMessage(bssid, client, ap, m, at, &got);
         ref.OnMessage(bssid, client, ap, m, at, &want);
       }
       ASSERT_EQ(got, want) << "step " << i;
       ASSERT_EQ(t.pending(), ref.pending());
+      for (const Outcome& o : got) ++(o.complete ? completes : incompletes);
     }
     EXPECT_EQ(t.dropped(), ref.dropped());
+    EXPECT_GT(completes, 100u);  // the stream exercised every path
+    EXPECT_GT(incompletes, 100u);
+    if (max_pending < 24) {
+      EXPECT_GT(t.dropped(), 0u);
+    }
     got.clear();
     t.Flush(&got);
     EXPECT_EQ(got.size(), ref.pending());
