@@ -17,7 +17,9 @@ namespace mpe::metrics {
 // panes - 1 before it, so the window covers between (panes - 1) * pane_ms and panes * pane_ms
 // (i.e. between window - pane and window when panes divides window). Older panes are dropped;
 // an Add whose pane is already out of the window (now_ms behind the newest Add by a window or
-// more) is ignored. Add and Top take now_ms from the same clock.
+// more) is ignored. Add and Top take now_ms from the same clock, one that does not leap
+// forward (the aggregator's cached reading rather than capture timestamps): an Add a window
+// ahead of the others expires everything before it and makes later, earlier ones late.
 //
 // Each pane is a weighted Space-Saving summary with m = max(report_k^2 + 1, 16) counters
 // (key, count, error): a known key adds to its count; an absent key takes a free counter
@@ -46,7 +48,8 @@ namespace mpe::metrics {
 // which is what makes (d) hold at exactly m clients.)
 //
 // Memory: at most panes * m counters (~48 bytes each with the index and heap), allocated when
-// a pane is first used and reused afterwards; capacity() reports it. report_k = 0 disables
+// a pane is first used and reused afterwards; capacity() reports it. Top's scratch holds at
+// most as many candidates (~40 bytes each), grown on demand and reused. report_k = 0 disables
 // the unit (Add is a no-op, Top is empty, nothing is allocated).
 //
 // Threads: none of its own and no locks; the owner (the aggregator) serialises every call,
