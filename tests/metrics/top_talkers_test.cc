@@ -116,6 +116,29 @@ TEST(TopTalkersTest, EvictedCounterInheritsTheMinimumAsError) {
   EXPECT_EQ(TopOf(t, 0), (std::vector<Entry>{{17, 115, 10}}));
 }
 
+// The counter that changes hands is the true minimum, also after counts grew in place.
+TEST(TopTalkersTest, EvictsTheSmallestCounter) {
+  TopTalkers t(4, milliseconds(1'000), 1);  // m = 17, one pane
+  ASSERT_EQ(t.counters_per_pane(), 17u);
+  for (uint64_t c = 1; c <= 17; ++c) t.Add(c, 100, 0);
+  for (uint64_t c = 1; c <= 16; ++c) t.Add(c, 1'000 + c, 0);  // 17 stays the smallest
+  t.Add(18, 2'000, 0);
+  EXPECT_EQ(TopOf(t, 0),
+            (std::vector<Entry>{{18, 2'100, 100}, {16, 1'116, 0}, {15, 1'115, 0}, {14, 1'114, 0}}));
+}
+
+// A client evicted from one pane still has that pane's floor in its estimate (a), and its
+// error says so.
+TEST(TopTalkersTest, EvictedClientKeepsAnUpperBoundAcrossPanes) {
+  TopTalkers t(1, milliseconds(2'000), 2);  // m = 16, panes of 1 s
+  t.Add(99, 50, 0);
+  for (uint64_t c = 1; c <= 16; ++c) t.Add(c, 100, 10);  // the 16th evicts 99 (count 50)
+  t.Add(99, 1'000, 1'000);                               // next pane
+  EXPECT_EQ(TopOf(t, 1'000), (std::vector<Entry>{{99, 1'050, 50}}));
+  // Once the first pane leaves the window, the floor goes with it.
+  EXPECT_EQ(TopOf(t, 2'000), (std::vector<Entry>{{99, 1'000, 0}}));
+}
+
 struct StreamCase {
   size_t k;
   int panes;
