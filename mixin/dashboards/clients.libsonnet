@@ -222,8 +222,8 @@ function(c)
                    unit=pct, w=12, h=8, min=0, max=1),
       g.timeseries(
         'Truncated packets/s by layer',
-        'Packets cut short by the capture (max_pkt_len) per layer in which their bytes end; a packet cut inside a layer is not counted in that layer\'s family (e.g. an EAPOL-Key frame cut in its body is no message). All sites: the family has no site label.',
-        [t('sum by (layer) (rate(mist_pcap_decode_truncated_total[$__rate_interval]))', '{{layer}}')],
+        'Packets cut short by the capture (max_pkt_len) per layer in which their bytes end; a packet cut inside a layer is not counted in that layer\'s family (e.g. an EAPOL-Key frame cut in its body is no message). Per site (the family has no ap_mac).',
+        [t('sum by (layer) (rate(mist_pcap_decode_truncated_total{%s}[$__rate_interval]))' % S, '{{layer}}')],
         unit='pps', w=24, h=7,
       ),
     ],

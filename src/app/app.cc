@@ -325,6 +325,8 @@ common::Status App::Start() {
   metrics::AggregatorOptions agg_opts;
   agg_opts.max_series_per_family = config_.metrics.max_series_per_family;
   agg_opts.stale_after = config_.metrics.stale_after;
+  agg_opts.top_clients = config_.metrics.top_clients;
+  agg_opts.top_clients_window = config_.metrics.top_clients_window;
   agg_opts.lost_mode = config_.stream.lost_messages;
   agg_opts.label_stats = &label_stats_;
   aggregator_ = std::make_unique<metrics::StreamAggregator>(agg_opts, clock_);

@@ -108,7 +108,18 @@ void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
   }
   bool radiotap = false;
   const decode::RawPacketInfo* raw = enricher_.Enrich(&event, &radiotap);
-  const auto site = aggregator_.Record(event);
+  // Every packet's pcap_raw feeds the client-connectivity families: from the enricher's full
+  // decode when it made one, else from the few header bytes they need.
+  const decode::ClientFacts* facts = nullptr;
+  if (event.kind == decode::EventKind::kData && !event.packet.pcap_raw.empty()) {
+    if (raw != nullptr) {
+      client_decoder_.Decode(*raw, radiotap, &facts_);
+    } else {
+      client_decoder_.Decode(event.packet.pcap_raw, event.packet.interface, &facts_);
+    }
+    if (facts_.ok) facts = &facts_;
+  }
+  const auto site = aggregator_.Record(event, facts);
   if (capture_events_ && site != metrics::StreamAggregator::kNoSite &&
       (event.kind == decode::EventKind::kData || event.kind == decode::EventKind::kCaptureEnd)) {
     NoteCapture(site, event);

@@ -14,6 +14,7 @@
 #include "app/pcap_enricher.h"
 #include "common/clock.h"
 #include "common/result.h"
+#include "decode/client_facts.h"
 #include "decode/frame_decoder.h"
 #include "metrics/stream_aggregator.h"
 #include "stream/stream_client.h"
@@ -86,6 +87,8 @@ class StreamIngest final : public stream::FrameSink {
   std::unique_ptr<stream::StreamClient> client_;
   std::atomic<bool> connected_{false};
   PcapEnricher enricher_;
+  decode::ClientFactsDecoder client_decoder_;
+  decode::ClientFacts facts_;
   capture::ArchiveWriter* archive_ = nullptr;
   CaptureEvents capture_events_;
   struct SeenCapture {

@@ -62,6 +62,10 @@ struct StreamConfig {
 struct MetricsConfig {
   Duration stale_after = std::chrono::minutes(15);
   int max_series_per_family = 20000;
+  // mist_pcap_top_clients_bytes: clients shown per site (0: the family is off) and the window
+  // their bytes are summed over.
+  int top_clients = 10;
+  Duration top_clients_window = std::chrono::minutes(5);
 };
 
 // One managed capture (docs/spec.md §7); a field is unset when its string is empty or its

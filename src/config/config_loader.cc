@@ -555,10 +555,18 @@ void Parser::ParseStream(const Value& v) {
 }
 
 void Parser::ParseMetrics(const Value& v) {
-  Fields f(*this, v, {"stale_after", "max_series_per_family"});
+  Fields f(*this, v, {"stale_after", "max_series_per_family", "top_clients", "top_clients_window"});
   if (const Value* e = f.Get("stale_after")) cfg_.metrics.stale_after = PositiveDuration(*e);
   if (const Value* e = f.Get("max_series_per_family")) {
     cfg_.metrics.max_series_per_family = static_cast<int>(Int(*e, 1, INT_MAX));
+  }
+  // Each reported client costs (top_clients² + 1) counters per pane: 100 keeps a site's
+  // summary under 10k counters.
+  if (const Value* e = f.Get("top_clients")) {
+    cfg_.metrics.top_clients = static_cast<int>(Int(*e, 0, 100));
+  }
+  if (const Value* e = f.Get("top_clients_window")) {
+    cfg_.metrics.top_clients_window = PositiveDuration(*e);
   }
 }
 

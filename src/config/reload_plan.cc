@@ -67,6 +67,8 @@ std::vector<std::string> ChangedKeys(const Config& a, const Config& b) {
   check("metrics.stale_after", a.metrics.stale_after != b.metrics.stale_after);
   check("metrics.max_series_per_family",
         a.metrics.max_series_per_family != b.metrics.max_series_per_family);
+  check("metrics.top_clients", a.metrics.top_clients != b.metrics.top_clients);
+  check("metrics.top_clients_window", a.metrics.top_clients_window != b.metrics.top_clients_window);
   check("captures", !SameList(a.captures, b.captures));
   check("archive.dir", a.archive.dir != b.archive.dir);
   check("archive.rotate_bytes", a.archive.rotate_bytes != b.archive.rotate_bytes);

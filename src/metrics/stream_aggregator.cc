@@ -7,7 +7,10 @@
 
 #include "common/mac.h"
 #include "common/text.h"
+#include "metrics/client_families.h"
+#include "metrics/label_tables.h"
 #include "metrics/label_value.h"
+#include "metrics/series_store.h"
 #include "metrics/text_format.h"
 
 namespace mpe::metrics {
@@ -16,12 +19,6 @@ namespace {
 
 using decode::DecodeError;
 using decode::EventKind;
-
-// Every label dimension reserves id 0 for "unknown" and id 1 for "other" (the overflow value).
-constexpr uint32_t kUnknownId = 0;
-constexpr uint32_t kOtherId = 1;
-constexpr uint64_t kKeyTag = 1ULL << 63;  // keeps every key non-zero (FlatMap's empty marker)
-constexpr uint16_t kOtherSite = 0xfffe;   // the overflow series' site labels read "other"
 
 constexpr uint32_t kApBits = 22;
 constexpr uint32_t kStrBits = 11;  // frame types, subtypes, protocols, channels
@@ -40,185 +37,6 @@ constexpr std::array<const char*, static_cast<size_t>(StreamAggregator::Family::
     kFamilyNames = {"mist_pcap_packets_total",           "mist_pcap_wireless_frames_total",
                     "mist_pcap_wireless_rssi_dbm",       "mist_pcap_wireless_channel_frames_total",
                     "mist_pcap_wireless_data_rate_mbps", "mist_pcap_wired_packets_total"};
-
-struct StringViewHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
-// Bounded interning of label strings: past max_ids new values map to "other".
-class StringTable {
- public:
-  StringTable(const StringTable&) = delete;  // cache_ points into map_
-  StringTable& operator=(const StringTable&) = delete;
-  explicit StringTable(uint32_t max_ids, std::initializer_list<std::string_view> seed = {})
-      : max_ids_(max_ids) {
-    labels_ = {"unknown", "other"};
-    for (std::string_view s : seed) Intern(s);
-  }
-  void set_stats(LabelValueStats* stats) { stats_ = stats; }
-  uint32_t Intern(std::string_view v) {
-    if (v.empty()) return kUnknownId;
-    // A longer value is cut before it is looked up or kept: a hostile stream cannot make us
-    // keep (or print) more than 256 bytes per value.
-    if (v.size() > kMaxLabelValueBytes) [[unlikely]] {
-      v = common::Utf8Prefix(v, kMaxLabelValueBytes);
-      if (stats_ != nullptr) stats_->Count(kLabelTooLong);
-    }
-    // A direct-mapped cache in front of the hash map: label values repeat from message to
-    // message, and comparing a few bytes is cheaper than hashing them.
-    CacheSlot& slot = cache_[SlotOf(v)];
-    if (slot.key != nullptr && *slot.key == v) return slot.id;
-    auto it = map_.find(v);
-    if (it == map_.end()) {
-      if (labels_.size() >= max_ids_) return kOtherId;
-      uint32_t id = static_cast<uint32_t>(labels_.size());
-      // The decoder keeps valid UTF-8 only; EscapeLabelValue replaces anything else.
-      if (stats_ != nullptr) stats_->Count(LabelValueFixes(v) & kLabelInvalidUtf8);
-      labels_.push_back(EscapeLabelValue(v));
-      it = map_.emplace(std::string(v), id).first;
-    }
-    slot = {&it->first, it->second};  // node-based map, never erased: the key stays put
-    return it->second;
-  }
-  const std::string& Label(uint32_t id) const { return labels_[id]; }
-  const std::vector<std::string>& labels() const { return labels_; }
-
- private:
-  struct CacheSlot {
-    const std::string* key = nullptr;
-    uint32_t id = 0;
-  };
-  static size_t SlotOf(std::string_view v) {
-    const auto b = [&v](size_t i) { return static_cast<size_t>(static_cast<uint8_t>(v[i])); };
-    return (v.size() * 7 + b(0) * 31 + b(v.size() / 2) * 131 + b(v.size() - 1)) & 63;
-  }
-
-  uint32_t max_ids_;
-  LabelValueStats* stats_ = nullptr;
-  std::vector<std::string> labels_;  // escaped label values
-  std::unordered_map<std::string, uint32_t, StringViewHash, std::equal_to<>> map_;
-  std::array<CacheSlot, 64> cache_{};
-};
-
-// AP MACs interned by their 48-bit value; ids of APs no series uses any more are recycled.
-class ApTable {
- public:
-  explicit ApTable(uint32_t max_ids) : max_ids_(max_ids) { labels_ = {"unknown", "other"}; }
-
-  uint32_t Intern(bool present, uint64_t mac) {
-    if (!present) return kUnknownId;
-    uint64_t key = mac | (1ULL << 48);
-    uint32_t id = index_.Find(key);
-    if (id != FlatMap::kMissing) return id;
-    if (!free_.empty()) {
-      id = free_.back();
-      free_.pop_back();
-      labels_[id] = common::FormatMac(mac);
-      macs_[id] = key;
-    } else {
-      if (labels_.size() >= max_ids_) return kOtherId;
-      id = static_cast<uint32_t>(labels_.size());
-      labels_.push_back(common::FormatMac(mac));
-      macs_.resize(labels_.size(), 0);
-      macs_[id] = key;
-    }
-    index_.Insert(key, id);
-    return id;
-  }
-
-  // Frees every id not marked in `used` and rebuilds the index.
-  void Retain(const std::vector<bool>& used) {
-    index_.Clear();
-    for (uint32_t id = 2; id < labels_.size(); ++id) {
-      if (macs_[id] == 0) continue;
-      if (id < used.size() && used[id]) {
-        index_.Insert(macs_[id], id);
-      } else {
-        macs_[id] = 0;
-        labels_[id].clear();
-        free_.push_back(id);
-      }
-    }
-  }
-
-  const std::string& Label(uint32_t id) const { return labels_[id]; }
-  const std::vector<std::string>& labels() const { return labels_; }
-  size_t size() const { return labels_.size() - 2 - free_.size(); }
-  size_t capacity_ids() const { return labels_.size(); }
-
- private:
-  uint32_t max_ids_;
-  FlatMap index_;
-  std::vector<std::string> labels_;
-  std::vector<uint64_t> macs_ = {0, 0};
-  std::vector<uint32_t> free_;
-};
-
-struct CounterSeries {
-  uint64_t key;
-  uint32_t last_seen;
-  uint64_t count;
-  double bytes;
-};
-
-template <size_t N>
-struct HistogramSeries {
-  uint64_t key;
-  uint32_t last_seen;
-  std::array<uint64_t, N + 1> buckets;  // per bucket (not cumulative); last is +Inf
-  double sum;
-};
-
-// One family's label sets: packed key -> slot, with the cardinality cap.
-template <typename S>
-class SeriesStore {
- public:
-  S* Get(uint64_t key, uint64_t overflow_key, uint32_t now, size_t cap) {
-    uint32_t i = index_.Find(key);
-    if (i == FlatMap::kMissing) {
-      if (series_.size() + 1 >= cap) {
-        ++dropped_;
-        key = overflow_key;
-        i = index_.Find(key);
-      }
-      if (i == FlatMap::kMissing) {
-        i = static_cast<uint32_t>(series_.size());
-        S s{};
-        s.key = key;
-        series_.push_back(s);
-        index_.Insert(key, i);
-      }
-    }
-    S& s = series_[i];
-    s.last_seen = now;
-    return &s;
-  }
-
-  template <typename Pred>
-  size_t RemoveIf(Pred pred) {
-    size_t before = series_.size();
-    series_.erase(std::remove_if(series_.begin(), series_.end(), pred), series_.end());
-    size_t removed = before - series_.size();
-    if (removed) {
-      index_.Clear();
-      for (uint32_t i = 0; i < series_.size(); ++i) index_.Insert(series_[i].key, i);
-    }
-    return removed;
-  }
-
-  const std::vector<S>& series() const { return series_; }
-  uint64_t dropped() const { return dropped_; }
-
- private:
-  FlatMap index_;
-  std::vector<S> series_;
-  uint64_t dropped_ = 0;
-};
-
-inline uint32_t Field(uint64_t key, uint32_t shift, uint32_t bits) {
-  return static_cast<uint32_t>((key >> shift) & ((1ULL << bits) - 1));
-}
 
 uint32_t BandId(bool present, int32_t mhz) {
   std::string_view b = decode::BandFromFrequency(mhz, present);
@@ -277,6 +95,9 @@ struct StreamAggregator::State {
   SeriesStore<HistogramSeries<10>> rate;
   SeriesStore<CounterSeries> wired;
 
+  ClientFamilies client;
+  int64_t now_ms = 0;  // steady milliseconds since start (top clients' window)
+
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> decode_errors{};
   bool connected = false;
   uint64_t reconnects = 0;
@@ -285,9 +106,13 @@ struct StreamAggregator::State {
   State(AggregatorOptions o, const common::Clock& c)
       : options(o),
         clock(c),
+
         aps(std::min<uint32_t>(
             (1u << kApBits) - 1,
-            static_cast<uint32_t>(std::max(o.max_series_per_family, 16)) * 4 + 2)) {
+            static_cast<uint32_t>(std::max(o.max_series_per_family, 16)) * 4 + 2)),
+        client(ClientFamilies::Options{
+            static_cast<size_t>(std::max(o.max_series_per_family, 1)), o.top_clients,
+            std::chrono::duration_cast<std::chrono::milliseconds>(o.top_clients_window)}) {
     start = clock.SteadyNow();
     now_wall = clock.NowSeconds();
     for (StringTable* t : {&interfaces, &frame_types, &frame_subtypes, &protocols, &channels}) {
@@ -297,11 +122,18 @@ struct StreamAggregator::State {
 
   size_t cap() const { return static_cast<size_t>(std::max(options.max_series_per_family, 1)); }
 
-  void AccountPacket(SiteHandle site, const decode::PacketFields& p);
+  // Returns the packet's AP id.
+  uint32_t AccountPacket(SiteHandle site, const decode::PacketFields& p);
   void AccountLost(SiteState& s, const decode::Event& e);
+  void AccountClient(SiteHandle site, uint32_t ap, const decode::PacketFields& p,
+                     const decode::ClientFacts& f) {
+    const uint64_t ap_key = p.has_ap_mac ? (p.ap_mac | (uint64_t{1} << 48)) : 0;
+    client.Account(site, f, ap, ap_key, BandId(p.has_frequency, p.channel_frequency), now_rel,
+                   now_ms, aps);
+  }
 };
 
-void StreamAggregator::State::AccountPacket(SiteHandle site, const decode::PacketFields& p) {
+uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::PacketFields& p) {
   const uint64_t s = site;
   const uint64_t other_site = kOtherSite;
   const uint32_t ap = aps.Intern(p.has_ap_mac, p.ap_mac);
@@ -388,6 +220,7 @@ void StreamAggregator::State::AccountPacket(SiteHandle site, const decode::Packe
     c->count += 1;
     if (p.has_length) c->bytes += p.length;
   }
+  return ap;
 }
 
 void StreamAggregator::State::AccountLost(SiteState& s, const decode::Event& e) {
@@ -469,9 +302,11 @@ void StreamAggregator::RemoveSite(const std::string& id) {
   st.channel_frames.RemoveIf(of_site);
   st.rate.RemoveIf(of_site);
   st.wired.RemoveIf(of_site);
+  st.client.RemoveSite(h);
 }
 
-StreamAggregator::SiteHandle StreamAggregator::Record(const decode::Event& e) {
+StreamAggregator::SiteHandle StreamAggregator::Record(const decode::Event& e,
+                                                      const decode::ClientFacts* facts) {
   std::lock_guard<std::mutex> lock(mu_);
   State& st = *state_;
   SiteHandle h = kNoSite;
@@ -495,11 +330,13 @@ StreamAggregator::SiteHandle StreamAggregator::Record(const decode::Event& e) {
       SiteState& s = *st.sites[h];
       if (e.error != DecodeError::kNone) st.decode_errors[static_cast<size_t>(e.error)] += 1;
       if (e.kind == EventKind::kData) {
-        st.AccountPacket(h, e.packet);
+        const uint32_t ap = st.AccountPacket(h, e.packet);
         st.AccountLost(s, e);
         s.messages[kMsgData] += 1;
+        if (facts != nullptr && facts->ok) st.AccountClient(h, ap, e.packet, *facts);
       } else {
         s.messages[kMsgCaptureEnd] += 1;
+        st.client.CaptureEnd(h, st.now_rel, st.aps);
         if (s.cached_last != nullptr && s.cached_capture == e.capture_id) {
           s.cached_last = nullptr;
           s.cached_capture.clear();
@@ -575,6 +412,8 @@ void StreamAggregator::Tick() {
   st.now_rel = static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::seconds>(st.clock.SteadyNow() - st.start).count());
   st.now_wall = st.clock.NowSeconds();
+  st.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.clock.SteadyNow() - st.start)
+                  .count();
 }
 
 size_t StreamAggregator::ExpireStale() {
@@ -587,7 +426,8 @@ size_t StreamAggregator::ExpireStale() {
   auto stale = [cutoff](const auto& series) { return series.last_seen < cutoff; };
   size_t removed = st.packets.RemoveIf(stale) + st.frames.RemoveIf(stale) +
                    st.rssi.RemoveIf(stale) + st.channel_frames.RemoveIf(stale) +
-                   st.rate.RemoveIf(stale) + st.wired.RemoveIf(stale);
+                   st.rate.RemoveIf(stale) + st.wired.RemoveIf(stale) +
+                   st.client.ExpireStale(cutoff);
   if (removed) {
     std::vector<bool> used(st.aps.capacity_ids(), false);
     auto mark = [&used](const auto& store) {
@@ -600,6 +440,7 @@ size_t StreamAggregator::ExpireStale() {
     mark(st.frames);
     mark(st.rssi);
     mark(st.wired);
+    st.client.MarkAps(&used);
     st.aps.Retain(used);
   }
   return removed;
@@ -607,41 +448,7 @@ size_t StreamAggregator::ExpireStale() {
 
 namespace {
 
-struct Writer {
-  std::string* out;
-  // Streaming: after a series line, once *out holds chunk_bytes, flush takes the text.
-  size_t chunk_bytes = 0;
-  const std::function<void(std::string*)>* flush = nullptr;
-
-  void MaybeFlush() {
-    if (flush != nullptr && out->size() >= chunk_bytes) (*flush)(out);
-  }
-
-  void Begin(std::string_view name, std::string_view site_labels) {
-    out->append(name);
-    out->push_back('{');
-    out->append(site_labels);
-  }
-  void Label(std::string_view name, std::string_view value) {
-    out->push_back(',');
-    out->append(name);
-    out->append("=\"");
-    out->append(value);
-    out->push_back('"');
-  }
-  void EndUint(uint64_t v) {
-    out->append("} ");
-    AppendUint(out, v);
-    out->push_back('\n');
-    MaybeFlush();
-  }
-  void EndDouble(double v) {
-    out->append("} ");
-    AppendDouble(out, v);
-    out->push_back('\n');
-    MaybeFlush();
-  }
-};
+using Writer = SeriesWriter;
 
 constexpr std::string_view kOtherSiteLabels = "site_id=\"other\",site=\"other\"";
 
@@ -650,7 +457,7 @@ constexpr std::string_view kOtherSiteLabels = "site_id=\"other\",site=\"other\""
 // Every stream family of `st` (the live State under the lock, or a Snapshot) in the text
 // format, through `w`.
 template <class St>
-void Render(const St& st, Writer& w) {
+void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
   std::string* const out = w.out;
   auto site_labels = [&st](uint64_t key) -> std::string_view {
     uint32_t h = Field(key, 0, 16);
@@ -780,6 +587,10 @@ void Render(const St& st, Writer& w) {
     w.EndDouble(c.bytes);
   }
 
+  ClientFamilies::Render(
+      client, [&](uint32_t h) { return site_labels(h); },
+      [&st](uint32_t ap) -> std::string_view { return st.aps.Label(ap); }, w);
+
   AppendHeader(out, "mist_pcap_stream_lost_messages_total",
                "Messages the Mist cloud reported as lost (lost_messages).", "counter");
   for (const auto& s : st.sites) {
@@ -842,12 +653,22 @@ void Render(const St& st, Writer& w) {
     AppendUint(out, dropped[i]);
     out->push_back('\n');
   }
+  for (size_t i = 0; i < ClientFamilies::kFamilyNames.size(); ++i) {
+    if (i == kTruncated) continue;  // no labels to fold
+    out->append("mist_pcap_series_dropped_total{family=\"");
+    out->append(ClientFamilies::kFamilyNames[i]);
+    out->append("\"} ");
+    AppendUint(out, client.dropped[i]);
+    out->push_back('\n');
+  }
 }
 
 void StreamAggregator::AppendText(std::string* out) const {
   std::lock_guard<std::mutex> lock(mu_);
+  ClientFamilies::Data client;
+  state_->client.Copy(state_->now_ms, &client);
   Writer w{out};
-  Render(*state_, w);
+  Render(*state_, client, w);
 }
 
 // What Render reads, copied: series as plain vectors, label tables as their label strings.
@@ -885,6 +706,7 @@ struct StreamAggregator::Snapshot {
   bool connected = false;
   uint64_t reconnects = 0;
   uint64_t oversized = 0;
+  ClientFamilies::Data client;
 };
 
 std::shared_ptr<const StreamAggregator::Snapshot> StreamAggregator::TakeSnapshot() const {
@@ -918,13 +740,14 @@ std::shared_ptr<const StreamAggregator::Snapshot> StreamAggregator::TakeSnapshot
   snap->connected = st.connected;
   snap->reconnects = st.reconnects;
   snap->oversized = st.oversized;
+  st.client.Copy(st.now_ms, &snap->client);
   return snap;
 }
 
 void StreamAggregator::RenderText(const Snapshot& snapshot, std::string* out, size_t chunk_bytes,
                                   const std::function<void(std::string*)>& flush) {
   Writer w{out, chunk_bytes, flush ? &flush : nullptr};
-  Render(snapshot, w);
+  Render(snapshot, snapshot.client, w);
 }
 
 size_t StreamAggregator::SeriesCount(Family family) const {

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "config/config.h"
+#include "decode/client_facts.h"
 #include "decode/event.h"
 #include "metrics/flat_map.h"
 
@@ -26,6 +27,9 @@ struct AggregatorOptions {
   config::LostMessagesMode lost_mode = config::LostMessagesMode::kCumulative;
   // Counts label values cut or made valid UTF-8; may be null. Must outlive the aggregator.
   LabelValueStats* label_stats = nullptr;
+  // mist_pcap_top_clients_bytes (metrics.top_clients, metrics.top_clients_window).
+  int top_clients = 10;
+  std::chrono::milliseconds top_clients_window = std::chrono::minutes(5);
 };
 
 // The stream families of docs/spec.md §6.3, kept in compact storage and serialised straight to the
@@ -72,7 +76,8 @@ class StreamAggregator {
 
   // Accounts one decoded frame: packet families, message/lost counters, subscription state,
   // decode errors. Returns the site the frame's channel belongs to, or kNoSite.
-  SiteHandle Record(const decode::Event& event);
+  // `facts` (may be null): what the packet's pcap_raw says for the client-connectivity families.
+  SiteHandle Record(const decode::Event& event, const decode::ClientFacts* facts = nullptr);
   void RecordDecodeError(decode::DecodeError error);
 
   // Stream connection health, owned by the stream clients and copied in before a scrape:
