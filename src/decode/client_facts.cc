@@ -10,17 +10,20 @@ namespace {
 constexpr std::array<const char*, static_cast<size_t>(TruncatedLayer::kCount)> kLayerNames = {
     "radiotap", "802.11", "llc", "eapol", "ethernet", "vlan", "ip", "udp", "dhcp", "dns"};
 
-constexpr uint8_t kBad = 0xFF;
-constexpr std::array<uint8_t, 256> MakeTable() {
-  std::array<uint8_t, 256> t{};
-  for (auto& v : t) v = kBad;
+// Base64 values pre-shifted to their place in a group of four characters (so a group is four
+// loads and three ORs); kBadBit marks a character outside the alphabet.
+constexpr uint32_t kBadBit = 0x80000000u;
+constexpr std::array<uint32_t, 256> MakeTable(int shift) {
+  std::array<uint32_t, 256> t{};
+  for (auto& v : t) v = kBadBit;
   constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  for (uint8_t i = 0; i < 62; ++i) t[static_cast<uint8_t>(kAlphabet[i])] = i;
-  t['+'] = t['-'] = 62;
-  t['/'] = t['_'] = 63;
+  for (uint32_t i = 0; i < 62; ++i) t[static_cast<uint8_t>(kAlphabet[i])] = i << shift;
+  t['+'] = t['-'] = 62u << shift;
+  t['/'] = t['_'] = 63u << shift;
   return t;
 }
-constexpr std::array<uint8_t, 256> kTable = MakeTable();
+constexpr std::array<uint32_t, 256> kTable0 = MakeTable(18), kTable1 = MakeTable(12),
+                                    kTable2 = MakeTable(6), kTable3 = MakeTable(0);
 
 // Bounds on a hostile header: the walk never reads past caplen, and stops after these.
 constexpr size_t kMaxPcapPacket = 256 * 1024;
@@ -94,17 +97,19 @@ class PacketBytes {
     const auto* s = reinterpret_cast<const uint8_t*>(text_.data());
     const size_t n = text_.size();
     uint8_t* o = out_->data();
-    while (decoded_ < want && pos_ + 4 <= n) {
-      const uint32_t a = kTable[s[pos_]], b = kTable[s[pos_ + 1]], c = kTable[s[pos_ + 2]],
-                     d = kTable[s[pos_ + 3]];
-      if ((a | b | c | d) >= 64) return DecodeRest(want);
-      const uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
-      o[decoded_] = static_cast<uint8_t>(v >> 16);
-      o[decoded_ + 1] = static_cast<uint8_t>(v >> 8);
-      o[decoded_ + 2] = static_cast<uint8_t>(v);
-      decoded_ += 3;
-      pos_ += 4;
+    size_t decoded = decoded_, pos = pos_;  // locals: the stores below cannot alias them
+    while (decoded < want && pos + 4 <= n) {
+      const uint32_t v =
+          kTable0[s[pos]] | kTable1[s[pos + 1]] | kTable2[s[pos + 2]] | kTable3[s[pos + 3]];
+      if (v & kBadBit) break;
+      o[decoded] = static_cast<uint8_t>(v >> 16);
+      o[decoded + 1] = static_cast<uint8_t>(v >> 8);
+      o[decoded + 2] = static_cast<uint8_t>(v);
+      decoded += 3;
+      pos += 4;
     }
+    decoded_ = decoded;
+    pos_ = pos;
     if (decoded_ >= want) return true;
     return pos_ < n ? DecodeRest(want) : false;
   }

@@ -72,6 +72,8 @@ TEST_F(ConfigLoaderTest, ShippedDefaultConfigLoadsWithoutAToken) {
   EXPECT_EQ(c.stream.max_channels_per_connection, 1000);
   EXPECT_EQ(c.metrics.stale_after, minutes(15));
   EXPECT_EQ(c.metrics.max_series_per_family, 20000);
+  EXPECT_EQ(c.metrics.top_clients, 10);
+  EXPECT_EQ(c.metrics.top_clients_window, std::chrono::minutes(5));
   EXPECT_TRUE(c.captures.empty());
   EXPECT_EQ(c.archive.dir, "");
   EXPECT_EQ(c.archive.rotate_bytes, 64ULL << 20);
@@ -163,6 +165,8 @@ TEST_F(ConfigLoaderTest, FullExampleFillsEveryField) {
   EXPECT_EQ(c.stream.max_channels_per_connection, 200);
   EXPECT_EQ(c.metrics.stale_after, minutes(90));
   EXPECT_EQ(c.metrics.max_series_per_family, 500);
+  EXPECT_EQ(c.metrics.top_clients, 25);
+  EXPECT_EQ(c.metrics.top_clients_window, seconds(90));
   EXPECT_EQ(c.mist.usage_interval, minutes(10));
   ASSERT_EQ(c.captures.size(), 3u);
   const ManagedCapture& a = c.captures[0];
@@ -402,6 +406,10 @@ const BadConfig kBadConfigs[] = {
      "bad.yaml:3: mist.timeout: expected a duration, got a map"},
     {"SectionIsNotAMap", "sites: [{id: s1}]\npoll: 30s\n",
      "bad.yaml:2: poll: expected a map, got \"30s\""},
+    {"TopClientsOverTheLimit", "sites: [{id: s1}]\nmetrics:\n  top_clients: 101\n",
+     "bad.yaml:3: metrics.top_clients: must be between 0 and 100, got 101"},
+    {"ZeroTopClientsWindow", "sites: [{id: s1}]\nmetrics:\n  top_clients_window: 0s\n",
+     "bad.yaml:3: metrics.top_clients_window: must be greater than 0, got \"0s\""},
     {"WordWhereAnIntegerIsExpected", "sites: [{id: s1}]\nmetrics:\n  max_series_per_family: abc\n",
      "bad.yaml:3: metrics.max_series_per_family: expected an integer, got \"abc\""},
     {"NonBooleanForABoolean", "sites: [{id: s1}]\nstream:\n  enabled: maybe\n",
