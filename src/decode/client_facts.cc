@@ -1,5 +1,8 @@
 #include "decode/client_facts.h"
 
+#include <smmintrin.h>  // SSE4.1 (the build targets SSE4.2)
+#include <tmmintrin.h>  // SSSE3
+
 #include <algorithm>
 #include <array>
 
@@ -25,6 +28,68 @@ constexpr std::array<uint32_t, 256> MakeTable(int shift) {
 constexpr std::array<uint32_t, 256> kTable0 = MakeTable(18), kTable1 = MakeTable(12),
                                     kTable2 = MakeTable(6), kTable3 = MakeTable(0);
 
+// Sixteen base64 characters to twelve bytes with SSSE3 (the nibble-lookup method described by
+// W. Muła and D. Lemire, "Faster Base64 Encoding and Decoding using AVX2 Instructions"):
+// each character's high nibble picks a class, its low nibble the classes it is invalid in;
+// a per-class offset turns it into its 6-bit value; two multiply-adds pack four values into
+// three bytes. Writes 16 bytes at `dst` (12 valid). False, writing nothing useful, when a
+// character is not in the standard alphabet ('=', '-', '_', spaces): the caller goes on
+// with the scalar loop.
+bool DecodeBlock16(const uint8_t* src, uint8_t* dst) {
+  const __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+  const __m128i nibble = _mm_set1_epi8(0x0f);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi32(in, 4), nibble);
+  const __m128i lo = _mm_and_si128(in, nibble);
+  // Classes by high nibble: 0x01 '+' '/' (2x), 0x02 digits (3x), 0x04 A-O a-o (4x, 6x),
+  // 0x08 P-Z p-z (5x, 7x), 0x10 nothing valid.
+  const __m128i class_of_hi = _mm_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10,
+                                            0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+  // For each low nibble, the classes it is NOT valid in.
+  const __m128i invalid_in = _mm_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                           0x11, 0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a);
+  const __m128i bad =
+      _mm_and_si128(_mm_shuffle_epi8(class_of_hi, hi), _mm_shuffle_epi8(invalid_in, lo));
+  if (!_mm_testz_si128(bad, bad)) return false;
+  // Offset by high nibble; '/' (0x2f) shares 2x with '+' and takes index 1.
+  const __m128i offset_of = _mm_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m128i slash = _mm_cmpeq_epi8(in, _mm_set1_epi8(0x2f));
+  const __m128i values = _mm_add_epi8(in, _mm_shuffle_epi8(offset_of, _mm_add_epi8(hi, slash)));
+  // (a, b, c, d) -> a<<6|b, c<<6|d -> a<<18|b<<12|c<<6|d per 32-bit lane -> 3 bytes, big-endian.
+  const __m128i pairs = _mm_maddubs_epi16(values, _mm_set1_epi32(0x01400140));
+  const __m128i words = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00011000));
+  const __m128i bytes = _mm_shuffle_epi8(
+      words, _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), bytes);
+  return true;
+}
+
+}  // namespace
+
+size_t internal::Base64DecodeGroups(std::string_view text, size_t* pos_io, uint8_t* o,
+                                    size_t decoded, size_t want) {
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t n = text.size();
+  size_t pos = *pos_io;  // locals: the stores below cannot alias them
+  while (decoded < want && pos + 16 <= n && DecodeBlock16(s + pos, o + decoded)) {
+    decoded += 12;
+    pos += 16;
+  }
+  while (decoded < want && pos + 4 <= n) {
+    const uint32_t v =
+        kTable0[s[pos]] | kTable1[s[pos + 1]] | kTable2[s[pos + 2]] | kTable3[s[pos + 3]];
+    if (v & kBadBit) break;
+    o[decoded] = static_cast<uint8_t>(v >> 16);
+    o[decoded + 1] = static_cast<uint8_t>(v >> 8);
+    o[decoded + 2] = static_cast<uint8_t>(v);
+    decoded += 3;
+    pos += 4;
+  }
+  *pos_io = pos;
+  return decoded;
+}
+
+namespace {
+
 // Bounds on a hostile header: the walk never reads past caplen, and stops after these.
 constexpr size_t kMaxPcapPacket = 256 * 1024;
 constexpr int kMaxVlanTags = 4;
@@ -40,7 +105,8 @@ class PacketBytes {
     text_ = text;
     out_ = scratch;
     // Only grown, never shrunk: a resize up would zero the bytes each time.
-    if (out_->size() < text.size() / 4 * 3 + 3) out_->resize(text.size() / 4 * 3 + 3);
+    // +16: DecodeBlock16 writes four bytes past the twelve it decodes.
+    if (out_->size() < text.size() / 4 * 3 + 16) out_->resize(text.size() / 4 * 3 + 16);
     decoded_ = 0;
     pos_ = 0;
     if (!DecodeTo(kPcapGlobalHeaderBytes + kPcapRecordHeaderBytes)) return false;
@@ -94,24 +160,9 @@ class PacketBytes {
   // Decodes until `want` bytes of the file are there (or the text ends).
   bool DecodeTo(size_t want) {
     if (decoded_ >= want) return true;
-    const auto* s = reinterpret_cast<const uint8_t*>(text_.data());
-    const size_t n = text_.size();
-    uint8_t* o = out_->data();
-    size_t decoded = decoded_, pos = pos_;  // locals: the stores below cannot alias them
-    while (decoded < want && pos + 4 <= n) {
-      const uint32_t v =
-          kTable0[s[pos]] | kTable1[s[pos + 1]] | kTable2[s[pos + 2]] | kTable3[s[pos + 3]];
-      if (v & kBadBit) break;
-      o[decoded] = static_cast<uint8_t>(v >> 16);
-      o[decoded + 1] = static_cast<uint8_t>(v >> 8);
-      o[decoded + 2] = static_cast<uint8_t>(v);
-      decoded += 3;
-      pos += 4;
-    }
-    decoded_ = decoded;
-    pos_ = pos;
+    decoded_ = internal::Base64DecodeGroups(text_, &pos_, out_->data(), decoded_, want);
     if (decoded_ >= want) return true;
-    return pos_ < n ? DecodeRest(want) : false;
+    return pos_ < text_.size() ? DecodeRest(want) : false;
   }
 
   // Padding, an unpadded tail or characters outside the alphabet: the whole text, once.

@@ -20,6 +20,10 @@ using CodeKey = KeyLayout<16, kApBits, 2, 17>;  // site, ap, subtype, code (1 <<
 using SmallKey = KeyLayout<16, kApBits, 4>;     // site, ap, value (15: other)
 using ApKey = KeyLayout<16, kApBits>;           // site, ap
 constexpr uint32_t kOtherCode = 1u << 16;
+// IEEE 802.11-2020 assigns status codes up to 133 and reason codes up to 72; a code above this
+// (a corrupt or hostile frame) is counted as "other" so random bytes cannot fill a family.
+constexpr uint16_t kMaxCode = 255;
+uint32_t CodeId(uint16_t code) { return code <= kMaxCode ? code : kOtherCode; }
 constexpr uint32_t kOtherSmall = 15;
 constexpr uint32_t kOtherSubtype = 0;
 
@@ -81,12 +85,12 @@ void ClientFamilies::Account(uint16_t site, const ClientFacts& f, uint32_t ap, u
             now_rel);
     }
     if (f.join != decode::JoinSubtype::kNone) {
-      Count(kJoin, CodeKey::Pack(site, ap, static_cast<uint32_t>(f.join), f.status_code),
+      Count(kJoin, CodeKey::Pack(site, ap, static_cast<uint32_t>(f.join), CodeId(f.status_code)),
             CodeKey::Pack(kOtherSite, kOtherId, kOtherSubtype, kOtherCode), now_rel);
     }
     if (f.disconnect != decode::DisconnectSubtype::kNone) {
       Count(kDisconnect,
-            CodeKey::Pack(site, ap, static_cast<uint32_t>(f.disconnect), f.reason_code),
+            CodeKey::Pack(site, ap, static_cast<uint32_t>(f.disconnect), CodeId(f.reason_code)),
             CodeKey::Pack(kOtherSite, kOtherId, kOtherSubtype, kOtherCode), now_rel);
     }
     if (f.eapol_message != 0) {

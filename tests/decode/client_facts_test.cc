@@ -594,3 +594,47 @@ TEST(ClientFactsTest, TsharkAgrees) {
 
 }  // namespace
 }  // namespace mpe::decode
+
+namespace mpe::decode {
+namespace {
+
+// The vector path (16 characters at a time) and the scalar path agree with Base64Decode on
+// every byte value, at every length, and stop at the first character outside the alphabet.
+TEST(ClientFactsBase64Test, GroupsDecodeLikeBase64Decode) {
+  std::string bytes;
+  for (int i = 0; i < 3 * 256; ++i) bytes.push_back(static_cast<char>((i * 7 + i / 256) & 0xff));
+  for (size_t len = 0; len <= bytes.size(); len += len < 64 ? 1 : 37) {
+    const std::string text = fakes::Base64(bytes.substr(0, len));
+    std::vector<uint8_t> want;
+    ASSERT_TRUE(Base64Decode(text, &want).ok());
+    std::vector<uint8_t> out(text.size() / 4 * 3 + 16, 0);
+    size_t pos = 0;
+    const size_t got = internal::Base64DecodeGroups(text, &pos, out.data(), 0, want.size());
+    // Whole groups without '=' are decoded; the padded last group is left to the caller.
+    const size_t whole = len / 3 * 3;
+    ASSERT_EQ(got, whole) << len;
+    EXPECT_EQ(pos, whole / 3 * 4);
+    EXPECT_TRUE(std::equal(out.begin(), out.begin() + static_cast<long>(got), want.begin())) << len;
+  }
+  // URL-safe characters decode like their standard twins (scalar path).
+  std::string url = fakes::Base64(bytes.substr(0, 48));
+  std::string std_text = url;
+  for (char& c : url) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  std::vector<uint8_t> a(80), b(80);
+  size_t pa = 0, pb = 0;
+  EXPECT_EQ(internal::Base64DecodeGroups(url, &pa, a.data(), 0, 48), 48u);
+  EXPECT_EQ(internal::Base64DecodeGroups(std_text, &pb, b.data(), 0, 48), 48u);
+  EXPECT_EQ(a, b);
+  // A bad character stops the decode at the group holding it, in either path.
+  for (size_t at : {2u, 17u, 40u}) {
+    std::string t = std_text;
+    t[at] = '*';
+    size_t p = 0;
+    std::vector<uint8_t> o(80);
+    EXPECT_EQ(internal::Base64DecodeGroups(t, &p, o.data(), 0, 48), at / 4 * 3) << at;
+    EXPECT_EQ(p, at / 4 * 4);
+  }
+}
+
+}  // namespace
+}  // namespace mpe::decode

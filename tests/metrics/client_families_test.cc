@@ -110,10 +110,16 @@ TEST_F(ClientFamiliesTest, RetriesJoinsDisconnects) {
                   ",ap_mac=\"5c5b350e0001\",frame_subtype=\"reassociation_response\","
                   "status_code=\"0\"",
                   "1"));
+  f.disconnect = decode::DisconnectSubtype::kDisassociation;
+  f.reason_code = 256;  // not an IEEE 802.11 code: "other"
+  agg_.Record(Packet(kAp2, true), &f);
   EXPECT_EQ(
       Lines("mist_pcap_wireless_disconnects_total"),
       L("mist_pcap_wireless_disconnects_total",
-        ",ap_mac=\"5c5b350e0002\",frame_subtype=\"deauthentication\",reason_code=\"7\"", "2"));
+        ",ap_mac=\"5c5b350e0002\",frame_subtype=\"deauthentication\",reason_code=\"7\"", "2") +
+          L("mist_pcap_wireless_disconnects_total",
+            ",ap_mac=\"5c5b350e0002\",frame_subtype=\"disassociation\",reason_code=\"other\"",
+            "1"));
 }
 
 TEST_F(ClientFamiliesTest, HandshakesByTheRule) {
