@@ -283,8 +283,7 @@ void PutRandom(std::string* b, size_t n, uint64_t seed) {
 
 // EAPOL-Key Key Information (bit values of IEEE 802.11-2020 12.7.2, version 2 = AES).
 constexpr uint16_t kKeyVersion = 0x0002, kKeyPairwise = 0x0008, kKeyInstall = 0x0040,
-                   kKeyAck = 0x0080, kKeyMic = 0x0100, kKeySecure = 0x0200,
-                   kKeyEncrypted = 0x1000;
+                   kKeyAck = 0x0080, kKeyMic = 0x0100, kKeySecure = 0x0200, kKeyEncrypted = 0x1000;
 uint16_t KeyInfo(EapolKind k) {
   switch (k) {
     case EapolKind::kMsg1:
@@ -341,9 +340,10 @@ void BuildEapol(const Packet& p, std::string* b, size_t pkt, PacketLayout* L) {
   if (p.key_data_len > 0) {
     if (p.eapol == EapolKind::kMsg2 && p.key_data_len == 22) {
       // RSN element: CCMP pairwise and group, PSK.
-      b->append("\x30\x14\x01\x00\x00\x0f\xac\x04\x01\x00\x00\x0f\xac\x04\x01\x00\x00\x0f\xac\x02"
-                "\x00\x00",
-                22);
+      b->append(
+          "\x30\x14\x01\x00\x00\x0f\xac\x04\x01\x00\x00\x0f\xac\x04\x01\x00\x00\x0f\xac\x02"
+          "\x00\x00",
+          22);
     } else if (p.eapol == EapolKind::kMsg1 && p.key_data_len == 22) {
       b->append("\xdd\x14\x00\x0f\xac\x04", 6);  // PMKID KDE
       PutRandom(b, 16, p.fill ^ 0x9d);
@@ -388,7 +388,11 @@ void BuildDnsPayload(const Packet& p, std::string* b) {
     return;
   }
   b->append(host, static_cast<size_t>(host[0]) + 1);
-  b->append("\x07""example\x03""com", 12);
+  b->append(
+      "\x07"
+      "example\x03"
+      "com",
+      12);
   Put8(b, 0);
   PutBe16(b, qtype);
   PutBe16(b, 1);
@@ -428,7 +432,7 @@ void BuildDhcpPayload(const Packet& p, std::string* b, size_t pkt, PacketLayout*
   PutBe16(b, (t == 1 || t == 3 || t == 6) ? 0x8000 : 0);
   bool has_ciaddr = t == 7 || t == 8 || (t == 5 && p.yiaddr == 0);
   PutBe32(b, has_ciaddr ? (reply ? p.dst_ip : p.src_ip) : 0);  // ciaddr
-  PutBe32(b, (t == 2 || t == 5) ? p.yiaddr : 0);              // yiaddr
+  PutBe32(b, (t == 2 || t == 5) ? p.yiaddr : 0);               // yiaddr
   PutBe32(b, 0);
   PutBe32(b, 0);
   PutMac(b, p.fill);  // chaddr: the client
@@ -516,16 +520,14 @@ void BuildRadiotap(const Packet& p, std::string* b) {
 }
 
 // The full 802.11 frame of `p` (frame_len bytes).
-void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
-                PacketLayout* L) {
+void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt, PacketLayout* L) {
   const FrameDef& def = kFrames[static_cast<int>(p.frame)];
   size_t start = b->size();
   L->start[static_cast<int>(Layer::kDot11)] = static_cast<int32_t>(start - pkt);
   uint8_t flags = 0;
   bool data_kind = def.fc_type == 2;
   if (data_kind) flags = (p.tx ? 0x02 : 0x01);  // FromDS when the AP sends, else ToDS
-  bool protect =
-      (p.frame == FrameKind::kData || p.frame == FrameKind::kQosData) && p.protect;
+  bool protect = (p.frame == FrameKind::kData || p.frame == FrameKind::kQosData) && p.protect;
   if (protect) flags |= 0x40;
   if (p.retry && def.fc_type != 1) flags |= 0x08;
   Put8(b, static_cast<uint8_t>((def.fc_subtype << 4) | (def.fc_type << 2)));
@@ -661,7 +663,9 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
 void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string* b, size_t pkt,
                 PacketLayout* L) {
   size_t start = b->size();
-  auto mark = [&](Layer l) { L->start[static_cast<int>(l)] = static_cast<int32_t>(b->size() - pkt); };
+  auto mark = [&](Layer l) {
+    L->start[static_cast<int>(l)] = static_cast<int32_t>(b->size() - pkt);
+  };
   mark(Layer::kEthernet);
   PutMac(b, dst_mac);
   PutMac(b, src_mac);
@@ -1325,8 +1329,9 @@ void PacketGenerator::ClientData(const StreamTarget& t, const ApRadio& ap, Packe
   const std::vector<Band>& bands = t.settings.bands;
   Band band = bands.empty() ? Band::k24 : bands[NextRandom() % bands.size()];
   bool heavy = Uniform() < 0.5;
-  int index = heavy ? static_cast<int>(NextRandom() % kHeavyClients)
-                    : kHeavyClients + static_cast<int>(NextRandom() % (kClientsPerAp - kHeavyClients));
+  int index =
+      heavy ? static_cast<int>(NextRandom() % kHeavyClients)
+            : kHeavyClients + static_cast<int>(NextRandom() % (kClientsPerAp - kHeavyClients));
   uint64_t client = ClientMac(ap.mac, index);
   bool group = Uniform() < 0.05;
   constexpr int kKinds[] = {75, 15, 5, 5};  // QoS Data, Data, Null, QoS Null
@@ -1350,23 +1355,23 @@ void PacketGenerator::ClientData(const StreamTarget& t, const ApRadio& ap, Packe
     q.dst = kGatewayMac;
     q.src = client;
   }
-  uint32_t body = null ? FrameLength(q.frame, 0)
-                  : heavy && !group
-                      ? 1300 + static_cast<uint32_t>(NextRandom() % 260)
-                      : 60 + static_cast<uint32_t>(NextRandom() % 340);
+  uint32_t body = null              ? FrameLength(q.frame, 0)
+                  : heavy && !group ? 1300 + static_cast<uint32_t>(NextRandom() % 260)
+                                    : 60 + static_cast<uint32_t>(NextRandom() % 340);
   q.length = RadiotapLength(q.rate) + body;
   q.retry = Uniform() < t.settings.retry_share;
   *p = q;
 }
 
-void PacketGenerator::StartWirelessScript(const StreamTarget& t, const ApRadio& ap,
-                                          int64_t now_us, Script* s) {
+void PacketGenerator::StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                                          Script* s) {
   const std::vector<Band>& bands = t.settings.bands;
   Band band = bands.empty() ? Band::k24 : bands[NextRandom() % bands.size()];
   uint64_t client = ClientMac(ap.mac, static_cast<int>(NextRandom() % kClientsPerAp));
   int64_t at = now_us;
   auto ms = [this](int lo, int hi) {
-    return static_cast<int64_t>(lo) * 1000 + static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
+    return static_cast<int64_t>(lo) * 1000 +
+           static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
   };
   auto frame = [&](FrameKind k, bool from_ap) {
     Packet q;
@@ -1461,8 +1466,8 @@ void PacketGenerator::StartWirelessScript(const StreamTarget& t, const ApRadio& 
     if (ap_confirm.status != 0) return;
   }
   bool reassoc = Uniform() < 0.3;
-  Packet areq = frame(reassoc ? FrameKind::kReassociationRequest : FrameKind::kAssociationRequest,
-                      false);
+  Packet areq =
+      frame(reassoc ? FrameKind::kReassociationRequest : FrameKind::kAssociationRequest, false);
   push(areq, FrameLength(areq.frame, NextRandom()), ms(2, 10));
   constexpr int kStatus[] = {85, 4, 4, 4, 3};
   constexpr int kCodes[] = {0, 1, 12, 17, 30};
@@ -1513,7 +1518,8 @@ void PacketGenerator::StartWiredScript(const StreamTarget& t, const ApRadio& ap,
   uint32_t l2 = vlan > 0 ? 18 : 14;
   int64_t at = now_us;
   auto ms = [this](int lo, int hi) {
-    return static_cast<int64_t>(lo) * 1000 + static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
+    return static_cast<int64_t>(lo) * 1000 +
+           static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
   };
   auto udp = [&](bool from_server) {
     Packet q;
@@ -1660,8 +1666,8 @@ bool PacketGenerator::NextConnectivity(const StreamTarget& t, const ApRadio& ap,
     size_t best = site.scripts.size();
     for (size_t i = 0; i < site.scripts.size(); ++i) {
       int64_t due = site.scripts[i].packets.front().first;
-      if (due <= now_us && (best == site.scripts.size() ||
-                            due < site.scripts[best].packets.front().first)) {
+      if (due <= now_us &&
+          (best == site.scripts.size() || due < site.scripts[best].packets.front().first)) {
         best = i;
       }
     }
@@ -1670,7 +1676,8 @@ bool PacketGenerator::NextConnectivity(const StreamTarget& t, const ApRadio& ap,
     Packet q = s.packets.front().second;
     s.packets.pop_front();
     bool usable = ap_ok(q.ap_mac) && (q.wired ? t.wired : t.wireless);
-    if (s.packets.empty() || !usable) site.scripts.erase(site.scripts.begin() + static_cast<long>(best));
+    if (s.packets.empty() || !usable)
+      site.scripts.erase(site.scripts.begin() + static_cast<long>(best));
     if (!usable) continue;  // its AP failed or the capture changed: the sequence ends
     *p = q;
     return true;

@@ -2,12 +2,12 @@
 
 #include <array>
 #include <atomic>
-#include <deque>
-#include <unordered_map>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/capture_file.h"
@@ -115,15 +115,15 @@ struct Packet {
   uint32_t src_ip = 0, dst_ip = 0;
   int src_port = -1, dst_port = -1;  // -1 = absent
   // Client connectivity (scenario `connectivity:`; defaults = the base mix's own frames).
-  bool retry = false;     // Frame Control Retry bit (802.11 management and data frames)
-  bool protect = true;    // Data / QoS Data: CCMP-protected body; false = EAPOL in clear
-  int status = -1;        // authentication / (re)association response status; -1 = 0
-  int reason = -1;        // deauthentication / disassociation reason; -1 = base value
-  uint8_t auth_alg = 0;   // authentication algorithm (0 open, 3 SAE)
-  uint8_t auth_seq = 0;   // authentication transaction sequence; 0 = base value
+  bool retry = false;    // Frame Control Retry bit (802.11 management and data frames)
+  bool protect = true;   // Data / QoS Data: CCMP-protected body; false = EAPOL in clear
+  int status = -1;       // authentication / (re)association response status; -1 = 0
+  int reason = -1;       // deauthentication / disassociation reason; -1 = base value
+  uint8_t auth_alg = 0;  // authentication algorithm (0 open, 3 SAE)
+  uint8_t auth_seq = 0;  // authentication transaction sequence; 0 = base value
   EapolKind eapol = EapolKind::kNone;
   uint16_t key_data_len = 0;
-  uint64_t fill = 0;      // seed of nonces, MICs and encrypted key data
+  uint64_t fill = 0;  // seed of nonces, MICs and encrypted key data
   WiredApp app = WiredApp::kNone;
   uint8_t dhcp_type = 0;  // option 53 value
   uint32_t xid = 0, yiaddr = 0;
@@ -135,7 +135,17 @@ struct Packet {
 // Where a packet's layers start (bytes from the start of the packet; -1 = absent) and the
 // end offset of the field a connectivity family needs (0 = none), filled by BuildPcap.
 enum class Layer : uint8_t {
-  kRadiotap, kDot11, kLlc, kEapol, kEthernet, kVlan, kIp, kUdp, kDhcp, kDns, kCount
+  kRadiotap,
+  kDot11,
+  kLlc,
+  kEapol,
+  kEthernet,
+  kVlan,
+  kIp,
+  kUdp,
+  kDhcp,
+  kDns,
+  kCount
 };
 inline constexpr int kLayerCount = static_cast<int>(Layer::kCount);
 const char* LayerName(Layer l);  // "radiotap", "802.11", "llc", ...
@@ -155,8 +165,7 @@ std::string FormatIp6(const std::array<uint8_t, 16>& a);  // RFC 5952 text
 // Classic pcap file (global header + one record) of `p`, caplen cut at max_pkt_len.
 // Radiotap (linktype 127: Flags, Rate|MCS|VHT, Channel, dBm antenna signal) + 802.11 for
 // wireless; Ethernet (+802.1Q) + IPv4 TCP/UDP/ICMP or ARP (linktype 1) for wired.
-void BuildPcap(const Packet& p, int max_pkt_len, std::string* out,
-               PacketLayout* layout = nullptr);
+void BuildPcap(const Packet& p, int max_pkt_len, std::string* out, PacketLayout* layout = nullptr);
 // What `p`, cut as `layout` says, adds to the connectivity families of the truth (retries,
 // joins, disconnects, EAPOL, DHCP, DNS, top clients, truncation) of `d`.
 void FillConnectivityTruth(const Packet& p, const PacketLayout& layout, TruthDelta* d);

@@ -1,11 +1,12 @@
 #include "sim/truth.h"
 
 #include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <iterator>
-#include <rapidjson/writer.h>
 
 #include "common/mac.h"
 #include "sim/packet_gen.h"
@@ -31,7 +32,7 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr int64_t kHandshakeTimeoutUs = 5000000;
 // mist_pcap_eapol_handshake_duration_seconds buckets, as microseconds and as labels.
-constexpr int64_t kDurationBoundsUs[] = {10000,  25000,  50000,   100000, 250000,
+constexpr int64_t kDurationBoundsUs[] = {10000,  25000,   50000,   100000, 250000,
                                          500000, 1000000, 2500000, 5000000};
 constexpr const char* kDurationNames[] = {"0.01", "0.025", "0.05", "0.1", "0.25",
                                           "0.5",  "1",     "2.5",  "5"};
