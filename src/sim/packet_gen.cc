@@ -1275,7 +1275,9 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
                       : rate.encoding == RateEncoding::kVht ? 28
                                                             : 15;
   p.length = radiotap + FrameLength(p.frame, r2);
-  if (t.settings.connectivity && def.fc_type != 1 && Uniform() < t.settings.retry_share) {
+  // Retransmissions: individually addressed management and data frames only.
+  if (t.settings.connectivity && def.fc_type != 1 && ((p.dst >> 40) & 1) == 0 &&
+      Uniform() < t.settings.retry_share) {
     p.retry = true;
   }
   return p;
@@ -1359,7 +1361,7 @@ void PacketGenerator::ClientData(const StreamTarget& t, const ApRadio& ap, Packe
                   : heavy && !group ? 1300 + static_cast<uint32_t>(NextRandom() % 260)
                                     : 60 + static_cast<uint32_t>(NextRandom() % 340);
   q.length = RadiotapLength(q.rate) + body;
-  q.retry = Uniform() < t.settings.retry_share;
+  q.retry = !group && Uniform() < t.settings.retry_share;
   *p = q;
 }
 

@@ -599,7 +599,8 @@ std::vector<std::vector<std::string>> TsharkRows(const std::string& path,
     cells.resize(fields.size());
     // tshark prints some fields in hex (status and reason codes: "0x0011"): decimal here.
     for (auto& c : cells) {
-      if (!c.empty()) c = std::to_string(std::stol(c, nullptr, 0));
+      if (!c.empty() && c.find(':') == std::string::npos)
+        c = std::to_string(std::stol(c, nullptr, 0));
     }
     rows.push_back(std::move(cells));
   }
@@ -698,6 +699,50 @@ TEST(SimConnectivityTsharkTest, FieldsAgreeWithWhatTheGeneratorSent) {
   }
   EXPECT_GT(dhcp, 10);
   EXPECT_GT(dns, 10);
+}
+
+TEST(SimConnectivityTsharkTest, CutFramesAreNotNumberedNorCounted) {
+  // 68..200-byte captures: tshark shows a status/reason code only when its bytes are there,
+  // and numbers an EAPOL-Key message only when its whole body is there; so does the truth.
+  if (!fakes::HaveTshark()) GTEST_SKIP() << "tshark not installed";
+  fakes::TempDir dir;
+  std::vector<Sent> all;
+  for (int max_pkt_len : {68, 120, 160, 200, 230}) {
+    StreamTarget t = Target(true, false, max_pkt_len);
+    t.settings.connectivity_share = 0.9;
+    PacketGenerator gen(static_cast<uint64_t>(max_pkt_len) * 3);
+    auto sent = Generate(gen, t, 200, nullptr);
+    all.insert(all.end(), sent.begin(), sent.end());
+  }
+  std::vector<const Sent*> frames;
+  for (const Sent& s : all) frames.push_back(&s);
+  auto rows = TsharkRows(
+      WriteFile(dir, "cut.pcap", 127, frames),
+      {"wlan.fixed.status_code", "wlan.fixed.reason_code", "wlan_rsna_eapol.keydes.msgnr",
+       "wlan_rsna_eapol.keydes.key_info.key_type", "wlan.ta", "wlan.bssid", "wlan.fc.retry"});
+  ASSERT_EQ(rows.size(), frames.size());
+  int cut_eapol = 0, whole_eapol = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Sent& s = *frames[i];
+    SCOPED_TRACE("packet " + std::to_string(i));
+    bool join = !rows[i][0].empty() && !rows[i][4].empty() && rows[i][4] == rows[i][5];
+    EXPECT_EQ(join, s.d.join != 0);
+    if (join) {
+      EXPECT_EQ(rows[i][0], std::to_string(s.d.code));
+    }
+    EXPECT_EQ(!rows[i][1].empty(), s.d.disc != 0);
+    bool numbered = !rows[i][2].empty() && rows[i][3] == "1";
+    EXPECT_EQ(numbered, s.d.eapol_msg != 0);
+    if (numbered) {
+      EXPECT_EQ(rows[i][2], std::to_string(s.d.eapol_msg));
+    }
+    if (!s.p.protect && s.p.eapol != EapolKind::kNone) {
+      (s.d.eapol_msg || s.p.eapol > EapolKind::kMsg4 ? whole_eapol : cut_eapol)++;
+    }
+    EXPECT_EQ(rows[i][6] == "1", s.d.retry);
+  }
+  EXPECT_GT(cut_eapol, 5);
+  EXPECT_GT(whole_eapol, 5);
 }
 
 }  // namespace
