@@ -5,7 +5,9 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -14,7 +16,9 @@
 #include <vector>
 
 #include "fakes/capture_test_util.h"
+#include "sim/cloud_sim.h"
 #include "sim/packet_gen.h"
+#include "sim/sim_test_util.h"
 #include "sim/truth.h"
 
 namespace mpe::sim {
@@ -743,6 +747,73 @@ TEST(SimConnectivityTsharkTest, CutFramesAreNotNumberedNorCounted) {
   }
   EXPECT_GT(cut_eapol, 5);
   EXPECT_GT(whole_eapol, 5);
+}
+
+TEST(SimConnectivityStreamTest, DemoScenarioStreamsEveryConnectivityFamily) {
+  // The built-in demo turns connectivity on for HQ (radiotap,wired, 128 bytes) and Branch-01
+  // (radiotap, 512 bytes): the truth of a short stream has data in every new family.
+  SimOptions opts;
+  opts.token = "tok";
+  opts.rate = 4000;
+  CloudSim sim(opts);
+  ASSERT_TRUE(sim.Start().ok());
+  constexpr size_t kN = 6000;
+  sim.SetStreamLimit(kN);
+  testing::TestWsClient ws;
+  ASSERT_EQ(ws.Connect(sim.port(), "tok"), 101);
+  for (const char* site :
+       {"978c48e6-6ef6-11e6-8bbf-02e208b2d34f", "a1b2c3d4-0000-4000-8000-000000000002"}) {
+    ws.Send(std::string(R"({"subscribe":"/sites/)") + site + R"(/pcaps"})");
+  }
+  std::map<std::string, int64_t> last_ts;  // per channel
+  size_t data = 0;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (data < kN && std::chrono::steady_clock::now() < end) {
+    auto m = ws.Next(std::chrono::milliseconds(2000));
+    if (!m) break;
+    auto outer = testing::ParseJson(*m);
+    if (std::string(outer["event"].GetString()) != "data") continue;
+    rapidjson::Document d;
+    const auto& v = outer["data"];
+    if (v.IsString()) {
+      d.Parse(v.GetString(), v.GetStringLength());
+    } else {
+      d.CopyFrom(v, d.GetAllocator());
+    }
+    if (!d["pcap_dict"].IsObject()) continue;
+    ++data;
+    // Strictly increasing per site, whole microseconds (checked on the dict's text).
+    std::string text = *m;
+    size_t at = text.find("timestamp");
+    ASSERT_NE(at, std::string::npos);
+    size_t num = text.find_first_of("0123456789", at);
+    size_t dot = text.find('.', num);
+    int64_t us =
+        std::stoll(text.substr(num, dot - num)) * 1000000 + std::stoll(text.substr(dot + 1, 6));
+    std::string channel = outer["channel"].GetString();
+    EXPECT_GT(us, last_ts[channel]) << channel;
+    last_ts[channel] = us;
+  }
+  ASSERT_EQ(data, kN);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return testing::ParseJson(sim.TruthJson())["messages"]["data"].GetUint64() == kN; }));
+  std::string json = sim.TruthJson();
+  if (const char* path = std::getenv("MPE_SIM_TRUTH_DUMP")) std::ofstream(path) << json;
+  auto fam = Families(json);
+  for (const char* f :
+       {"mist_pcap_wireless_retries_total", "mist_pcap_wireless_join_responses_total",
+        "mist_pcap_wireless_disconnects_total", "mist_pcap_eapol_messages_total",
+        "mist_pcap_eapol_handshakes_total", "mist_pcap_eapol_handshake_duration_seconds",
+        "mist_pcap_wired_dns_responses_total", "mist_pcap_top_clients_bytes",
+        "mist_pcap_decode_truncated_total"}) {
+    EXPECT_FALSE(fam[f].empty()) << f;
+  }
+  EXPECT_GT(fam["mist_pcap_top_clients_bytes"].size(), 20u);  // many more clients than 10
+  // Existing families keep their keys.
+  for (const char* f : {"mist_pcap_packets_total", "mist_pcap_wireless_frames_total",
+                        "mist_pcap_wired_packets_total", "mist_pcap_stream_messages_total"}) {
+    EXPECT_FALSE(fam[f].empty()) << f;
+  }
 }
 
 }  // namespace
