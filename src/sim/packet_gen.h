@@ -150,6 +150,9 @@ enum class Layer : uint8_t {
 inline constexpr int kLayerCount = static_cast<int>(Layer::kCount);
 const char* LayerName(Layer l);  // "radiotap", "802.11", "llc", ...
 struct PacketLayout {
+  PacketLayout() {
+    for (int32_t& v : start) v = -1;
+  }
   int32_t start[kLayerCount];
   uint32_t need = 0;  // join status / reason / EAPOL body end / DHCP option 53 / DNS flags
   uint32_t caplen = 0;
@@ -164,7 +167,9 @@ std::string FormatIp6(const std::array<uint8_t, 16>& a);  // RFC 5952 text
 
 // Classic pcap file (global header + one record) of `p`, caplen cut at max_pkt_len.
 // Radiotap (linktype 127: Flags, Rate|MCS|VHT, Channel, dBm antenna signal) + 802.11 for
-// wireless; Ethernet (+802.1Q) + IPv4 TCP/UDP/ICMP or ARP (linktype 1) for wired.
+// wireless; Ethernet (+802.1Q) + IPv4 TCP/UDP/ICMP, IPv6 UDP or ARP (linktype 1) for wired;
+// with connectivity fields: auth/assoc status codes, reason codes, Retry bit, EAPOL-Key in
+// clear, DHCP, DNS and mDNS payloads. `layout` (optional) gets the layer offsets and cut.
 void BuildPcap(const Packet& p, int max_pkt_len, std::string* out, PacketLayout* layout = nullptr);
 // What `p`, cut as `layout` says, adds to the connectivity families of the truth (retries,
 // joins, disconnects, EAPOL, DHCP, DNS, top clients, truncation) of `d`.
