@@ -441,7 +441,6 @@ void BuildDhcpPayload(const Packet& p, std::string* b, size_t pkt, PacketLayout*
   Put8(b, 53);
   Put8(b, 1);
   Put8(b, t);
-  L->need = static_cast<uint32_t>(b->size() - pkt);
   uint32_t server = reply ? p.src_ip : (p.dst_ip == 0xffffffffu ? 0 : p.dst_ip);
   if (reply || t == 4 || t == 7) {
     Put8(b, 54);
@@ -470,6 +469,8 @@ void BuildDhcpPayload(const Packet& p, std::string* b, size_t pkt, PacketLayout*
     b->append("\x01\x03\x06\x0f", 4);
   }
   Put8(b, 255);
+  // tshark 4.0 shows option 53 only when the options were captured up to the End option.
+  L->need = static_cast<uint32_t>(b->size() - pkt);
   size_t used = b->size() - start;
   if (used < kDhcpPayload) PutZeros(b, kDhcpPayload - used);
 }
@@ -796,8 +797,12 @@ int PacketLayout::TruncatedLayer() const {
   int best = -1;
   int32_t best_start = -1;
   for (int i = 0; i < kLayerCount; ++i) {
-    // The innermost layer is the one that starts last at or before the last captured byte.
-    if (start[i] >= 0 && start[i] <= static_cast<int32_t>(caplen) - 1 && start[i] >= best_start) {
+    // The innermost layer is the one that starts last at or before the last captured byte;
+    // a cut exactly at a header's end already lists the next layer (tshark 4.0), except for
+    // DHCP and DNS, which need one payload byte.
+    bool app = i == static_cast<int>(Layer::kDhcp) || i == static_cast<int>(Layer::kDns);
+    int32_t last = static_cast<int32_t>(caplen) - (app ? 1 : 0);
+    if (start[i] >= 0 && start[i] <= last && start[i] >= best_start) {
       best = i;
       best_start = start[i];
     }

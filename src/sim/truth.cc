@@ -102,9 +102,7 @@ void GroundTruth::Add(const TruthDelta& d) {
 }
 
 void GroundTruth::AddConnectivity(const TruthDelta& d) {
-  if (d.truncated >= 0 && static_cast<size_t>(d.truncated) < truncated_.size()) {
-    ++truncated_[static_cast<size_t>(d.truncated)];
-  }
+  if (d.truncated >= 0) ++truncated_[{d.site, static_cast<uint8_t>(d.truncated)}];
   if (d.kind == TruthDelta::Kind::kWireless) {
     if (d.retry) ++retries_[RssiKey{d.site, d.ap_mac, d.band}];
     if (d.join) ++joins_[CodeKey{d.site, d.ap_mac, d.join, d.code}];
@@ -195,7 +193,7 @@ void GroundTruth::Reset() {
   dhcp_.clear();
   dns_.clear();
   top_clients_.clear();
-  truncated_.fill(0);
+  truncated_.clear();
   pending_.clear();
   next_deadline_.clear();
   data_ = capture_end_ = 0;
@@ -525,20 +523,11 @@ std::string GroundTruth::ToJson() const {
             site_labels(std::get<0>(k));
             label("client_mac", common::FormatMac(std::get<1>(k)));
           });
-  w.Key("mist_pcap_decode_truncated_total");
-  w.StartArray();
-  for (size_t i = 0; i < truncated_.size(); ++i) {
-    if (truncated_[i] == 0) continue;
-    w.StartObject();
-    w.Key("labels");
-    w.StartObject();
-    label("layer", LayerName(static_cast<Layer>(i)));
-    w.EndObject();
-    w.Key("value");
-    w.Uint64(truncated_[i]);
-    w.EndObject();
-  }
-  w.EndArray();
+  counter("mist_pcap_decode_truncated_total", truncated_,
+          [&](const std::tuple<uint32_t, uint8_t>& k) {
+            site_labels(std::get<0>(k));
+            label("layer", LayerName(static_cast<Layer>(std::get<1>(k))));
+          });
   w.EndObject();  // families
 
   w.Key("connections");

@@ -116,7 +116,7 @@ class GroundTruth {
   std::map<RssiKey, uint64_t> dhcp_;                 // site ap option 53
   std::map<RssiKey, uint64_t> dns_;                  // site ap rcode (6 = other)
   std::map<std::tuple<uint32_t, uint64_t>, uint64_t> top_clients_;  // site client -> bytes
-  std::array<uint64_t, 10> truncated_{};                            // sim::Layer
+  std::map<std::tuple<uint32_t, uint8_t>, uint64_t> truncated_;     // site, sim::Layer
   std::map<PairKey, Pending> pending_;
   std::map<uint32_t, int64_t> next_deadline_;        // site -> earliest pending deadline
   std::unordered_map<uint64_t, int64_t> last_lost_;  // capture serial -> last value seen

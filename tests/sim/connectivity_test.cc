@@ -160,8 +160,11 @@ Recount Reread(const std::vector<Sent>& sent, bool end_of_capture) {
     std::string pkt = b.substr(16);
     std::string ap = "ap_mac=" + Hex(s.p.ap_mac);
     std::string layer;  // innermost layer reached by the last captured byte
+    // A cut at a header's exact end already lists the next layer (tshark 4.0), except for
+    // DHCP and DNS, which need a payload byte.
     auto reach = [&](size_t start, const char* name) {
-      if (start <= caplen - 1) layer = name;
+      bool app = std::string(name) == "dhcp" || std::string(name) == "dns";
+      if (start <= caplen - (app ? 1 : 0)) layer = name;
     };
     expire(ts, false);
     if (!s.p.wired) {
@@ -258,7 +261,12 @@ Recount Reread(const std::vector<Sent>& sent, bool end_of_capture) {
           auto port = [&](int n) { return sp == n || dp == n; };
           if (port(67) || port(68)) {
             reach(app, "dhcp");
-            if (caplen >= app + 243 && pkt[app + 240] == 53) {
+            size_t end = app + 240;  // options up to and with End (255)
+            while (end < caplen && static_cast<uint8_t>(pkt[end]) != 255) {
+              end +=
+                  static_cast<uint8_t>(pkt[end]) == 0 ? 1 : 2u + static_cast<uint8_t>(pkt[end + 1]);
+            }
+            if (end < caplen && pkt[app + 240] == 53) {
               int t = static_cast<uint8_t>(pkt[app + 242]);
               if (t >= 1 && t <= 8) ++r.dhcp[ap + ",message_type=" + kDhcp[t]];
             }
