@@ -611,8 +611,9 @@ std::vector<std::vector<std::string>> TsharkRows(const std::string& path,
     cells.resize(fields.size());
     // tshark prints some fields in hex (status and reason codes: "0x0011"): decimal here.
     for (auto& c : cells) {
-      if (!c.empty() && c.find(':') == std::string::npos)
+      if (!c.empty() && c[0] >= '0' && c[0] <= '9' && c.find(':') == std::string::npos) {
         c = std::to_string(std::stol(c, nullptr, 0));
+      }
     }
     rows.push_back(std::move(cells));
   }
@@ -755,6 +756,63 @@ TEST(SimConnectivityTsharkTest, CutFramesAreNotNumberedNorCounted) {
   }
   EXPECT_GT(cut_eapol, 5);
   EXPECT_GT(whole_eapol, 5);
+}
+
+// The innermost listed layer of tshark's frame.protocols ("" = none listed).
+std::string LayerOf(const std::string& protocols) {
+  static const std::map<std::string, std::string> kLayers = {
+      {"radiotap", "radiotap"}, {"wlan", "802.11"}, {"llc", "llc"}, {"eapol", "eapol"},
+      {"eth", "ethernet"},      {"vlan", "vlan"},   {"ip", "ip"},   {"ipv6", "ip"},
+      {"udp", "udp"},           {"dhcp", "dhcp"},   {"dns", "dns"}};
+  std::string layer;
+  size_t start = 0;
+  while (start <= protocols.size()) {
+    size_t colon = protocols.find(':', start);
+    std::string name =
+        protocols.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    auto it = kLayers.find(name);
+    if (it != kLayers.end()) layer = it->second;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return layer;
+}
+
+TEST(SimConnectivityTsharkTest, TruncatedLayerIsTheInnermostTsharkLists) {
+  if (!fakes::HaveTshark()) GTEST_SKIP() << "tshark not installed";
+  fakes::TempDir dir;
+  for (bool wired : {false, true}) {
+    std::vector<Sent> all;
+    for (int max_pkt_len :
+         {14, 16, 18, 20, 30, 34, 38, 42, 46, 50, 54, 60, 68, 120, 160, 200, 250, 290}) {
+      StreamTarget t = Target(!wired, wired, max_pkt_len);
+      t.settings.connectivity_share = 0.8;
+      PacketGenerator gen(static_cast<uint64_t>(max_pkt_len) + (wired ? 1000 : 0));
+      auto sent = Generate(gen, t, 120, nullptr);
+      all.insert(all.end(), sent.begin(), sent.end());
+    }
+    std::vector<const Sent*> packets;
+    for (const Sent& s : all) packets.push_back(&s);
+    auto rows = TsharkRows(WriteFile(dir, wired ? "we.pcap" : "ww.pcap", wired ? 1 : 127, packets),
+                           {"frame.protocols", "dhcp.option.dhcp", "dns.flags.rcode"});
+    ASSERT_EQ(rows.size(), packets.size());
+    std::set<std::string> layers;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Sent& s = *packets[i];
+      SCOPED_TRACE((wired ? "wired packet " : "wireless packet ") + std::to_string(i) + " " +
+                   rows[i][0]);
+      std::string want = s.d.truncated < 0 ? "" : LayerName(static_cast<Layer>(s.d.truncated));
+      std::string got = Le32(s.record, 8) < Le32(s.record, 12) ? LayerOf(rows[i][0]) : "";
+      EXPECT_EQ(got, want);
+      layers.insert(want);
+      if (wired) {
+        EXPECT_EQ(!rows[i][1].empty(), s.d.dhcp != 0);
+        bool response = s.p.app == WiredApp::kDns && s.p.dns_qr;
+        EXPECT_EQ(response && !rows[i][2].empty(), s.d.dns_rcode >= 0);
+      }
+    }
+    EXPECT_GE(layers.size(), wired ? 6u : 4u);
+  }
 }
 
 TEST(SimConnectivityStreamTest, DemoScenarioStreamsEveryConnectivityFamily) {
