@@ -1,5 +1,6 @@
 #include "sim/packet_gen.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -19,13 +20,14 @@ struct FrameDef {
 };
 
 constexpr FrameDef kFrames[kFrameKindCount] = {
-    {"Management", "Beacon", 0, 8, 20, 0},
+    {"Management", "Beacon", 0, 8, 19, 0},
     {"Management", "Probe Request", 0, 4, 6, 1},
     {"Management", "Probe Response", 0, 5, 6, 0},
     {"Management", "Authentication", 0, 11, 2, 2},
     {"Management", "Association Request", 0, 0, 1, 1},
     {"Management", "Association Response", 0, 1, 1, 0},
     {"Management", "Reassociation Request", 0, 2, 1, 1},
+    {"Management", "Reassociation Response", 0, 3, 1, 0},
     {"Management", "Deauthentication", 0, 12, 1, 2},
     {"Management", "Disassociation", 0, 10, 1, 2},
     {"Management", "Action", 0, 13, 3, 2},
@@ -232,6 +234,7 @@ uint32_t FrameLength(FrameKind k, uint64_t r) {
     case FrameKind::kAssociationRequest:
       return range(120, 260);
     case FrameKind::kAssociationResponse:
+    case FrameKind::kReassociationResponse:
       return range(100, 220);
     case FrameKind::kReassociationRequest:
       return range(130, 270);
@@ -267,6 +270,209 @@ void AppendSsidIe(std::string* b) {
   Put8(b, 0);
   Put8(b, sizeof(kSsid) - 1);
   b->append(kSsid, sizeof(kSsid) - 1);
+}
+
+// `n` pseudo-random bytes (nonces, MICs, encrypted key data, SAE elements) from `seed`.
+void PutRandom(std::string* b, size_t n, uint64_t seed) {
+  uint64_t s = seed | 1;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = SplitMix(s);
+    for (size_t j = 0; j < 8 && i + j < n; ++j) Put8(b, static_cast<uint8_t>(v >> (8 * j)));
+  }
+}
+
+// EAPOL-Key Key Information (bit values of IEEE 802.11-2020 12.7.2, version 2 = AES).
+constexpr uint16_t kKeyVersion = 0x0002, kKeyPairwise = 0x0008, kKeyInstall = 0x0040,
+                   kKeyAck = 0x0080, kKeyMic = 0x0100, kKeySecure = 0x0200, kKeyEncrypted = 0x1000;
+uint16_t KeyInfo(EapolKind k) {
+  switch (k) {
+    case EapolKind::kMsg1:
+      return kKeyVersion | kKeyPairwise | kKeyAck;
+    case EapolKind::kMsg2:
+      return kKeyVersion | kKeyPairwise | kKeyMic;
+    case EapolKind::kMsg3:
+      return kKeyVersion | kKeyPairwise | kKeyInstall | kKeyAck | kKeyMic | kKeySecure |
+             kKeyEncrypted;
+    case EapolKind::kMsg4:
+      return kKeyVersion | kKeyPairwise | kKeyMic | kKeySecure;
+    case EapolKind::kGroup1:
+      return kKeyVersion | kKeyAck | kKeyMic | kKeySecure | kKeyEncrypted;
+    case EapolKind::kGroup2:
+      return kKeyVersion | kKeyMic | kKeySecure;
+    case EapolKind::kNone:
+      break;
+  }
+  return 0;
+}
+
+constexpr uint32_t kEapolKeyBody = 95;  // descriptor type .. key data length
+
+// LLC/SNAP + EAPOL header + EAPOL-Key descriptor + key data (after the 802.11 header).
+void BuildEapol(const Packet& p, std::string* b, size_t pkt, PacketLayout* L) {
+  L->start[static_cast<int>(Layer::kLlc)] = static_cast<int32_t>(b->size() - pkt);
+  b->append("\xaa\xaa\x03\x00\x00\x00\x88\x8e", 8);
+  L->start[static_cast<int>(Layer::kEapol)] = static_cast<int32_t>(b->size() - pkt);
+  Put8(b, 2);  // 802.1X-2004
+  Put8(b, 3);  // Key
+  PutBe16(b, static_cast<uint16_t>(kEapolKeyBody + p.key_data_len));
+  Put8(b, 2);  // RSN key descriptor
+  PutBe16(b, KeyInfo(p.eapol));
+  bool m4 = p.eapol == EapolKind::kMsg4;
+  PutBe16(b, m4 || p.eapol == EapolKind::kGroup2 ? 0 : 16);  // key length
+  uint64_t replay = (p.fill & 0xffff) + (p.eapol >= EapolKind::kMsg3 ? 1 : 0);
+  PutBe32(b, static_cast<uint32_t>(replay >> 32));
+  PutBe32(b, static_cast<uint32_t>(replay));
+  // Nonce: ANonce in 1 and 3, SNonce in 2, zero in 4 and in group messages.
+  if (p.eapol == EapolKind::kMsg1 || p.eapol == EapolKind::kMsg3) {
+    PutRandom(b, 32, p.fill ^ 0xa11ce);
+  } else if (p.eapol == EapolKind::kMsg2) {
+    PutRandom(b, 32, p.fill ^ 0xb0b);
+  } else {
+    PutZeros(b, 32);
+  }
+  PutZeros(b, 16 + 8 + 8);  // IV, RSC, reserved
+  if (p.eapol == EapolKind::kMsg1) {
+    PutZeros(b, 16);
+  } else {
+    PutRandom(b, 16, p.fill ^ static_cast<uint64_t>(p.eapol) << 40);  // MIC
+  }
+  PutBe16(b, p.key_data_len);
+  if (p.key_data_len > 0) {
+    if (p.eapol == EapolKind::kMsg2 && p.key_data_len == 22) {
+      // RSN element: CCMP pairwise and group, PSK.
+      b->append(
+          "\x30\x14\x01\x00\x00\x0f\xac\x04\x01\x00\x00\x0f\xac\x04\x01\x00\x00\x0f\xac\x02"
+          "\x00\x00",
+          22);
+    } else if (p.eapol == EapolKind::kMsg1 && p.key_data_len == 22) {
+      b->append("\xdd\x14\x00\x0f\xac\x04", 6);  // PMKID KDE
+      PutRandom(b, 16, p.fill ^ 0x9d);
+    } else {
+      PutRandom(b, p.key_data_len, p.fill ^ 0xe7);  // encrypted key data
+    }
+  }
+  L->need = static_cast<uint32_t>(b->size() - pkt);  // end of the EAPOL body
+}
+
+// 802.11 frame length of an unprotected EAPOL-Key data frame.
+uint32_t EapolFrameLength(bool qos, uint16_t key_data_len) {
+  return 24 + (qos ? 2 : 0) + 8 + 4 + kEapolKeyBody + key_data_len;
+}
+
+void PutIp6(std::string* b, uint32_t v4) {
+  for (uint8_t byte : Ip6Of(v4)) Put8(b, byte);
+}
+
+// DNS message of a query, a response or an mDNS announcement.
+void BuildDnsPayload(const Packet& p, std::string* b) {
+  static constexpr const char* kHosts[] = {"\x03www", "\x04mail", "\x03vpn", "\x05login"};
+  const char* host = kHosts[p.xid % 4];
+  bool mdns = p.app == WiredApp::kMdns;
+  bool answer = p.dns_qr && (mdns || p.dns_rcode == 0);
+  uint16_t qtype = p.ipv6 ? 28 : 1;
+  PutBe16(b, static_cast<uint16_t>(mdns ? 0 : p.xid));
+  uint16_t flags = mdns ? 0x8400 : p.dns_qr ? static_cast<uint16_t>(0x8180 | p.dns_rcode) : 0x0100;
+  PutBe16(b, flags);
+  PutBe16(b, mdns ? 0 : 1);  // questions
+  PutBe16(b, answer ? 1 : 0);
+  PutBe16(b, 0);
+  PutBe16(b, 0);
+  if (mdns) {
+    b->append("\x07printer\x05local", 14);
+    Put8(b, 0);
+    PutBe16(b, 1);
+    PutBe16(b, 0x8001);  // IN, cache flush
+    PutBe32(b, 120);
+    PutBe16(b, 4);
+    PutBe32(b, p.src_ip);
+    return;
+  }
+  b->append(host, static_cast<size_t>(host[0]) + 1);
+  b->append(
+      "\x07"
+      "example\x03"
+      "com",
+      12);
+  Put8(b, 0);
+  PutBe16(b, qtype);
+  PutBe16(b, 1);
+  if (!answer) return;
+  PutBe16(b, 0xc00c);
+  PutBe16(b, qtype);
+  PutBe16(b, 1);
+  PutBe32(b, 300);
+  if (p.ipv6) {
+    PutBe16(b, 16);
+    b->append("\x26\x06\x47\x00\x00\x00\x00\x00\x00\x00\x00\x00\x68\x14", 14);
+    PutBe16(b, static_cast<uint16_t>(p.xid));
+  } else {
+    PutBe16(b, 4);
+    PutBe32(b, 0x5db8d800u | (p.xid & 0xff));
+  }
+}
+
+uint32_t DnsPayloadSize(const Packet& p) {
+  std::string tmp;
+  BuildDnsPayload(p, &tmp);
+  return static_cast<uint32_t>(tmp.size());
+}
+
+constexpr uint32_t kDhcpPayload = 300;  // BOOTP minimum: 236 + cookie + options + padding
+
+void BuildDhcpPayload(const Packet& p, std::string* b, size_t pkt, PacketLayout* L) {
+  size_t start = b->size();
+  uint8_t t = p.dhcp_type;
+  bool reply = t == 2 || t == 5 || t == 6;
+  Put8(b, reply ? 2 : 1);
+  Put8(b, 1);
+  Put8(b, 6);
+  Put8(b, 0);
+  PutBe32(b, p.xid);
+  PutBe16(b, 0);
+  PutBe16(b, (t == 1 || t == 3 || t == 6) ? 0x8000 : 0);
+  bool has_ciaddr = t == 7 || t == 8 || (t == 5 && p.yiaddr == 0);
+  PutBe32(b, has_ciaddr ? (reply ? p.dst_ip : p.src_ip) : 0);  // ciaddr
+  PutBe32(b, (t == 2 || t == 5) ? p.yiaddr : 0);               // yiaddr
+  PutBe32(b, 0);
+  PutBe32(b, 0);
+  PutMac(b, p.fill);  // chaddr: the client
+  PutZeros(b, 10 + 64 + 128);
+  PutBe32(b, 0x63825363);
+  Put8(b, 53);
+  Put8(b, 1);
+  Put8(b, t);
+  uint32_t server = reply ? p.src_ip : (p.dst_ip == 0xffffffffu ? 0 : p.dst_ip);
+  if (reply || t == 4 || t == 7) {
+    Put8(b, 54);
+    Put8(b, 4);
+    PutBe32(b, reply ? p.src_ip : server);
+  }
+  if (t == 2 || (t == 5 && p.yiaddr != 0)) {
+    Put8(b, 51);
+    Put8(b, 4);
+    PutBe32(b, 86400);
+    Put8(b, 1);
+    Put8(b, 4);
+    PutBe32(b, 0xffffff00u);
+    Put8(b, 3);
+    Put8(b, 4);
+    PutBe32(b, (p.yiaddr & 0xffffff00u) | 1);
+  }
+  if (t == 3 || t == 4) {
+    Put8(b, 50);
+    Put8(b, 4);
+    PutBe32(b, p.yiaddr);
+  }
+  if (t == 1 || t == 3 || t == 8) {
+    Put8(b, 55);
+    Put8(b, 4);
+    b->append("\x01\x03\x06\x0f", 4);
+  }
+  Put8(b, 255);
+  // tshark 4.0 shows option 53 only when the options were captured up to the End option.
+  L->need = static_cast<uint32_t>(b->size() - pkt);
+  size_t used = b->size() - start;
+  if (used < kDhcpPayload) PutZeros(b, kDhcpPayload - used);
 }
 
 // Radiotap header: Flags, Rate (legacy) | MCS (HT) | VHT, Channel, dBm antenna signal.
@@ -315,14 +521,16 @@ void BuildRadiotap(const Packet& p, std::string* b) {
 }
 
 // The full 802.11 frame of `p` (frame_len bytes).
-void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b) {
+void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt, PacketLayout* L) {
   const FrameDef& def = kFrames[static_cast<int>(p.frame)];
   size_t start = b->size();
+  L->start[static_cast<int>(Layer::kDot11)] = static_cast<int32_t>(start - pkt);
   uint8_t flags = 0;
   bool data_kind = def.fc_type == 2;
   if (data_kind) flags = (p.tx ? 0x02 : 0x01);  // FromDS when the AP sends, else ToDS
-  bool protect = p.frame == FrameKind::kData || p.frame == FrameKind::kQosData;
+  bool protect = (p.frame == FrameKind::kData || p.frame == FrameKind::kQosData) && p.protect;
   if (protect) flags |= 0x40;
+  if (p.retry && def.fc_type != 1) flags |= 0x08;
   Put8(b, static_cast<uint8_t>((def.fc_subtype << 4) | (def.fc_type << 2)));
   Put8(b, flags);
   PutLe16(b, def.fc_type == 1 ? 44 : 0);  // duration
@@ -394,9 +602,14 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b) {
       b->append("\x82\x84\x8b\x96", 4);
       break;
     case FrameKind::kAuthentication:
-      PutLe16(b, 0);
-      PutLe16(b, p.tx ? 2 : 1);
-      PutLe16(b, 0);
+      PutLe16(b, p.auth_alg);
+      PutLe16(b, p.auth_seq ? p.auth_seq : (p.tx ? 2 : 1));
+      PutLe16(b, static_cast<uint16_t>(p.status < 0 ? 0 : p.status));
+      L->need = static_cast<uint32_t>(b->size() - pkt);
+      if (p.auth_alg == 3) {
+        PutLe16(b, 19);  // SAE finite cyclic group; scalar/element/token/confirm follow
+        PutRandom(b, frame_len - std::min<size_t>(frame_len, b->size() - start), p.fill);
+      }
       break;
     case FrameKind::kAssociationRequest:
       PutLe16(b, 0x0431);
@@ -410,15 +623,19 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b) {
       AppendSsidIe(b);
       break;
     case FrameKind::kAssociationResponse:
+    case FrameKind::kReassociationResponse:
       PutLe16(b, 0x0431);
-      PutLe16(b, 0);
-      PutLe16(b, 0xc001);
+      PutLe16(b, static_cast<uint16_t>(p.status < 0 ? 0 : p.status));
+      L->need = static_cast<uint32_t>(b->size() - pkt);
+      PutLe16(b, p.status > 0 ? 0 : 0xc001);
       break;
     case FrameKind::kDeauthentication:
-      PutLe16(b, 3);
+      PutLe16(b, static_cast<uint16_t>(p.reason < 0 ? 3 : p.reason));
+      L->need = static_cast<uint32_t>(b->size() - pkt);
       break;
     case FrameKind::kDisassociation:
-      PutLe16(b, 8);
+      PutLe16(b, static_cast<uint16_t>(p.reason < 0 ? 8 : p.reason));
+      L->need = static_cast<uint32_t>(b->size() - pkt);
       break;
     case FrameKind::kAction:
       Put8(b, 3);  // block ack
@@ -426,6 +643,10 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b) {
       break;
     case FrameKind::kData:
     case FrameKind::kQosData:
+      if (!protect) {
+        BuildEapol(p, b, pkt, L);
+        break;
+      }
       // CCMP header; the rest is ciphertext as on any WPA2 network.
       PutLe16(b, p.seq);
       Put8(b, 0);
@@ -440,12 +661,18 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b) {
   if (used < frame_len) PutZeros(b, frame_len - used);
 }
 
-void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string* b) {
+void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string* b, size_t pkt,
+                PacketLayout* L) {
   size_t start = b->size();
+  auto mark = [&](Layer l) {
+    L->start[static_cast<int>(l)] = static_cast<int32_t>(b->size() - pkt);
+  };
+  mark(Layer::kEthernet);
   PutMac(b, dst_mac);
   PutMac(b, src_mac);
   if (p.vlan > 0) {
     PutBe16(b, 0x8100);
+    mark(Layer::kVlan);
     PutBe16(b, static_cast<uint16_t>(p.vlan));
   }
   if (p.proto == WiredProto::kArp) {
@@ -459,8 +686,46 @@ void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string
     PutBe32(b, p.src_ip);
     PutMac(b, p.tx ? dst_mac : 0);
     PutBe32(b, p.dst_ip);
+  } else if (p.ipv6) {  // UDP only (DNS, mDNS)
+    PutBe16(b, 0x86dd);
+    mark(Layer::kIp);
+    size_t ip = b->size();
+    uint16_t udp_len = static_cast<uint16_t>(p.length - (ip - start) - 40);
+    PutBe32(b, 0x60000000u);
+    PutBe16(b, udp_len);
+    Put8(b, 17);
+    Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
+    PutIp6(b, p.src_ip);
+    PutIp6(b, p.dst_ip);
+    mark(Layer::kUdp);
+    size_t udp = b->size();
+    PutBe16(b, static_cast<uint16_t>(p.src_port));
+    PutBe16(b, static_cast<uint16_t>(p.dst_port));
+    PutBe16(b, udp_len);
+    PutBe16(b, 0);
+    if (p.app == WiredApp::kDns) mark(Layer::kDns);
+    size_t payload = b->size();
+    BuildDnsPayload(p, b);
+    if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
+    // UDP checksum over the IPv6 pseudo-header (mandatory in IPv6).
+    uint32_t sum = 0;
+    auto add = [&sum](const char* d, size_t n) {
+      for (size_t i = 0; i < n; i += 2) {
+        sum += static_cast<uint32_t>(static_cast<uint8_t>(d[i]) << 8) |
+               (i + 1 < n ? static_cast<uint8_t>(d[i + 1]) : 0u);
+      }
+    };
+    add(b->data() + ip + 8, 32);
+    sum += udp_len + 17u;
+    add(b->data() + udp, b->size() - udp);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    uint16_t c = static_cast<uint16_t>(~sum);
+    if (c == 0) c = 0xffff;
+    (*b)[udp + 6] = static_cast<char>(c >> 8);
+    (*b)[udp + 7] = static_cast<char>(c & 0xff);
   } else {
     PutBe16(b, 0x0800);
+    mark(Layer::kIp);
     size_t ip = b->size();
     uint16_t ip_len = static_cast<uint16_t>(p.length - (ip - start));
     Put8(b, 0x45);
@@ -468,7 +733,7 @@ void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string
     PutBe16(b, ip_len);
     PutBe16(b, p.seq);
     PutBe16(b, 0x4000);
-    Put8(b, 64);
+    Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
     Put8(b, p.proto == WiredProto::kTcp ? 6 : p.proto == WiredProto::kUdp ? 17 : 1);
     PutBe16(b, 0);
     PutBe32(b, p.src_ip);
@@ -487,10 +752,26 @@ void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string
       PutBe16(b, 0);
       PutBe16(b, 0);
     } else if (p.proto == WiredProto::kUdp) {
+      mark(Layer::kUdp);
       PutBe16(b, static_cast<uint16_t>(p.src_port));
       PutBe16(b, static_cast<uint16_t>(p.dst_port));
       PutBe16(b, static_cast<uint16_t>(ip_len - 20));
       PutBe16(b, 0);
+      auto port = [&p](int n) { return p.src_port == n || p.dst_port == n; };
+      // Wireshark's UDP dissector hands ports 67/68 to DHCP and 53 to DNS (5353 is mDNS,
+      // not a listed layer: its bytes stay under "udp").
+      if (port(67) || port(68)) {
+        mark(Layer::kDhcp);
+      } else if (port(53)) {
+        mark(Layer::kDns);
+      }
+      size_t payload = b->size();
+      if (p.app == WiredApp::kDhcp) {
+        BuildDhcpPayload(p, b, pkt, L);
+      } else if (p.app == WiredApp::kDns || p.app == WiredApp::kMdns) {
+        BuildDnsPayload(p, b);
+        if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
+      }
     } else {
       Put8(b, p.tx ? 0 : 8);  // echo reply / request
       Put8(b, 0);
@@ -504,6 +785,133 @@ void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string
 }
 
 }  // namespace
+
+const char* LayerName(Layer l) {
+  static constexpr const char* kNames[kLayerCount] = {
+      "radiotap", "802.11", "llc", "eapol", "ethernet", "vlan", "ip", "udp", "dhcp", "dns"};
+  return kNames[static_cast<int>(l)];
+}
+
+int PacketLayout::TruncatedLayer() const {
+  if (caplen >= length || caplen == 0) return -1;
+  int best = -1;
+  int32_t best_start = -1;
+  for (int i = 0; i < kLayerCount; ++i) {
+    // The innermost layer is the one that starts last at or before the last captured byte;
+    // a cut exactly at a header's end already lists the next layer (tshark 4.0), except for
+    // DHCP and DNS, which need one payload byte.
+    bool app = i == static_cast<int>(Layer::kDhcp) || i == static_cast<int>(Layer::kDns);
+    int32_t last = static_cast<int32_t>(caplen) - (app ? 1 : 0);
+    if (start[i] >= 0 && start[i] <= last && start[i] >= best_start) {
+      best = i;
+      best_start = start[i];
+    }
+  }
+  return best;
+}
+
+std::array<uint8_t, 16> Ip6Of(uint32_t v4) {
+  std::array<uint8_t, 16> a{};
+  if (v4 == 0xe00000fbu) {  // mDNS group -> ff02::fb
+    a[0] = 0xff;
+    a[1] = 0x02;
+    a[15] = 0xfb;
+  } else if ((v4 & 0xff000000u) == 0x0a000000u) {  // 10.x.y.z -> fd00::(10.x):(y.z)
+    a[0] = 0xfd;
+    for (int i = 0; i < 4; ++i) a[12 + i] = static_cast<uint8_t>(v4 >> (8 * (3 - i)));
+  } else {  // public -> 2001:4860:4860::(v4 low 16 bits)
+    a[0] = 0x20;
+    a[1] = 0x01;
+    a[2] = 0x48;
+    a[3] = 0x60;
+    a[4] = 0x48;
+    a[5] = 0x60;
+    a[14] = static_cast<uint8_t>(v4 >> 8);
+    a[15] = static_cast<uint8_t>(v4);
+  }
+  return a;
+}
+
+std::string FormatIp6(const std::array<uint8_t, 16>& a) {
+  uint16_t g[8];
+  for (int i = 0; i < 8; ++i) g[i] = static_cast<uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
+  int best = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (g[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && g[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  if (best_len < 2) best = -1;
+  std::string out;
+  char buf[8];
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      out += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (!out.empty() && out.back() != ':') out += ':';
+    std::snprintf(buf, sizeof buf, "%x", g[i]);
+    out += buf;
+  }
+  return out;
+}
+
+void FillConnectivityTruth(const Packet& p, const PacketLayout& L, TruthDelta* d) {
+  d->ts_us = Micros(p.timestamp);
+  d->truncated = static_cast<int8_t>(L.TruncatedLayer());
+  bool need_ok = L.need > 0 && L.caplen >= L.need;
+  if (p.wired) {
+    if (p.app == WiredApp::kDhcp && need_ok && p.dhcp_type >= 1 && p.dhcp_type <= 8) {
+      d->dhcp = p.dhcp_type;
+    }
+    if (p.app == WiredApp::kDns && p.dns_qr && p.src_port == 53 && need_ok) {
+      d->dns_rcode = static_cast<int8_t>(p.dns_rcode);
+    }
+    return;
+  }
+  const FrameDef& def = kFrames[static_cast<int>(p.frame)];
+  int fc = L.start[static_cast<int>(Layer::kDot11)];
+  d->retry = p.retry && def.fc_type != 1 && fc >= 0 && L.caplen >= static_cast<uint32_t>(fc) + 2;
+  switch (p.frame) {
+    case FrameKind::kAuthentication:
+    case FrameKind::kAssociationResponse:
+    case FrameKind::kReassociationResponse:
+      if (need_ok && p.has_src && p.has_bssid && p.src == p.bssid) {
+        d->join = p.frame == FrameKind::kAuthentication        ? 1
+                  : p.frame == FrameKind::kAssociationResponse ? 2
+                                                               : 3;
+        d->code = static_cast<uint16_t>(p.status < 0 ? 0 : p.status);
+      }
+      break;
+    case FrameKind::kDeauthentication:
+    case FrameKind::kDisassociation:
+      if (need_ok) {
+        bool deauth = p.frame == FrameKind::kDeauthentication;
+        d->disc = deauth ? 1 : 2;
+        d->code = static_cast<uint16_t>(p.reason >= 0 ? p.reason : deauth ? 3 : 8);
+      }
+      break;
+    default:
+      break;
+  }
+  if (def.fc_type != 2) return;
+  uint64_t client = p.tx ? p.dst : p.src;  // FromDS: RA; ToDS: TA
+  if (!p.tx || ((p.dst >> 40) & 1) == 0) d->top_client = client;
+  if (!p.protect && p.eapol >= EapolKind::kMsg1 && p.eapol <= EapolKind::kMsg4 && need_ok) {
+    d->eapol_msg = static_cast<uint8_t>(p.eapol);
+    d->bssid = p.bssid;
+    d->client = client;
+  }
+}
 
 const char* FrameTypeName(FrameKind k) { return kFrames[static_cast<int>(k)].type; }
 const char* FrameSubtypeName(FrameKind k) { return kFrames[static_cast<int>(k)].subtype; }
@@ -562,7 +970,11 @@ void AppendBase64(std::string_view in, std::string* out) {
   }
 }
 
-void BuildPcap(const Packet& p, int max_pkt_len, std::string* out) {
+void BuildPcap(const Packet& p, int max_pkt_len, std::string* out, PacketLayout* layout) {
+  PacketLayout local;
+  PacketLayout* L = layout ? layout : &local;
+  for (int32_t& v : L->start) v = -1;
+  L->need = 0;
   out->clear();
   PutLe32(out, 0xa1b2c3d4);
   PutLe16(out, 2);
@@ -579,16 +991,19 @@ void BuildPcap(const Packet& p, int max_pkt_len, std::string* out) {
   PutLe32(out, p.length);
   size_t pkt = out->size();
   if (p.wired) {
-    BuildWired(p, p.src, p.dst, out);
+    BuildWired(p, p.src, p.dst, out, pkt, L);
   } else {
+    L->start[static_cast<int>(Layer::kRadiotap)] = 0;
     BuildRadiotap(p, out);
     uint32_t radiotap_len = static_cast<uint32_t>(out->size() - pkt);
-    BuildDot11(p, p.length - radiotap_len, out);
+    BuildDot11(p, p.length - radiotap_len, out, pkt, L);
   }
   uint32_t caplen = static_cast<uint32_t>(out->size() - pkt);
+  L->length = caplen;
   if (max_pkt_len > 0 && caplen > static_cast<uint32_t>(max_pkt_len)) {
     caplen = static_cast<uint32_t>(max_pkt_len);
   }
+  L->caplen = caplen;
   out->resize(pkt + caplen);
   (*out)[caplen_at] = static_cast<char>(caplen & 0xff);
   (*out)[caplen_at + 1] = static_cast<char>((caplen >> 8) & 0xff);
@@ -605,11 +1020,19 @@ void AppendPcapDict(const Packet& p, std::string* out) {
     if (p.vlan > 0) AppendIntField(out, "vlan", p.vlan);
     AppendKey(out, "src_ip");
     out->push_back('"');
-    AppendIp(out, p.src_ip);
+    if (p.ipv6) {
+      out->append(FormatIp6(Ip6Of(p.src_ip)));
+    } else {
+      AppendIp(out, p.src_ip);
+    }
     out->append("\",");
     AppendKey(out, "dst_ip");
     out->push_back('"');
-    AppendIp(out, p.dst_ip);
+    if (p.ipv6) {
+      out->append(FormatIp6(Ip6Of(p.dst_ip)));
+    } else {
+      AppendIp(out, p.dst_ip);
+    }
     out->append("\",");
     if (p.src_port >= 0) AppendIntField(out, "src_port", p.src_port);
     if (p.dst_port >= 0) AppendIntField(out, "dst_port", p.dst_port);
@@ -623,7 +1046,7 @@ void AppendPcapDict(const Packet& p, std::string* out) {
       }
       case WiredProto::kUdp:
         std::snprintf(info, sizeof info, "%d > %d Len=%u", p.src_port, p.dst_port,
-                      p.length - (p.vlan > 0 ? 18 : 14) - 28);
+                      p.length - (p.vlan > 0 ? 18 : 14) - (p.ipv6 ? 48 : 28));
         break;
       case WiredProto::kIcmp:
         std::snprintf(info, sizeof info, "Echo (ping) %s id=0x0001, seq=%u/%u, ttl=64",
@@ -678,7 +1101,15 @@ uint64_t PacketGenerator::NextRandom() { return SplitMix(state_); }
 
 Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
   Packet p;
-  p.timestamp = static_cast<double>(Micros(now)) / 1e6;
+  // One site's packets have strictly increasing whole-microsecond timestamps.
+  SiteState& site = sites_[t.site_index];
+  if (site.capture_serial != t.capture_serial) {
+    site.capture_serial = t.capture_serial;
+    site.scripts.clear();
+  }
+  int64_t now_us = std::max(Micros(now), site.last_us + 1);
+  site.last_us = now_us;
+  p.timestamp = static_cast<double>(now_us) / 1e6;
   p.seq = static_cast<uint16_t>(seq_++ & 0x0fff);
   uint64_t r = NextRandom();
   const ApRadio& ap = t.aps[r % t.aps.size()];
@@ -686,6 +1117,13 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
   r = NextRandom();
   bool wired =
       t.wired && (!t.wireless || static_cast<double>(r >> 11) * 0x1.0p-53 < t.settings.wired_share);
+  if (t.settings.connectivity && Uniform() < t.settings.connectivity_share) {
+    double ts = p.timestamp;
+    if (NextConnectivity(t, ap, wired, now_us, &p)) {
+      p.timestamp = ts;
+      return p;
+    }
+  }
   r = NextRandom();
   int client_index = static_cast<int>(r % 24);
   uint64_t client = ClientMac(ap.mac, client_index);
@@ -842,7 +1280,431 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
                       : rate.encoding == RateEncoding::kVht ? 28
                                                             : 15;
   p.length = radiotap + FrameLength(p.frame, r2);
+  // Retransmissions: individually addressed management and data frames only.
+  if (t.settings.connectivity && def.fc_type != 1 && ((p.dst >> 40) & 1) == 0 &&
+      Uniform() < t.settings.retry_share) {
+    p.retry = true;
+  }
   return p;
+}
+
+double PacketGenerator::Uniform() { return static_cast<double>(NextRandom() >> 11) * 0x1.0p-53; }
+
+namespace {
+
+constexpr int kClientsPerAp = 60;  // connectivity clients per AP; 0..2 are the heavy ones
+constexpr int kHeavyClients = 3;
+constexpr size_t kMaxScripts = 8;  // running sequences per site
+
+uint32_t RadiotapLength(int rate) {
+  const RateDef& r = kRates[rate];
+  return r.encoding == RateEncoding::kHt ? 18 : r.encoding == RateEncoding::kVht ? 28 : 15;
+}
+
+template <size_t N>
+int Pick(const int (&weights)[N], double u) {
+  int total = 0;
+  for (int w : weights) total += w;
+  double x = u * total;
+  for (size_t i = 0; i < N; ++i) {
+    if (x < weights[i]) return static_cast<int>(i);
+    x -= weights[i];
+  }
+  return static_cast<int>(N - 1);
+}
+
+}  // namespace
+
+void PacketGenerator::Radio(const StreamTarget& t, const ApRadio& ap, Band band, Packet* p) {
+  int b = static_cast<int>(band);
+  p->ap_mac = ap.mac;
+  p->band = band;
+  p->channel = ap.channel[b];
+  p->frequency = ChannelFrequency(band, p->channel);
+  p->bssid = BssidFor(ap.mac, band);
+  uint64_t r = NextRandom();
+  p->rssi = -90 + static_cast<int>(r % 60);
+  r >>= 8;
+  int fc_type = kFrames[static_cast<int>(p->frame)].fc_type;
+  p->rate = fc_type == 0 ? kMgmtRates[b][r % 2] : kDataRates[b][r % 6];
+  p->seq = static_cast<uint16_t>(seq_++ & 0x0fff);
+  p->fill = NextRandom();
+  (void)t;
+}
+
+void PacketGenerator::ClientData(const StreamTarget& t, const ApRadio& ap, Packet* p) {
+  const std::vector<Band>& bands = t.settings.bands;
+  Band band = bands.empty() ? Band::k24 : bands[NextRandom() % bands.size()];
+  bool heavy = Uniform() < 0.5;
+  int index =
+      heavy ? static_cast<int>(NextRandom() % kHeavyClients)
+            : kHeavyClients + static_cast<int>(NextRandom() % (kClientsPerAp - kHeavyClients));
+  uint64_t client = ClientMac(ap.mac, index);
+  bool group = Uniform() < 0.05;
+  constexpr int kKinds[] = {75, 15, 5, 5};  // QoS Data, Data, Null, QoS Null
+  int kind = group ? static_cast<int>(NextRandom() % 2) : Pick(kKinds, Uniform());
+  Packet q;
+  q.frame = kind == 0   ? FrameKind::kQosData
+            : kind == 1 ? FrameKind::kData
+            : kind == 2 ? FrameKind::kNull
+                        : FrameKind::kQosNull;
+  Radio(t, ap, band, &q);
+  bool null = kind >= 2;
+  q.tx = group || (!null && Uniform() < 0.6);
+  if (null) {
+    q.dst = q.bssid;
+    q.src = client;
+  } else if (q.tx) {
+    q.dst = group ? (Uniform() < 0.5 ? kBroadcast : 0x01005e000000ULL | (NextRandom() & 0x7fffff))
+                  : client;
+    q.src = kGatewayMac;
+  } else {
+    q.dst = kGatewayMac;
+    q.src = client;
+  }
+  uint32_t body = null              ? FrameLength(q.frame, 0)
+                  : heavy && !group ? 1300 + static_cast<uint32_t>(NextRandom() % 260)
+                                    : 60 + static_cast<uint32_t>(NextRandom() % 340);
+  q.length = RadiotapLength(q.rate) + body;
+  q.retry = !group && Uniform() < t.settings.retry_share;
+  *p = q;
+}
+
+void PacketGenerator::StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                                          Script* s) {
+  const std::vector<Band>& bands = t.settings.bands;
+  Band band = bands.empty() ? Band::k24 : bands[NextRandom() % bands.size()];
+  uint64_t client = ClientMac(ap.mac, static_cast<int>(NextRandom() % kClientsPerAp));
+  int64_t at = now_us;
+  auto ms = [this](int lo, int hi) {
+    return static_cast<int64_t>(lo) * 1000 +
+           static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
+  };
+  auto frame = [&](FrameKind k, bool from_ap) {
+    Packet q;
+    q.frame = k;
+    Radio(t, ap, band, &q);
+    q.tx = from_ap;
+    q.dst = from_ap ? client : q.bssid;  // EAPOL data frames too: DA/SA are the two ends
+    q.src = from_ap ? q.bssid : client;
+    q.protect = kFrames[static_cast<int>(k)].fc_type != 2;
+    return q;
+  };
+  // Adds `q` (802.11 length `dot11`) `gap` after the previous one; ~retry_share of them are
+  // followed by a retransmitted copy (Retry bit, same sequence number) 1..4 ms later.
+  auto push = [&](Packet q, uint32_t dot11, int64_t gap, bool may_retry = true) {
+    at += gap;
+    q.length = RadiotapLength(q.rate) + dot11;
+    s->packets.emplace_back(at, q);
+    if (may_retry && Uniform() < t.settings.retry_share) {
+      q.retry = true;
+      at += ms(1, 4);
+      s->packets.emplace_back(at, q);
+    }
+  };
+  constexpr int kScripts[] = {55, 25, 20};  // join, deauthentication burst, disassociation
+  int kind = Pick(kScripts, Uniform());
+  if (kind == 1) {
+    constexpr int kReasons[] = {1, 2, 3, 4, 6, 7, 8, 15, 23};
+    int reason = kReasons[NextRandom() % 9];
+    bool from_ap = Uniform() < 0.6;
+    bool broadcast = from_ap && Uniform() < 0.2;
+    int n = 3 + static_cast<int>(NextRandom() % 6);
+    for (int i = 0; i < n; ++i) {
+      Packet q = frame(FrameKind::kDeauthentication, from_ap);
+      if (broadcast) q.dst = kBroadcast;
+      q.reason = reason;
+      push(q, 26, i == 0 ? 0 : ms(1, 5), false);
+    }
+    return;
+  }
+  if (kind == 2) {
+    constexpr int kReasons[] = {1, 3, 4, 8};
+    int reason = kReasons[NextRandom() % 4];
+    bool from_ap = Uniform() < 0.5;
+    int n = 1 + static_cast<int>(NextRandom() % 2);
+    for (int i = 0; i < n; ++i) {
+      Packet q = frame(FrameKind::kDisassociation, from_ap);
+      q.reason = reason;
+      push(q, 26, i == 0 ? 0 : ms(1, 5), false);
+    }
+    return;
+  }
+  // Join: authentication (open or SAE), (re)association, 4-way handshake, group key.
+  if (Uniform() < 0.75) {
+    Packet req = frame(FrameKind::kAuthentication, false);
+    req.auth_seq = 1;
+    push(req, 30, 0);
+    constexpr int kStatus[] = {80, 5, 5, 5, 5};
+    constexpr int kCodes[] = {0, 1, 15, 17, 37};
+    Packet resp = frame(FrameKind::kAuthentication, true);
+    resp.auth_seq = 2;
+    resp.status = kCodes[Pick(kStatus, Uniform())];
+    push(resp, 30, ms(1, 3));
+    if (resp.status != 0) return;
+  } else {  // SAE: commit (maybe an anti-clogging round, 76), commit (0 or 126), confirm
+    Packet commit = frame(FrameKind::kAuthentication, false);
+    commit.auth_alg = 3;
+    commit.auth_seq = 1;
+    push(commit, 128, 0);
+    if (Uniform() < 0.4) {
+      Packet token = frame(FrameKind::kAuthentication, true);
+      token.auth_alg = 3;
+      token.auth_seq = 1;
+      token.status = 76;
+      push(token, 64, ms(1, 5));
+      commit.fill = NextRandom();
+      push(commit, 160, ms(1, 5));
+    }
+    Packet ap_commit = frame(FrameKind::kAuthentication, true);
+    ap_commit.auth_alg = 3;
+    ap_commit.auth_seq = 1;
+    ap_commit.status = Uniform() < 0.5 ? 0 : 126;
+    push(ap_commit, 128, ms(2, 20));
+    Packet confirm = frame(FrameKind::kAuthentication, false);
+    confirm.auth_alg = 3;
+    confirm.auth_seq = 2;
+    push(confirm, 64, ms(1, 5));
+    Packet ap_confirm = frame(FrameKind::kAuthentication, true);
+    ap_confirm.auth_alg = 3;
+    ap_confirm.auth_seq = 2;
+    ap_confirm.status = Uniform() < 0.9 ? 0 : 15;
+    push(ap_confirm, 64, ms(1, 5));
+    if (ap_confirm.status != 0) return;
+  }
+  bool reassoc = Uniform() < 0.3;
+  Packet areq =
+      frame(reassoc ? FrameKind::kReassociationRequest : FrameKind::kAssociationRequest, false);
+  push(areq, FrameLength(areq.frame, NextRandom()), ms(2, 10));
+  constexpr int kStatus[] = {85, 4, 4, 4, 3};
+  constexpr int kCodes[] = {0, 1, 12, 17, 30};
+  Packet aresp =
+      frame(reassoc ? FrameKind::kReassociationResponse : FrameKind::kAssociationResponse, true);
+  aresp.status = kCodes[Pick(kStatus, Uniform())];
+  push(aresp, FrameLength(aresp.frame, NextRandom()), ms(2, 8));
+  if (aresp.status != 0) return;
+
+  // 4-way handshake: complete, no message 3, no message 4, message 1 repeated, or a > 5 s gap.
+  constexpr int kVariants[] = {70, 8, 7, 7, 8};
+  int variant = Pick(kVariants, Uniform());
+  bool qos = Uniform() < 0.8;
+  uint64_t fill = NextRandom();
+  auto step = [&]() { return Uniform() < 0.15 ? ms(100, 1500) : ms(2, 40); };
+  auto eapol = [&](EapolKind k, uint16_t key_data, int64_t gap) {
+    Packet q = frame(qos ? FrameKind::kQosData : FrameKind::kData,
+                     k == EapolKind::kMsg1 || k == EapolKind::kMsg3 || k == EapolKind::kGroup1);
+    q.eapol = k;
+    q.key_data_len = key_data;
+    q.fill = fill;
+    push(q, EapolFrameLength(qos, key_data), gap);
+  };
+  uint16_t m1_data = Uniform() < 0.5 ? 22 : 0;
+  eapol(EapolKind::kMsg1, m1_data, ms(2, 10));
+  if (variant == 3) eapol(EapolKind::kMsg1, m1_data, ms(900, 1100));  // AP times msg 2 out
+  eapol(EapolKind::kMsg2, 22, step());
+  if (variant == 1) return;
+  eapol(EapolKind::kMsg3, 56, variant == 4 ? ms(5200, 7000) : step());
+  if (variant == 2) return;
+  eapol(EapolKind::kMsg4, 0, step());
+  if (variant == 0 && Uniform() < 0.5) {
+    eapol(EapolKind::kGroup1, 40, ms(5, 50));
+    eapol(EapolKind::kGroup2, 0, ms(1, 10));
+  }
+}
+
+void PacketGenerator::StartWiredScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                                       Script* s) {
+  const std::vector<int>& vlans = t.settings.vlans;
+  int vlan = vlans.empty() ? 0 : vlans[NextRandom() % vlans.size()];
+  int index = static_cast<int>(NextRandom() % kClientsPerAp);
+  uint64_t client = ClientMac(ap.mac, index);
+  uint32_t net = 0x0a000000u | (static_cast<uint32_t>(vlan & 0xff) << 16);
+  uint32_t client_ip =
+      net | static_cast<uint32_t>((ap.mac & 0xff) << 8) | static_cast<uint32_t>(10 + index);
+  uint32_t server_ip = net | 1;
+  uint32_t l2 = vlan > 0 ? 18 : 14;
+  int64_t at = now_us;
+  auto ms = [this](int lo, int hi) {
+    return static_cast<int64_t>(lo) * 1000 +
+           static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
+  };
+  auto udp = [&](bool from_server) {
+    Packet q;
+    q.wired = true;
+    q.ap_mac = ap.mac;
+    q.vlan = vlan;
+    q.proto = WiredProto::kUdp;
+    q.tx = from_server;
+    q.seq = static_cast<uint16_t>(seq_++ & 0x0fff);
+    return q;
+  };
+  auto push = [&](const Packet& q, int64_t gap) {
+    at += gap;
+    s->packets.emplace_back(at, q);
+  };
+  constexpr int kKinds[] = {45, 50, 5};  // DHCP, DNS, mDNS
+  int kind = Pick(kKinds, Uniform());
+  if (kind == 0) {
+    uint32_t xid = static_cast<uint32_t>(NextRandom());
+    // type, from the server, broadcast destination
+    auto dhcp = [&](uint8_t type, int64_t gap) {
+      bool from_server = type == 2 || type == 5 || type == 6;
+      Packet q = udp(from_server);
+      q.app = WiredApp::kDhcp;
+      q.dhcp_type = type;
+      q.xid = xid;
+      q.fill = client;
+      q.yiaddr = client_ip;
+      bool bound = type == 7 || type == 8;  // release, inform: from the client's address
+      if (from_server) {
+        q.src = kGatewayMac;
+        q.src_ip = server_ip;
+        q.src_port = 67;
+        q.dst_port = 68;
+        bool bcast = type == 6;
+        q.dst = bcast ? kBroadcast : client;
+        q.dst_ip = bcast ? 0xffffffffu : client_ip;
+      } else {
+        q.src = client;
+        q.src_ip = bound ? client_ip : 0;
+        q.src_port = 68;
+        q.dst_port = 67;
+        q.dst = type == 7 ? kGatewayMac : kBroadcast;
+        q.dst_ip = type == 7 ? server_ip : 0xffffffffu;
+      }
+      q.length = l2 + 28 + kDhcpPayload;
+      push(q, gap);
+      return q;
+    };
+    constexpr int kVariants[] = {65, 12, 10, 7, 6};  // DORA, NAK, timeout, release, inform
+    int variant = Pick(kVariants, Uniform());
+    int64_t gap = 0;
+    if (variant == 1) {
+      dhcp(3, 0);
+      dhcp(6, ms(1, 20));
+      gap = ms(50, 500);
+      xid = static_cast<uint32_t>(NextRandom());
+    }
+    if (variant <= 1) {
+      dhcp(1, gap);
+      dhcp(2, ms(2, 200));
+      dhcp(3, ms(1, 20));
+      dhcp(5, ms(1, 20));
+      if (Uniform() < 0.05) dhcp(4, ms(500, 1500));  // the address is in use: decline
+    } else if (variant == 2) {
+      dhcp(1, 0);
+      dhcp(1, ms(1000, 3000));
+      dhcp(1, ms(2000, 4000));
+    } else if (variant == 3) {
+      dhcp(7, 0);
+    } else {
+      dhcp(8, 0);
+      Packet ack = udp(true);
+      ack.app = WiredApp::kDhcp;
+      ack.dhcp_type = 5;
+      ack.xid = xid;
+      ack.fill = client;
+      ack.yiaddr = 0;
+      ack.src = kGatewayMac;
+      ack.src_ip = server_ip;
+      ack.src_port = 67;
+      ack.dst_port = 68;
+      ack.dst = client;
+      ack.dst_ip = client_ip;
+      ack.length = l2 + 28 + kDhcpPayload;
+      push(ack, ms(1, 20));
+    }
+    return;
+  }
+  bool v6 = Uniform() < (kind == 1 ? 0.25 : 0.3);
+  uint32_t l3 = v6 ? 48 : 28;
+  if (kind == 2) {  // mDNS announcement: not a DNS response of port 53
+    Packet q = udp(false);
+    q.app = WiredApp::kMdns;
+    q.ipv6 = v6;
+    q.dns_qr = true;
+    q.src = client;
+    q.dst = v6 ? 0x3333000000fbULL : 0x01005e0000fbULL;
+    q.src_ip = client_ip;
+    q.dst_ip = 0xe00000fbu;
+    q.src_port = q.dst_port = 5353;
+    q.length = l2 + l3 + DnsPayloadSize(q);
+    push(q, 0);
+    return;
+  }
+  Packet query = udp(false);
+  query.app = WiredApp::kDns;
+  query.ipv6 = v6;
+  query.xid = static_cast<uint32_t>(NextRandom() & 0xffff);
+  query.src = client;
+  query.dst = kGatewayMac;
+  query.src_ip = client_ip;
+  query.dst_ip = server_ip;
+  query.src_port = 49152 + static_cast<int>(NextRandom() % 16000);
+  query.dst_port = 53;
+  query.length = l2 + l3 + DnsPayloadSize(query);
+  push(query, 0);
+  if (Uniform() < 0.05) return;  // no answer
+  constexpr int kRcodeWeights[] = {74, 2, 6, 12, 2, 3, 1};
+  constexpr uint8_t kRcodes[] = {0, 1, 2, 3, 4, 5, 9};
+  Packet resp = query;
+  resp.tx = true;
+  resp.seq = static_cast<uint16_t>(seq_++ & 0x0fff);
+  resp.dns_qr = true;
+  resp.dns_rcode = kRcodes[Pick(kRcodeWeights, Uniform())];
+  std::swap(resp.src, resp.dst);
+  std::swap(resp.src_ip, resp.dst_ip);
+  std::swap(resp.src_port, resp.dst_port);
+  resp.length = l2 + l3 + DnsPayloadSize(resp);
+  push(resp, ms(1, 60));
+}
+
+bool PacketGenerator::NextConnectivity(const StreamTarget& t, const ApRadio& ap, bool wired,
+                                       int64_t now_us, Packet* p) {
+  SiteState& site = sites_[t.site_index];
+  auto ap_ok = [&t](uint64_t mac) {
+    for (const ApRadio& a : t.aps) {
+      if (a.mac == mac) return true;
+    }
+    return false;
+  };
+  // A due packet of a running sequence first (the earliest).
+  while (true) {
+    size_t best = site.scripts.size();
+    for (size_t i = 0; i < site.scripts.size(); ++i) {
+      int64_t due = site.scripts[i].packets.front().first;
+      if (due <= now_us &&
+          (best == site.scripts.size() || due < site.scripts[best].packets.front().first)) {
+        best = i;
+      }
+    }
+    if (best == site.scripts.size()) break;
+    Script& s = site.scripts[best];
+    Packet q = s.packets.front().second;
+    s.packets.pop_front();
+    bool usable = ap_ok(q.ap_mac) && (q.wired ? t.wired : t.wireless);
+    if (s.packets.empty() || !usable)
+      site.scripts.erase(site.scripts.begin() + static_cast<long>(best));
+    if (!usable) continue;  // its AP failed or the capture changed: the sequence ends
+    *p = q;
+    return true;
+  }
+  bool can_start = site.scripts.size() < kMaxScripts;
+  if (!wired && (!can_start || Uniform() < 0.5)) {
+    ClientData(t, ap, p);
+    return true;
+  }
+  if (!can_start) return false;
+  Script s;
+  if (wired) {
+    StartWiredScript(t, ap, now_us, &s);
+  } else {
+    StartWirelessScript(t, ap, now_us, &s);
+  }
+  *p = s.packets.front().second;
+  s.packets.pop_front();
+  if (!s.packets.empty()) site.scripts.push_back(std::move(s));
+  return true;
 }
 
 void PacketGenerator::MakeDataMessage(const StreamTarget& t, double now, bool data_as_string,
@@ -867,7 +1729,8 @@ void PacketGenerator::MakeDataMessage(const StreamTarget& t, double now, bool da
   inner.append("\"pcap_dict\":");
   AppendPcapDict(p, &inner);
   inner.append(",\"pcap_raw\":\"");
-  BuildPcap(p, t.max_pkt_len, &pcap_);
+  PacketLayout layout;
+  BuildPcap(p, t.max_pkt_len, &pcap_, &layout);
   AppendBase64(pcap_, &inner);
   inner.append("\"}");
 
@@ -905,6 +1768,7 @@ void PacketGenerator::MakeDataMessage(const StreamTarget& t, double now, bool da
     d.rssi = static_cast<int16_t>(p.rssi);
     d.rate_mbps = kRates[p.rate].info.mbps;
   }
+  FillConnectivityTruth(p, layout, &d);
 }
 
 void PacketGenerator::MakeCaptureEndMessage(std::string_view channel, std::string_view capture_id,

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/capture_file.h"
@@ -22,6 +25,7 @@ enum class FrameKind : uint8_t {
   kAssociationRequest,
   kAssociationResponse,
   kReassociationRequest,
+  kReassociationResponse,
   kDeauthentication,
   kDisassociation,
   kAction,
@@ -43,6 +47,10 @@ const char* FrameSubtypeName(FrameKind k);  // "Beacon", "QoS Data", ...
 int FrameTypeSubtypeCode(FrameKind k);
 
 enum class WiredProto : uint8_t { kTcp, kUdp, kIcmp, kArp, kCount };
+// Connectivity payloads: EAPOL-Key frames of the pairwise 4-way handshake (messages 1..4)
+// and of the group-key handshake; DHCP / DNS / mDNS on the wired side.
+enum class EapolKind : uint8_t { kNone, kMsg1, kMsg2, kMsg3, kMsg4, kGroup1, kGroup2 };
+enum class WiredApp : uint8_t { kNone, kDhcp, kDns, kMdns };
 const char* WiredProtoName(WiredProto p);  // "TCP" | "UDP" | "ICMP" | "ARP"
 
 // Data rates the simulator uses; text is the pcap_dict "datarate" value.
@@ -106,12 +114,66 @@ struct Packet {
   int vlan = 0;  // 0 = untagged
   uint32_t src_ip = 0, dst_ip = 0;
   int src_port = -1, dst_port = -1;  // -1 = absent
+  // Client connectivity (scenario `connectivity:`; defaults = the base mix's own frames).
+  bool retry = false;    // Frame Control Retry bit (802.11 management and data frames)
+  bool protect = true;   // Data / QoS Data: CCMP-protected body; false = EAPOL in clear
+  int status = -1;       // authentication / (re)association response status; -1 = 0
+  int reason = -1;       // deauthentication / disassociation reason; -1 = base value
+  uint8_t auth_alg = 0;  // authentication algorithm (0 open, 3 SAE)
+  uint8_t auth_seq = 0;  // authentication transaction sequence; 0 = base value
+  EapolKind eapol = EapolKind::kNone;
+  uint16_t key_data_len = 0;
+  uint64_t fill = 0;  // seed of nonces, MICs and encrypted key data
+  WiredApp app = WiredApp::kNone;
+  uint8_t dhcp_type = 0;  // option 53 value
+  uint32_t xid = 0, yiaddr = 0;
+  uint8_t dns_rcode = 0;
+  bool dns_qr = false;
+  bool ipv6 = false;  // wired: IPv6 (addresses derived from src_ip / dst_ip, see Ip6Of)
 };
+
+// Where a packet's layers start (bytes from the start of the packet; -1 = absent) and the
+// end offset of the field a connectivity family needs (0 = none), filled by BuildPcap.
+enum class Layer : uint8_t {
+  kRadiotap,
+  kDot11,
+  kLlc,
+  kEapol,
+  kEthernet,
+  kVlan,
+  kIp,
+  kUdp,
+  kDhcp,
+  kDns,
+  kCount
+};
+inline constexpr int kLayerCount = static_cast<int>(Layer::kCount);
+const char* LayerName(Layer l);  // "radiotap", "802.11", "llc", ...
+struct PacketLayout {
+  PacketLayout() {
+    for (int32_t& v : start) v = -1;
+  }
+  int32_t start[kLayerCount];
+  uint32_t need = 0;  // join status / reason / EAPOL body end / DHCP option 53 / DNS flags
+  uint32_t caplen = 0;
+  uint32_t length = 0;
+  // The innermost listed layer holding the last captured byte; -1 when not truncated.
+  int TruncatedLayer() const;
+};
+
+// IPv6 address used for a wired packet's IPv4 address when Packet::ipv6 is set.
+std::array<uint8_t, 16> Ip6Of(uint32_t v4);
+std::string FormatIp6(const std::array<uint8_t, 16>& a);  // RFC 5952 text
 
 // Classic pcap file (global header + one record) of `p`, caplen cut at max_pkt_len.
 // Radiotap (linktype 127: Flags, Rate|MCS|VHT, Channel, dBm antenna signal) + 802.11 for
-// wireless; Ethernet (+802.1Q) + IPv4 TCP/UDP/ICMP or ARP (linktype 1) for wired.
-void BuildPcap(const Packet& p, int max_pkt_len, std::string* out);
+// wireless; Ethernet (+802.1Q) + IPv4 TCP/UDP/ICMP, IPv6 UDP or ARP (linktype 1) for wired;
+// with connectivity fields: auth/assoc status codes, reason codes, Retry bit, EAPOL-Key in
+// clear, DHCP, DNS and mDNS payloads. `layout` (optional) gets the layer offsets and cut.
+void BuildPcap(const Packet& p, int max_pkt_len, std::string* out, PacketLayout* layout = nullptr);
+// What `p`, cut as `layout` says, adds to the connectivity families of the truth (retries,
+// joins, disconnects, EAPOL, DHCP, DNS, top clients, truncation) of `d`.
+void FillConnectivityTruth(const Packet& p, const PacketLayout& layout, TruthDelta* d);
 // The pcap_dict JSON object of `p`.
 void AppendPcapDict(const Packet& p, std::string* out);
 void AppendBase64(std::string_view bytes, std::string* out);
@@ -134,8 +196,26 @@ class PacketGenerator {
   const std::string& last_pcap() const { return pcap_; }
 
  private:
+  // One running connectivity sequence of a site: its packets, each due at a time.
+  struct Script {
+    std::deque<std::pair<int64_t, Packet>> packets;  // (due microseconds, packet)
+  };
+  struct SiteState {
+    int64_t last_us = 0;
+    uint64_t capture_serial = 0;
+    std::vector<Script> scripts;
+  };
+  bool NextConnectivity(const StreamTarget& t, const ApRadio& ap, bool wired, int64_t now_us,
+                        Packet* p);
+  void StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us, Script* s);
+  void StartWiredScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us, Script* s);
+  void ClientData(const StreamTarget& t, const ApRadio& ap, Packet* p);
+  void Radio(const StreamTarget& t, const ApRadio& ap, Band band, Packet* p);
+  double Uniform();
+
   uint64_t state_;
   uint16_t seq_ = 0;
+  std::unordered_map<uint32_t, SiteState> sites_;
   std::string scratch_;
   std::string pcap_;
 };

@@ -32,6 +32,7 @@ sites:
       bands: ["2.4", "5", "6"]
       vlans: [1, 10, 20, 0]
       lost_messages_every: 0
+      connectivity: true
     capture:
       type: radiotap,wired
       format: stream
@@ -52,10 +53,12 @@ sites:
     stream:
       bands: ["2.4", "5"]
       lost_messages_every: 500
+      connectivity: true
     capture:
       type: radiotap
       format: stream
       duration: 3600
+      max_pkt_len: 512
     history:
       - {type: radiotap, started_ago: 2h, duration: 600}
       - {type: radiotap, started_ago: 9h, duration: 600, notes: "weekly check"}
@@ -189,15 +192,28 @@ InventorySpec ParseInventory(const YAML::Node& node, const std::string& where) {
 }
 
 StreamSettings ParseStream(const YAML::Node& node, const std::string& where) {
-  CheckKeys(node, where, {"wired_share", "bands", "vlans", "lost_messages_every"});
+  CheckKeys(node, where,
+            {"wired_share", "bands", "vlans", "lost_messages_every", "connectivity",
+             "connectivity_share", "retry_share"});
   StreamSettings s;
-  if (node["wired_share"]) {
+  auto share = [&](const char* key, double* out) {
+    if (!node[key]) return;
     try {
-      s.wired_share = node["wired_share"].as<double>();
+      *out = node[key].as<double>();
     } catch (const YAML::Exception&) {
-      Fail(where + ".wired_share", "expected a number");
+      Fail(where + "." + key, "expected a number");
     }
-    if (s.wired_share < 0 || s.wired_share > 1) Fail(where + ".wired_share", "not in 0..1");
+    if (*out < 0 || *out > 1) Fail(where + "." + key, "not in 0..1");
+  };
+  share("wired_share", &s.wired_share);
+  share("connectivity_share", &s.connectivity_share);
+  share("retry_share", &s.retry_share);
+  if (node["connectivity"]) {
+    try {
+      s.connectivity = node["connectivity"].as<bool>();
+    } catch (const YAML::Exception&) {
+      Fail(where + ".connectivity", "expected true or false");
+    }
   }
   if (node["bands"]) {
     s.bands.clear();

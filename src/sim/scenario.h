@@ -22,6 +22,12 @@ struct StreamSettings {
   std::vector<Band> bands = {Band::k24, Band::k5, Band::k6};
   int lost_messages_every = 0;   // 0: no lost_messages field
   std::vector<int> vlans = {1};  // 0 = untagged (no vlan key, no 802.1Q tag)
+  // Client connectivity sequences (joins, deauthentications, 4-way handshakes, client data,
+  // DHCP, DNS) make up connectivity_share of the packets; retry_share of the 802.11
+  // management and data frames carry the Retry bit. Off: the base mix only, as before.
+  bool connectivity = false;
+  double connectivity_share = 0.4;
+  double retry_share = 0.1;
 };
 
 // A capture that runs when the simulator starts.
