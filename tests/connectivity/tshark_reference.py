@@ -213,8 +213,10 @@ class Result:
                                   "value": {"count": count, "sum": sum_us / 1e6, "buckets": b}})
         for (site_id, site), clients in sorted(self.top.items()):
             for client, v in sorted(clients.items()):
+                # The exporter's MAC labels: 12 lowercase hex digits, no separators.
                 out[TOP_CLIENTS].append({"labels": {"site_id": site_id, "site": site,
-                                                    "client_mac": client}, "value": v})
+                                                    "client_mac": client.replace(":", "").lower()},
+                                         "value": v})
         return out
 
 

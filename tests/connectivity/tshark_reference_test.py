@@ -257,7 +257,7 @@ def retries_by_band(c):
               mgmt(8, bytes(12), a1=BCAST, freq=2412)]                    # no retry
     e = Expect().add(ref.RETRIES, 3, band="2.4").add(ref.RETRIES, 2, band="5")
     e.add(ref.RETRIES, 1, band="6").add(ref.RETRIES, 2, band="unknown")
-    e.add(ref.TOP_CLIENTS, len(frames[7]), client_mac=CL)
+    e.add(ref.TOP_CLIENTS, len(frames[7]), client_mac=CL.replace(':', ''))
     return c.run(frames), e
 
 
@@ -584,7 +584,7 @@ def dhcp_cut_is_not_counted_until_end_option(c):
 def dhcp_over_wireless_not_counted(c):
     d = (rt(2412) + wlan(2, 0, BCAST, CL, AP, flags=0x01) + llc_snap(0x0800)
          + ipv4(17, udp(68, 67, dhcp(1))))
-    return c.run([d]), Expect().add(ref.TOP_CLIENTS, len(d), client_mac=CL)
+    return c.run([d]), Expect().add(ref.TOP_CLIENTS, len(d), client_mac=CL.replace(':', ''))
 
 
 # --- DNS
@@ -622,7 +622,7 @@ def dns_cut_counts_when_flags_captured(c):
 def dns_over_wireless_not_counted(c):
     d = (rt(2412) + wlan(2, 0, CL, AP, AP, flags=0x02) + llc_snap(0x0800)
          + ipv4(17, udp(53, 4000, dns(3))))
-    return c.run([(d, len(d) - 10)]), (Expect().add(ref.TOP_CLIENTS, len(d), client_mac=CL)
+    return c.run([(d, len(d) - 10)]), (Expect().add(ref.TOP_CLIENTS, len(d), client_mac=CL.replace(':', ''))
                                         .add(ref.TRUNCATED, 1, layer="dns"))
 
 
@@ -643,8 +643,8 @@ def top_clients_bytes(c):
               rt(5180) + wlan(2, 0, CL2, CL, AP, flags=0x03, a4=AP) + body,        # WDS
               mgmt(0x0C, struct.pack("<H", 7), a1=AP, a2=CL)]
     e = Expect()
-    e.add(ref.TOP_CLIENTS, len(up) + len(null) + len(qos_retry) + 2 * len(down), client_mac=CL)
-    e.add(ref.TOP_CLIENTS, len(down2), client_mac=CL2)
+    e.add(ref.TOP_CLIENTS, len(up) + len(null) + len(qos_retry) + 2 * len(down), client_mac=CL.replace(':', ''))
+    e.add(ref.TOP_CLIENTS, len(down2), client_mac=CL2.replace(':', ''))
     e.add(ref.RETRIES, 1, band="5").add(ref.TRUNCATED, 1, layer="llc")
     e.add(ref.DISCONNECTS, 1, frame_subtype="deauthentication", reason_code="7")
     return c.run(frames), e
@@ -658,7 +658,7 @@ def top_clients_window(c):
             (up, None, T0 + 400_000_001)]
     # window 300 s before the last packet (T0 + 400.000001 s): frames after T0 + 100.000001 s
     got = c.run(recs, top_window_seconds=300)
-    e = Expect().add(ref.TOP_CLIENTS, 2 * len(up), client_mac=CL)
+    e = Expect().add(ref.TOP_CLIENTS, 2 * len(up), client_mac=CL.replace(':', ''))
     return got, e
 
 
@@ -693,7 +693,7 @@ def truncated_radiotap_side_boundaries(c):
         e.add(ref.TRUNCATED, n, layer=layer)
     # ToDS data: tshark gives wlan.ta only once the whole MAC header is captured, so the five
     # frames cut before its end have no client.
-    e.add(ref.TOP_CLIENTS, len(data) * 9 + len(ip_tcp) + len(prot), client_mac=CL)
+    e.add(ref.TOP_CLIENTS, len(data) * 9 + len(ip_tcp) + len(prot), client_mac=CL.replace(':', ''))
     return c.run(frames), e
 
 
@@ -714,8 +714,8 @@ def wlan_header_cut_field_presence(c):
               (plain_down, 12 + 9),   # addr1 cut: no client
               (deauth, 12 + 2)]       # management: retry from Frame Control; no reason code
     e = Expect().add(ref.RETRIES, 4, band="2.4").add(ref.TRUNCATED, 8, layer="802.11")
-    e.add(ref.TOP_CLIENTS, len(qos_htc), client_mac=CL)
-    e.add(ref.TOP_CLIENTS, len(plain_down), client_mac=CL2)
+    e.add(ref.TOP_CLIENTS, len(qos_htc), client_mac=CL.replace(':', ''))
+    e.add(ref.TOP_CLIENTS, len(plain_down), client_mac=CL2.replace(':', ''))
     return c.run(frames), e
 
 

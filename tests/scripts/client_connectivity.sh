@@ -7,8 +7,10 @@
 # client above total/K is shown and every value is within the Space-Saving bound.
 # Args: exporter, simulator, source dir.
 source "$(dirname "$0")/lib.sh"
+[[ -n "${KEEP_WORK:-}" ]] && trap 'for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null; done; echo "kept $WORK"' EXIT
 PY=/usr/bin/python3
 MESSAGES="${MESSAGES:-24000}"
+export MIST_API_TOKEN="connectivity-$RANDOM$RANDOM"  # the simulator takes it too
 command -v tshark >/dev/null || fail "tshark is needed (scripts/install_deps.sh)"
 
 # Four sites of one AP each: a pcap file of the archive is then one site and one AP, which is
@@ -65,7 +67,6 @@ metrics: {top_clients: 10, top_clients_window: 1h}
 archive: {dir: $WORK/archive}
 web: {listen_address: 127.0.0.1:0}
 CFG
-export MIST_API_TOKEN=test-token
 start_exporter "$WORK/exporter.yaml"
 
 sum_of() {  # sum_of METRIC_REGEX: the sum of the matching samples on /metrics
