@@ -89,13 +89,4 @@ class ClientFactsDecoder {
 // (wlan_rsna_eapol.keydes.msgnr) for a pairwise key; 0 when it gives none.
 int EapolMessageNumber(uint16_t key_info, uint16_t key_data_length);
 
-namespace internal {
-// Decodes whole groups of four standard or URL-safe base64 characters of `text` from *pos
-// into o[decoded..] until `want` bytes are there, a character outside the alphabet (or '=')
-// is met, or the text ends; advances *pos; returns the new byte count. Writes up to 4 bytes
-// past the last decoded one. Exposed for tests.
-size_t Base64DecodeGroups(std::string_view text, size_t* pos, uint8_t* o, size_t decoded,
-                          size_t want);
-}  // namespace internal
-
 }  // namespace mpe::decode

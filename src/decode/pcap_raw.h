@@ -46,4 +46,13 @@ common::Result<RawPacketInfo> DecodePcapRaw(std::string_view base64, std::vector
 // writer uses this to pick linktype 127 instead.
 bool LooksLikeRadiotap(std::span<const uint8_t> bytes);
 
+namespace internal {
+// Decodes whole groups of four standard or URL-safe base64 characters of `text` from *pos
+// into o[decoded..] until `want` bytes are there, a character outside the alphabet (or '=')
+// is met, or the text ends; advances *pos; returns the new byte count. Writes up to 4 bytes
+// past the last decoded one. Exposed for tests.
+size_t Base64DecodeGroups(std::string_view text, size_t* pos, uint8_t* o, size_t decoded,
+                          size_t want);
+}  // namespace internal
+
 }  // namespace mpe::decode

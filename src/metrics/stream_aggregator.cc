@@ -122,18 +122,18 @@ struct StreamAggregator::State {
 
   size_t cap() const { return static_cast<size_t>(std::max(options.max_series_per_family, 1)); }
 
-  // Returns the packet's AP id.
-  uint32_t AccountPacket(SiteHandle site, const decode::PacketFields& p);
+  // Returns the packet's AP id; *band_out gets its band id.
+  uint32_t AccountPacket(SiteHandle site, const decode::PacketFields& p, uint32_t* band_out);
   void AccountLost(SiteState& s, const decode::Event& e);
-  void AccountClient(SiteHandle site, uint32_t ap, const decode::PacketFields& p,
+  void AccountClient(SiteHandle site, uint32_t ap, uint32_t band, const decode::PacketFields& p,
                      const decode::ClientFacts& f) {
     const uint64_t ap_key = p.has_ap_mac ? (p.ap_mac | (uint64_t{1} << 48)) : 0;
-    client.Account(site, f, ap, ap_key, BandId(p.has_frequency, p.channel_frequency), now_rel,
-                   now_ms, aps);
+    client.Account(site, f, ap, ap_key, band, now_rel, now_ms, aps);
   }
 };
 
-uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::PacketFields& p) {
+uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::PacketFields& p,
+                                                uint32_t* band_out) {
   const uint64_t s = site;
   const uint64_t other_site = kOtherSite;
   const uint32_t ap = aps.Intern(p.has_ap_mac, p.ap_mac);
@@ -167,6 +167,7 @@ uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::P
 
   if (p.interface == decode::Interface::kRadiotap) {
     const uint64_t band = BandId(p.has_frequency, p.channel_frequency);
+    *band_out = static_cast<uint32_t>(band);
     const uint64_t ft = frame_types.Intern(p.frame_type);
     const uint64_t fst = frame_subtypes.Intern(p.frame_subtype);
     {
@@ -330,10 +331,11 @@ StreamAggregator::SiteHandle StreamAggregator::Record(const decode::Event& e,
       SiteState& s = *st.sites[h];
       if (e.error != DecodeError::kNone) st.decode_errors[static_cast<size_t>(e.error)] += 1;
       if (e.kind == EventKind::kData) {
-        const uint32_t ap = st.AccountPacket(h, e.packet);
+        uint32_t band = kUnknownId;  // wired packets have none
+        const uint32_t ap = st.AccountPacket(h, e.packet, &band);
         st.AccountLost(s, e);
         s.messages[kMsgData] += 1;
-        if (facts != nullptr && facts->ok) st.AccountClient(h, ap, e.packet, *facts);
+        if (facts != nullptr && facts->ok) st.AccountClient(h, ap, band, e.packet, *facts);
       } else {
         s.messages[kMsgCaptureEnd] += 1;
         st.client.CaptureEnd(h, st.now_rel, st.aps);
