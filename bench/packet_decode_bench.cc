@@ -10,6 +10,7 @@
 
 #include "app/pcap_enricher.h"
 #include "common/clock.h"
+#include "decode/client_facts.h"
 #include "decode/frame_decoder.h"
 #include "decode/packet_decode.h"
 #include "decode/pcap_raw.h"
@@ -155,6 +156,33 @@ void BM_PcapRawDecode(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_PcapRawDecode);
+
+// What every packet now costs for the client-connectivity families: the header bytes of
+// pcap_raw base64-decoded and walked (ClientFactsDecoder), for the QoS data frame above and
+// the Ethernet/TCP packet below.
+void BM_ClientFactsRadiotap(benchmark::State& state) {
+  const std::string b64 = Base64(RadiotapQosData());
+  mpe::decode::ClientFactsDecoder decoder;
+  mpe::decode::ClientFacts facts;
+  for (auto _ : state) {
+    decoder.Decode(b64, mpe::decode::Interface::kRadiotap, &facts);
+    benchmark::DoNotOptimize(facts);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ClientFactsRadiotap);
+
+void BM_ClientFactsEthernet(benchmark::State& state) {
+  const std::string b64 = Base64(EthernetTcp());
+  mpe::decode::ClientFactsDecoder decoder;
+  mpe::decode::ClientFacts facts;
+  for (auto _ : state) {
+    decoder.Decode(b64, mpe::decode::Interface::kWired, &facts);
+    benchmark::DoNotOptimize(facts);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ClientFactsEthernet);
 
 void BM_PacketDecodeRadiotap(benchmark::State& state) {
   const std::string pcap = RadiotapQosData();
