@@ -61,30 +61,6 @@ std::string WritePcap(const fakes::TempDir& dir, const char* name, uint32_t link
   return path;
 }
 
-std::vector<std::vector<std::string>> TsharkRows(const std::string& path,
-                                                 const std::vector<std::string>& fields) {
-  std::string cmd = std::string(fakes::kTshark) + " -r '" + path + "' -T fields -E occurrence=f";
-  for (const auto& f : fields) cmd += " -e " + f;
-  cmd += " 2>/dev/null";
-  auto out = fakes::RunCommand(cmd);
-  std::vector<std::vector<std::string>> rows;
-  if (!out) return rows;
-  for (const auto& line : fakes::SplitLines(*out)) {
-    std::vector<std::string> cells;
-    size_t start = 0;
-    while (true) {
-      size_t tab = line.find('\t', start);
-      cells.push_back(
-          line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
-      if (tab == std::string::npos) break;
-      start = tab + 1;
-    }
-    cells.resize(fields.size());
-    rows.push_back(std::move(cells));
-  }
-  return rows;
-}
-
 std::string Num(bool present, long value) { return present ? std::to_string(value) : ""; }
 
 long ParseNumber(const std::string& s) { return s.empty() ? -1 : std::stol(s, nullptr, 0); }
@@ -99,8 +75,8 @@ TEST(PacketDecodeTsharkTest, RadiotapFramesAgreeWithTshark) {
   Generated g = Generate(false, 1500);
   ASSERT_EQ(g.kinds.size(), static_cast<size_t>(sim::kFrameKindCount)) << "not every frame kind";
   const std::string path = WritePcap(dir, "radiotap.pcap", kLinktypeIeee80211Radiotap, g.packets);
-  auto rows =
-      TsharkRows(path, {"wlan.fc.type_subtype", "radiotap.dbm_antsignal", "radiotap.channel.freq"});
+  auto rows = fakes::TsharkRows(
+      path, {"wlan.fc.type_subtype", "radiotap.dbm_antsignal", "radiotap.channel.freq"});
   ASSERT_EQ(rows.size(), g.packets.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     PacketInfo info = DecodePacket(Span(g.packets[i]), true);
@@ -119,7 +95,7 @@ TEST(PacketDecodeTsharkTest, WiredPacketsAgreeWithTshark) {
   ASSERT_EQ(g.kinds.size(), static_cast<size_t>(sim::WiredProto::kCount));
   ASSERT_TRUE(g.any_vlan && g.any_untagged);
   const std::string path = WritePcap(dir, "wired.pcap", kLinktypeEthernet, g.packets);
-  auto rows = TsharkRows(
+  auto rows = fakes::TsharkRows(
       path, {"vlan.id", "ip.proto", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport"});
   ASSERT_EQ(rows.size(), g.packets.size());
   for (size_t i = 0; i < rows.size(); ++i) {

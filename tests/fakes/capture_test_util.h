@@ -163,4 +163,37 @@ inline std::vector<std::string> SplitLines(const std::string& text) {
   return lines;
 }
 
+// tshark -T fields over `path`: one row per packet, one cell per field ("" when absent). With
+// `decimal`, numeric cells tshark prints in hex (status and reason codes: "0x0011") are
+// turned into decimal.
+inline std::vector<std::vector<std::string>> TsharkRows(const std::string& path,
+                                                        const std::vector<std::string>& fields,
+                                                        bool decimal = false) {
+  std::string cmd = std::string(kTshark) + " -r '" + path + "' -T fields -E occurrence=f";
+  for (const auto& f : fields) cmd += " -e " + f;
+  cmd += " 2>/dev/null";
+  auto out = RunCommand(cmd);
+  std::vector<std::vector<std::string>> rows;
+  if (!out) return rows;
+  for (const auto& line : SplitLines(*out)) {
+    std::vector<std::string> cells;
+    size_t start = 0;
+    while (true) {
+      size_t tab = line.find('\t', start);
+      cells.push_back(
+          line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+      if (tab == std::string::npos) break;
+      start = tab + 1;
+    }
+    cells.resize(fields.size());
+    for (auto& c : cells) {
+      if (decimal && !c.empty() && c[0] >= '0' && c[0] <= '9' && c.find(':') == std::string::npos) {
+        c = std::to_string(std::stol(c, nullptr, 0));
+      }
+    }
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
 }  // namespace mpe::fakes

@@ -590,36 +590,6 @@ TEST(SimConnectivityTest, TimestampsOfASiteStrictlyIncrease) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::vector<std::vector<std::string>> TsharkRows(const std::string& path,
-                                                 const std::vector<std::string>& fields) {
-  std::string cmd = std::string(fakes::kTshark) + " -r '" + path + "' -T fields -E occurrence=f";
-  for (const auto& f : fields) cmd += " -e " + f;
-  cmd += " 2>/dev/null";
-  auto out = fakes::RunCommand(cmd);
-  std::vector<std::vector<std::string>> rows;
-  if (!out) return rows;
-  for (const auto& line : fakes::SplitLines(*out)) {
-    std::vector<std::string> cells;
-    size_t start = 0;
-    while (true) {
-      size_t tab = line.find('\t', start);
-      cells.push_back(
-          line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
-      if (tab == std::string::npos) break;
-      start = tab + 1;
-    }
-    cells.resize(fields.size());
-    // tshark prints some fields in hex (status and reason codes: "0x0011"): decimal here.
-    for (auto& c : cells) {
-      if (!c.empty() && c[0] >= '0' && c[0] <= '9' && c.find(':') == std::string::npos) {
-        c = std::to_string(std::stol(c, nullptr, 0));
-      }
-    }
-    rows.push_back(std::move(cells));
-  }
-  return rows;
-}
-
 std::string WriteFile(const fakes::TempDir& dir, const char* name, uint32_t linktype,
                       const std::vector<const Sent*>& sent) {
   std::string data = fakes::OnePacketPcap(linktype, "");
@@ -644,10 +614,11 @@ TEST(SimConnectivityTsharkTest, FieldsAgreeWithWhatTheGeneratorSent) {
   ASSERT_GT(wireless.size(), 300u);
   ASSERT_GT(wired.size(), 200u);
 
-  auto rows =
-      TsharkRows(WriteFile(dir, "w.pcap", 127, wireless),
-                 {"wlan.fc.retry", "wlan.fixed.status_code", "wlan.fixed.reason_code",
-                  "wlan_rsna_eapol.keydes.msgnr", "wlan_rsna_eapol.keydes.key_info.key_type"});
+  auto rows = fakes::TsharkRows(
+      WriteFile(dir, "w.pcap", 127, wireless),
+      {"wlan.fc.retry", "wlan.fixed.status_code", "wlan.fixed.reason_code",
+       "wlan_rsna_eapol.keydes.msgnr", "wlan_rsna_eapol.keydes.key_info.key_type"},
+      true);
   ASSERT_EQ(rows.size(), wireless.size());
   int eapol = 0, status = 0, reason = 0, retry = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -689,8 +660,9 @@ TEST(SimConnectivityTsharkTest, FieldsAgreeWithWhatTheGeneratorSent) {
   EXPECT_GT(reason, 10);
   EXPECT_GT(retry, 10);
 
-  rows = TsharkRows(WriteFile(dir, "e.pcap", 1, wired),
-                    {"dhcp.option.dhcp", "dns.flags.rcode", "dns.flags.response", "udp.srcport"});
+  rows = fakes::TsharkRows(
+      WriteFile(dir, "e.pcap", 1, wired),
+      {"dhcp.option.dhcp", "dns.flags.rcode", "dns.flags.response", "udp.srcport"}, true);
   ASSERT_EQ(rows.size(), wired.size());
   int dhcp = 0, dns = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -729,10 +701,11 @@ TEST(SimConnectivityTsharkTest, CutFramesAreNotNumberedNorCounted) {
   }
   std::vector<const Sent*> frames;
   for (const Sent& s : all) frames.push_back(&s);
-  auto rows = TsharkRows(
+  auto rows = fakes::TsharkRows(
       WriteFile(dir, "cut.pcap", 127, frames),
       {"wlan.fixed.status_code", "wlan.fixed.reason_code", "wlan_rsna_eapol.keydes.msgnr",
-       "wlan_rsna_eapol.keydes.key_info.key_type", "wlan.ta", "wlan.bssid", "wlan.fc.retry"});
+       "wlan_rsna_eapol.keydes.key_info.key_type", "wlan.ta", "wlan.bssid", "wlan.fc.retry"},
+      true);
   ASSERT_EQ(rows.size(), frames.size());
   int cut_eapol = 0, whole_eapol = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -793,8 +766,9 @@ TEST(SimConnectivityTsharkTest, TruncatedLayerIsTheInnermostTsharkLists) {
     }
     std::vector<const Sent*> packets;
     for (const Sent& s : all) packets.push_back(&s);
-    auto rows = TsharkRows(WriteFile(dir, wired ? "we.pcap" : "ww.pcap", wired ? 1 : 127, packets),
-                           {"frame.protocols", "dhcp.option.dhcp", "dns.flags.rcode"});
+    auto rows =
+        fakes::TsharkRows(WriteFile(dir, wired ? "we.pcap" : "ww.pcap", wired ? 1 : 127, packets),
+                          {"frame.protocols", "dhcp.option.dhcp", "dns.flags.rcode"}, true);
     ASSERT_EQ(rows.size(), packets.size());
     std::set<std::string> layers;
     for (size_t i = 0; i < rows.size(); ++i) {
