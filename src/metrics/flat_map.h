@@ -5,6 +5,17 @@
 
 namespace mpe::metrics {
 
+// MurmurHash3's 64-bit finaliser: every input bit reaches every output bit. For the
+// open-addressing tables of this folder.
+inline uint64_t Mix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
 // Open-addressing hash map from a non-zero uint64 key to a uint32 value, linear probing,
 // power-of-two capacity. The hot path's series index: no allocation on lookup, none on insert
 // until it grows. Keys must never be 0 (the empty marker). No erase: owners rebuild it

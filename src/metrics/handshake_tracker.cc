@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
+#include "metrics/flat_map.h"
+
 namespace mpe::metrics {
 namespace {
 
 size_t HashPair(uint64_t bssid, uint64_t client) {
-  uint64_t k = bssid ^ (client * 0x9e3779b97f4a7c15ULL);
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return static_cast<size_t>(k);
+  return static_cast<size_t>(Mix64(bssid ^ (client * 0x9e3779b97f4a7c15ULL)));
 }
 
 }  // namespace

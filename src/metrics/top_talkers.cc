@@ -2,17 +2,12 @@
 
 #include <algorithm>
 
+#include "metrics/flat_map.h"
+
 namespace mpe::metrics {
 namespace {
 
-size_t HashKey(uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return static_cast<size_t>(k);
-}
+size_t HashKey(uint64_t k) { return static_cast<size_t>(Mix64(k)); }
 
 size_t PowerOfTwoAtLeast(size_t n) {
   size_t c = 16;
