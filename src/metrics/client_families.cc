@@ -81,8 +81,10 @@ void ClientFamilies::Account(uint16_t site, const ClientFacts& f, uint32_t ap, u
   s.handshakes.OnPacket(f.ts_us, &s.outcomes);
   if (f.radiotap) {
     if (f.retry) {
-      Count(kRetries, BandKey::Pack(site, ap, band), BandKey::Pack(kOtherSite, kOtherId, kOtherId),
-            now_rel);
+      counters_[kRetries]
+          .GetAt(size_t{ap} << 3 | band, BandKey::Pack(site, ap, band),
+                 BandKey::Pack(kOtherSite, kOtherId, kOtherId), now_rel, options_.cap)
+          ->count += 1;
     }
     if (f.join != decode::JoinSubtype::kNone) {
       Count(kJoin, CodeKey::Pack(site, ap, static_cast<uint32_t>(f.join), CodeId(f.status_code)),

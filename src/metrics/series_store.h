@@ -83,6 +83,28 @@ class SeriesStore {
     return &s;
   }
 
+  // Get with a dense slot number the caller derives from small label ids (e.g. AP id and
+  // band): a slot remembers where its last series sits, so a hit costs one compare instead of
+  // a hash probe. The remembered series is used only when its key is the one asked for, so a
+  // stale or shared slot (another site's AP, series removed) falls back to Get; slots at or
+  // above kMaxSlots are not remembered.
+  static constexpr size_t kMaxSlots = size_t{1} << 18;
+  S* GetAt(size_t slot, uint64_t key, uint64_t overflow_key, uint32_t now, size_t cap) {
+    if (slot < slots_.size()) {
+      const uint32_t i = slots_[slot];
+      if (i < series_.size() && series_[i].key == key) [[likely]] {
+        S& s = series_[i];
+        s.last_seen = now;
+        return &s;
+      }
+    } else if (slot < kMaxSlots) {
+      slots_.resize(std::min(std::max(slot + 1, slots_.size() * 2), kMaxSlots), FlatMap::kMissing);
+    }
+    S* s = Get(key, overflow_key, now, cap);
+    if (slot < slots_.size()) slots_[slot] = static_cast<uint32_t>(s - series_.data());
+    return s;
+  }
+
   template <typename Pred>
   size_t RemoveIf(Pred pred) {
     size_t before = series_.size();
@@ -101,11 +123,8 @@ class SeriesStore {
  private:
   FlatMap index_;
   std::vector<S> series_;
+  std::vector<uint32_t> slots_;  // GetAt's slot -> index into series_ (may be stale)
   uint64_t dropped_ = 0;
 };
-
-inline uint32_t Field(uint64_t key, uint32_t shift, uint32_t bits) {
-  return static_cast<uint32_t>((key >> shift) & ((1ULL << bits) - 1));
-}
 
 }  // namespace mpe::metrics

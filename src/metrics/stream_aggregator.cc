@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <functional>
 
 #include "common/mac.h"
@@ -23,6 +24,16 @@ using decode::EventKind;
 constexpr uint32_t kApBits = 22;
 constexpr uint32_t kStrBits = 11;  // frame types, subtypes, protocols, channels
 constexpr uint32_t kVlanBits = 13;
+
+// Declared series-key layouts (metrics/series_store.h), site handle first and, where there is
+// one, the AP id second (RemoveSite, ExpireStale and the printer read them there).
+using SiteApKey = KeyLayout<16, kApBits>;
+using PacketsKey = KeyLayout<16, kApBits, 8, 2>;                  // site, ap, interface, direction
+using FramesKey = KeyLayout<16, kApBits, 3, kStrBits, kStrBits>;  // site, ap, band, type, subtype
+using RssiKey = KeyLayout<16, kApBits, 3>;                        // site, ap, band
+using ChannelKey = KeyLayout<16, 3, kStrBits>;                    // site, band, channel
+using RateKey = KeyLayout<16, 3>;                                 // site, band
+using WiredKey = KeyLayout<16, kApBits, kStrBits, kVlanBits>;     // site, ap, protocol, vlan
 
 constexpr std::array<double, 7> kRssiBounds = {-90, -80, -70, -60, -50, -40, -30};
 constexpr std::array<const char*, 7> kRssiLe = {"-90", "-80", "-70", "-60", "-50", "-40", "-30"};
@@ -87,6 +98,25 @@ struct StreamAggregator::State {
   StringTable frame_subtypes{1u << kStrBits};
   StringTable protocols{1u << kStrBits};
   StringTable channels{1u << kStrBits};
+  // Channel numbers below 256 (all of Wi-Fi's) -> their id in `channels`, so the usual packet
+  // skips printing and interning its channel (ids are never freed: an entry stays right).
+  std::array<uint32_t, 256> channel_ids = MissingIds();
+  static std::array<uint32_t, 256> MissingIds() {
+    std::array<uint32_t, 256> ids;
+    ids.fill(FlatMap::kMissing);
+    return ids;
+  }
+  uint32_t ChannelId(int32_t channel) {
+    const bool small = channel >= 0 && channel < static_cast<int32_t>(channel_ids.size());
+    if (small && channel_ids[static_cast<size_t>(channel)] != FlatMap::kMissing) {
+      return channel_ids[static_cast<size_t>(channel)];
+    }
+    char buf[16];
+    auto r = std::to_chars(buf, buf + sizeof buf, channel);
+    const uint32_t id = channels.Intern(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
+    if (small) channel_ids[static_cast<size_t>(channel)] = id;
+    return id;
+  }
 
   SeriesStore<CounterSeries> packets;
   SeriesStore<CounterSeries> frames;
@@ -157,10 +187,11 @@ uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::P
                                                          : kUnknownId;
   const size_t cap = this->cap();
   {
-    uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | uint64_t{iface} << 38 | uint64_t{dir} << 46;
-    uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 | uint64_t{kOtherId} << 38 |
-                        uint64_t{kOtherId} << 46;
-    CounterSeries* c = packets.Get(key, overflow, now_rel, cap);
+    const uint64_t key = PacketsKey::Pack(s, ap, iface, dir);
+    const uint64_t overflow = PacketsKey::Pack(other_site, kOtherId, kOtherId, kOtherId);
+    // Memo slots (SeriesStore::GetAt) from the small ids; APs are dense ids.
+    const size_t slot = iface < 4 ? (size_t{ap} << 4 | iface << 2 | dir) : SIZE_MAX;
+    CounterSeries* c = packets.GetAt(slot, key, overflow, now_rel, cap);
     c->count += 1;
     if (p.has_length) c->bytes += p.length;
   }
@@ -171,17 +202,14 @@ uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::P
     const uint64_t ft = frame_types.Intern(p.frame_type);
     const uint64_t fst = frame_subtypes.Intern(p.frame_subtype);
     {
-      uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | band << 38 | ft << 41 | fst << 52;
-      uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 |
-                          uint64_t{kOtherId} << 38 | uint64_t{kOtherId} << 41 |
-                          uint64_t{kOtherId} << 52;
+      const uint64_t key = FramesKey::Pack(s, ap, band, ft, fst);
+      const uint64_t overflow = FramesKey::Pack(other_site, kOtherId, kOtherId, kOtherId, kOtherId);
       frames.Get(key, overflow, now_rel, cap)->count += 1;
     }
     if (p.has_rssi) {
-      uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | band << 38;
-      uint64_t overflow =
-          kKeyTag | other_site | uint64_t{kOtherId} << 16 | uint64_t{kOtherId} << 38;
-      auto* h = rssi.Get(key, overflow, now_rel, cap);
+      const uint64_t key = RssiKey::Pack(s, ap, band);
+      const uint64_t overflow = RssiKey::Pack(other_site, kOtherId, kOtherId);
+      auto* h = rssi.GetAt(size_t{ap} << 3 | band, key, overflow, now_rel, cap);
       size_t b = 0;
       while (b < kRssiBounds.size() && p.rssi > kRssiBounds[b]) ++b;
       h->buckets[b] += 1;
@@ -189,20 +217,16 @@ uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::P
     }
     {
       uint64_t chan = kUnknownId;
-      if (p.has_channel) {
-        char buf[16];
-        auto r = std::to_chars(buf, buf + sizeof buf, p.channel);
-        chan = channels.Intern(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
-      }
-      uint64_t key = kKeyTag | s | band << 16 | chan << 19;
-      uint64_t overflow =
-          kKeyTag | other_site | uint64_t{kOtherId} << 16 | uint64_t{kOtherId} << 19;
-      channel_frames.Get(key, overflow, now_rel, cap)->count += 1;
+      if (p.has_channel) chan = ChannelId(p.channel);
+      const uint64_t key = ChannelKey::Pack(s, band, chan);
+      const uint64_t overflow = ChannelKey::Pack(other_site, kOtherId, kOtherId);
+      const size_t slot = chan < 128 ? ((s << 7 | chan) << 3 | band) : SIZE_MAX;
+      channel_frames.GetAt(slot, key, overflow, now_rel, cap)->count += 1;
     }
     if (p.has_datarate) {
-      uint64_t key = kKeyTag | s | band << 16;
-      uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16;
-      auto* h = rate.Get(key, overflow, now_rel, cap);
+      const uint64_t key = RateKey::Pack(s, band);
+      const uint64_t overflow = RateKey::Pack(other_site, kOtherId);
+      auto* h = rate.GetAt(s << 3 | band, key, overflow, now_rel, cap);
       size_t b = 0;
       while (b < kRateBounds.size() && p.datarate_mbps > kRateBounds[b]) ++b;
       h->buckets[b] += 1;
@@ -214,9 +238,8 @@ uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::P
     if (p.has_vlan) {
       vlan = (p.vlan >= 0 && p.vlan <= 4095) ? static_cast<uint64_t>(p.vlan) + 2 : kOtherId;
     }
-    uint64_t key = kKeyTag | s | uint64_t{ap} << 16 | proto << 38 | vlan << 49;
-    uint64_t overflow = kKeyTag | other_site | uint64_t{kOtherId} << 16 | uint64_t{kOtherId} << 38 |
-                        uint64_t{kOtherId} << 49;
+    const uint64_t key = WiredKey::Pack(s, ap, proto, vlan);
+    const uint64_t overflow = WiredKey::Pack(other_site, kOtherId, kOtherId, kOtherId);
     CounterSeries* c = wired.Get(key, overflow, now_rel, cap);
     c->count += 1;
     if (p.has_length) c->bytes += p.length;
@@ -296,7 +319,7 @@ void StreamAggregator::RemoveSite(const std::string& id) {
   st.site_by_channel.erase(s.channel);
   st.last_channel.clear();
   s.active = false;
-  auto of_site = [h](const auto& series) { return Field(series.key, 0, 16) == h; };
+  auto of_site = [h](const auto& series) { return SiteApKey::Get<0>(series.key) == h; };
   st.packets.RemoveIf(of_site);
   st.frames.RemoveIf(of_site);
   st.rssi.RemoveIf(of_site);
@@ -434,7 +457,7 @@ size_t StreamAggregator::ExpireStale() {
     std::vector<bool> used(st.aps.capacity_ids(), false);
     auto mark = [&used](const auto& store) {
       for (const auto& s : store.series()) {
-        uint32_t ap = Field(s.key, 16, kApBits);
+        uint32_t ap = SiteApKey::Get<1>(s.key);
         if (ap < used.size()) used[ap] = true;
       }
     };
@@ -462,7 +485,7 @@ template <class St>
 void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
   std::string* const out = w.out;
   auto site_labels = [&st](uint64_t key) -> std::string_view {
-    uint32_t h = Field(key, 0, 16);
+    uint32_t h = SiteApKey::Get<0>(key);
     if (h == kOtherSite || h >= st.sites.size()) return kOtherSiteLabels;
     return st.sites[h]->labels;
   };
@@ -473,9 +496,9 @@ void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
 
   auto packet_labels = [&](std::string_view name, const CounterSeries& c) {
     w.Begin(name, site_labels(c.key));
-    w.Label("ap_mac", st.aps.Label(Field(c.key, 16, kApBits)));
-    w.Label("interface", iface_label(Field(c.key, 38, 8)));
-    w.Label("direction", kDirectionLabels[Field(c.key, 46, 2)]);
+    w.Label("ap_mac", st.aps.Label(PacketsKey::Get<1>(c.key)));
+    w.Label("interface", iface_label(PacketsKey::Get<2>(c.key)));
+    w.Label("direction", kDirectionLabels[PacketsKey::Get<3>(c.key)]);
   };
   AppendHeader(out, "mist_pcap_packets_total", "Packets received from the capture stream.",
                "counter");
@@ -494,10 +517,10 @@ void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
                "counter");
   for (const auto& c : st.frames.series()) {
     w.Begin("mist_pcap_wireless_frames_total", site_labels(c.key));
-    w.Label("ap_mac", st.aps.Label(Field(c.key, 16, kApBits)));
-    w.Label("band", band_label(Field(c.key, 38, 3)));
-    w.Label("frame_type", st.frame_types.Label(Field(c.key, 41, kStrBits)));
-    w.Label("frame_subtype", st.frame_subtypes.Label(Field(c.key, 52, kStrBits)));
+    w.Label("ap_mac", st.aps.Label(FramesKey::Get<1>(c.key)));
+    w.Label("band", band_label(FramesKey::Get<2>(c.key)));
+    w.Label("frame_type", st.frame_types.Label(FramesKey::Get<3>(c.key)));
+    w.Label("frame_subtype", st.frame_subtypes.Label(FramesKey::Get<4>(c.key)));
     w.EndUint(c.count);
   }
 
@@ -538,8 +561,8 @@ void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
     const std::string bucket = base + "_bucket", sum = base + "_sum", count = base + "_count";
     for (const auto& h : st.rssi.series()) {
       histogram(bucket, sum, count, h, kRssiLe, [&](Writer& x) {
-        x.Label("ap_mac", st.aps.Label(Field(h.key, 16, kApBits)));
-        x.Label("band", band_label(Field(h.key, 38, 3)));
+        x.Label("ap_mac", st.aps.Label(RssiKey::Get<1>(h.key)));
+        x.Label("band", band_label(RssiKey::Get<2>(h.key)));
       });
     }
   }
@@ -548,8 +571,8 @@ void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
                "counter");
   for (const auto& c : st.channel_frames.series()) {
     w.Begin("mist_pcap_wireless_channel_frames_total", site_labels(c.key));
-    w.Label("band", band_label(Field(c.key, 16, 3)));
-    w.Label("channel", st.channels.Label(Field(c.key, 19, kStrBits)));
+    w.Label("band", band_label(ChannelKey::Get<1>(c.key)));
+    w.Label("channel", st.channels.Label(ChannelKey::Get<2>(c.key)));
     w.EndUint(c.count);
   }
 
@@ -560,15 +583,15 @@ void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
     const std::string bucket = base + "_bucket", sum = base + "_sum", count = base + "_count";
     for (const auto& h : st.rate.series()) {
       histogram(bucket, sum, count, h, kRateLe,
-                [&](Writer& x) { x.Label("band", band_label(Field(h.key, 16, 3))); });
+                [&](Writer& x) { x.Label("band", band_label(RateKey::Get<1>(h.key))); });
     }
   }
 
   auto wired_labels = [&](std::string_view name, const CounterSeries& c) {
     w.Begin(name, site_labels(c.key));
-    w.Label("ap_mac", st.aps.Label(Field(c.key, 16, kApBits)));
-    w.Label("protocol", st.protocols.Label(Field(c.key, 38, kStrBits)));
-    uint32_t vlan = Field(c.key, 49, kVlanBits);
+    w.Label("ap_mac", st.aps.Label(WiredKey::Get<1>(c.key)));
+    w.Label("protocol", st.protocols.Label(WiredKey::Get<2>(c.key)));
+    uint32_t vlan = WiredKey::Get<3>(c.key);
     char buf[16];
     std::string_view vlan_label = vlan == kUnknownId ? "none" : vlan == kOtherId ? "other" : "";
     if (vlan_label.empty()) {
