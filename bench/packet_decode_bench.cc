@@ -1,4 +1,4 @@
-// Cost of the native pcap_raw decode (app::PcapEnricher) relative to the rest of the ingest
+// Cost of the native pcap_raw decode (decode::PcapEnricher) relative to the rest of the ingest
 // path (frame decode + aggregator). Realistic frames: radiotap (Flags, Rate, Channel, signal)
 // + 802.11 QoS Data cut at 128 bytes, and Ethernet + 802.1Q + IPv4 + TCP.
 #include <benchmark/benchmark.h>
@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "app/pcap_enricher.h"
 #include "common/clock.h"
 #include "decode/client_facts.h"
 #include "decode/frame_decoder.h"
 #include "decode/packet_decode.h"
+#include "decode/pcap_enricher.h"
 #include "decode/pcap_raw.h"
 #include "metrics/stream_aggregator.h"
 
@@ -117,7 +117,7 @@ void RunIngest(benchmark::State& state, const std::string& frame, bool enrich,
   mpe::metrics::StreamAggregator aggregator({}, mpe::common::SystemClock::Instance());
   aggregator.AddSite(kSite, "HQ");
   FrameDecoder decoder;
-  mpe::app::PcapEnricher enricher;
+  mpe::decode::PcapEnricher enricher;
   enricher.set_decode_every_packet(every_packet);
   std::vector<char> buf(frame.size() + FrameDecoder::kPadding);
   for (auto _ : state) {

@@ -9,6 +9,7 @@
 
 #include "app/app.h"
 #include "capture/cli.h"
+#include "common/build_info.h"
 #include "common/logging.h"
 #include "config/config_loader.h"
 #include "config/flags.h"
@@ -41,7 +42,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cl->version) {
-    std::cout << "mist_pcap_exporter " << MPE_VERSION << " (revision " << MPE_REVISION << ")\n";
+    std::cout << "mist_pcap_exporter " << MPE_VERSION << " (revision " << mpe::common::Revision()
+              << ")\n";
     return 0;
   }
 

@@ -10,7 +10,6 @@
 #include <set>
 #include <sstream>
 
-#include "app/pcap_enricher.h"
 #include "app/shard.h"
 #include "app/site_directory.h"
 #include "app/startup_warnings.h"
@@ -18,8 +17,10 @@
 #include "capture/archive_writer.h"
 #include "capture/managed_captures.h"
 #include "capture/site_ref.h"
+#include "common/build_info.h"
 #include "common/logging.h"
 #include "http/server.h"
+#include "metrics/decode_mismatch_metrics.h"
 #include "metrics/process_metrics.h"
 #include "metrics/stream_aggregator.h"
 #include "mist/api_metrics.h"
@@ -296,7 +297,7 @@ common::Status App::Start() {
       .Name("mist_pcap_exporter_build_info")
       .Help("Build information of the exporter; value 1.")
       .Register(*registry_)
-      .Add({{"version", MPE_VERSION}, {"revision", MPE_REVISION}})
+      .Add({{"version", MPE_VERSION}, {"revision", common::Revision()}})
       .Set(1);
   prometheus::BuildGauge()
       .Name("mist_pcap_exporter_shard")
@@ -310,7 +311,7 @@ common::Status App::Start() {
   client_ =
       std::make_unique<mist::MistClient>(config_.mist, config_.token, api_metrics_.get(), clock_);
   capture_metrics_ = std::make_unique<poll::CaptureMetrics>(*registry_);
-  mismatch_metrics_ = std::make_unique<DecodeMismatchMetrics>(*registry_);
+  mismatch_metrics_ = std::make_unique<metrics::DecodeMismatchMetrics>(*registry_);
   if (!config_.archive.dir.empty()) {
     archive_ = std::make_unique<capture::ArchiveWriter>(config_.archive, *registry_, clock_);
   }
@@ -496,7 +497,7 @@ std::string App::LandingPage() const {
   std::ostringstream html;
   html << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Mist pcap exporter</title>"
        << kLandingStyle << "</head><body><header><h1>Mist pcap exporter</h1><span class=\"ver\">"
-       << "version " << HtmlEscape(MPE_VERSION) << " (revision " << HtmlEscape(MPE_REVISION)
+       << "version " << HtmlEscape(MPE_VERSION) << " (revision " << HtmlEscape(common::Revision())
        << ")</span><nav><a href=\"/metrics\">Metrics</a><a href=\"/healthz\">Health</a>"
           "<a href=\"/readyz\">Readiness</a></nav></header><main>";
   bool connected = false;

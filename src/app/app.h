@@ -33,8 +33,9 @@ namespace mpe::http {
 class HttpServer;
 }
 namespace mpe::metrics {
+class DecodeMismatchMetrics;
 class StreamAggregator;
-}
+}  // namespace mpe::metrics
 namespace mpe::mist {
 struct ApiMetrics;
 class MistClient;
@@ -49,7 +50,6 @@ class UsageWatcher;
 namespace mpe::app {
 
 class StreamIngest;
-class DecodeMismatchMetrics;
 class SiteDirectory;
 
 // The running service: owns every component and wires config -> site directory -> REST pollers
@@ -116,7 +116,7 @@ class App {
   std::unique_ptr<poll::PollerSet> pollers_;
   std::unique_ptr<poll::UsageWatcher> usage_;
   std::unique_ptr<poll::InventoryWatcher> inventory_;
-  std::unique_ptr<DecodeMismatchMetrics> mismatch_metrics_;
+  std::unique_ptr<metrics::DecodeMismatchMetrics> mismatch_metrics_;
   std::unique_ptr<capture::ArchiveWriter> archive_;
   config::Config managed_config_;  // ManagedCaptures keeps a reference
   std::unique_ptr<capture::ManagedCaptures> managed_;

@@ -41,8 +41,9 @@ size_t StreamIngest::channel_count() const {
   return channels_.size();
 }
 
-void StreamIngest::SetPcapSinks(DecodeMismatchMetrics* mismatch, capture::ArchiveWriter* archive) {
-  enricher_.set_metrics(mismatch);
+void StreamIngest::SetPcapSinks(metrics::DecodeMismatchMetrics* mismatch,
+                                capture::ArchiveWriter* archive) {
+  mismatch_metrics_ = mismatch;
   enricher_.set_decode_every_packet(archive != nullptr);  // the archive decodes anyway
   archive_ = archive;
 }
@@ -106,20 +107,12 @@ void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
     default:
       break;
   }
-  bool radiotap = false;
-  const decode::RawPacketInfo* raw = enricher_.Enrich(&event, &radiotap);
-  // Every packet's pcap_raw feeds the client-connectivity families: from the enricher's full
-  // decode when it made one, else from the few header bytes they need.
-  const decode::ClientFacts* facts = nullptr;
-  if (event.kind == decode::EventKind::kData && !event.packet.pcap_raw.empty()) {
-    if (raw != nullptr) {
-      client_decoder_.Decode(*raw, radiotap, &facts_);
-    } else {
-      client_decoder_.Decode(event.packet.pcap_raw, event.packet.interface, &facts_);
-    }
-    if (facts_.ok) facts = &facts_;
+  // pcap_raw decoded once (decode::PcapEnricher) and handed on to the metrics and the archive.
+  const decode::PcapView pcap = enricher_.Read(&event);
+  if (pcap.mismatches != 0 && mismatch_metrics_ != nullptr) {
+    mismatch_metrics_->Count(pcap.mismatches);
   }
-  const auto site = aggregator_.Record(event, facts);
+  const auto site = aggregator_.Record(event, pcap.facts);
   if (capture_events_ && site != metrics::StreamAggregator::kNoSite &&
       (event.kind == decode::EventKind::kData || event.kind == decode::EventKind::kCaptureEnd)) {
     NoteCapture(site, event);
@@ -147,10 +140,11 @@ void StreamIngest::OnFrame(char* data, size_t len, bool is_text) {
     const std::string_view site_id = SiteIdOfChannel(event.channel);
     if (site_id.empty()) return;
     if (event.kind == decode::EventKind::kData && !event.packet.pcap_raw.empty()) {
-      if (raw != nullptr) {
-        archive_->WriteDecoded(site_id, {}, event.capture_id, *raw, radiotap);
+      // With the archive on every packet is decoded whole: no record means a bad pcap_raw.
+      if (pcap.record != nullptr) {
+        archive_->WriteDecoded(site_id, {}, event.capture_id, *pcap.record, pcap.radiotap);
       } else {
-        archive_->Write(site_id, {}, event.capture_id, event);  // counts bad_pcap_raw
+        archive_->CountBadPcapRaw(site_id);
       }
     } else if (event.kind == decode::EventKind::kCaptureEnd) {
       archive_->OnCaptureEnd(site_id, event.capture_id);

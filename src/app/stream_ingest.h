@@ -11,11 +11,11 @@
 #include <string_view>
 #include <vector>
 
-#include "app/pcap_enricher.h"
 #include "common/clock.h"
 #include "common/result.h"
-#include "decode/client_facts.h"
 #include "decode/frame_decoder.h"
+#include "decode/pcap_enricher.h"
+#include "metrics/decode_mismatch_metrics.h"
 #include "metrics/stream_aggregator.h"
 #include "stream/stream_client.h"
 
@@ -45,7 +45,7 @@ class StreamIngest final : public stream::FrameSink {
   void SetChannels(std::vector<std::string> channels);
   size_t channel_count() const;
   // Optional pcap_raw consumers; both may be null and must outlive this. Call before Start.
-  void SetPcapSinks(DecodeMismatchMetrics* mismatch, capture::ArchiveWriter* archive);
+  void SetPcapSinks(metrics::DecodeMismatchMetrics* mismatch, capture::ArchiveWriter* archive);
 
   // Told once per change of a site's streamed capture: a data frame whose capture id differs
   // from the last one seen at that site (ended false), and a capture end (ended true). Runs on
@@ -86,9 +86,8 @@ class StreamIngest final : public stream::FrameSink {
   decode::FrameDecoder decoder_;
   std::unique_ptr<stream::StreamClient> client_;
   std::atomic<bool> connected_{false};
-  PcapEnricher enricher_;
-  decode::ClientFactsDecoder client_decoder_;
-  decode::ClientFacts facts_;
+  decode::PcapEnricher enricher_;
+  metrics::DecodeMismatchMetrics* mismatch_metrics_ = nullptr;
   capture::ArchiveWriter* archive_ = nullptr;
   CaptureEvents capture_events_;
   struct SeenCapture {

@@ -1,11 +1,8 @@
-#include "app/pcap_enricher.h"
-
-#include <prometheus/counter.h>
-#include <prometheus/registry.h>
+#include "decode/pcap_enricher.h"
 
 #include <cmath>
 
-namespace mpe::app {
+namespace mpe::decode {
 
 const char* MismatchFieldName(MismatchField f) {
   switch (f) {
@@ -26,40 +23,23 @@ const char* MismatchFieldName(MismatchField f) {
   }
 }
 
-DecodeMismatchMetrics::DecodeMismatchMetrics(prometheus::Registry& registry) {
-  auto& family = prometheus::BuildCounter()
-                     .Name("mist_pcap_decode_mismatch_total")
-                     .Help(
-                         "Packets whose pcap_dict field disagrees with the native decode of "
-                         "pcap_raw (Mist's value is kept).")
-                     .Register(registry);
-  for (int i = 0; i < static_cast<int>(MismatchField::kCount); ++i) {
-    counters_[i] = &family.Add({{"field", MismatchFieldName(static_cast<MismatchField>(i))}});
-  }
-}
-
-void DecodeMismatchMetrics::Count(MismatchField field) {
-  counters_[static_cast<int>(field)]->Increment();
-}
-
-void PcapEnricher::Mismatch(MismatchField field) {
-  ++mismatches_;
-  if (metrics_ != nullptr) metrics_->Count(field);
-}
-
-const decode::RawPacketInfo* PcapEnricher::Enrich(decode::Event* event, bool* radiotap_out) {
-  decode::PacketFields& p = event->packet;
-  if (event->kind != decode::EventKind::kData || p.pcap_raw.empty()) return nullptr;
+const RawPacketInfo* PcapEnricher::Enrich(Event* event, bool* radiotap_out,
+                                          uint8_t* mismatches_out) {
+  PacketFields& p = event->packet;
+  uint8_t mismatches = 0;
+  auto Mismatch = [&mismatches](MismatchField field) { mismatches |= MismatchBit(field); };
+  if (mismatches_out != nullptr) *mismatches_out = 0;
+  if (event->kind != EventKind::kData || p.pcap_raw.empty()) return nullptr;
   if (!every_packet_) {
-    const bool wired = p.interface == decode::Interface::kWired;
-    const bool wireless = p.interface == decode::Interface::kRadiotap;
+    const bool wired = p.interface == Interface::kWired;
+    const bool wireless = p.interface == Interface::kRadiotap;
     // A missing vlan is normal (untagged), so only proto makes a wired packet incomplete.
     const bool incomplete = (!wired && (!p.has_frequency || !p.has_rssi || p.frame_type.empty() ||
                                         p.frame_subtype.empty() || !p.has_datarate)) ||
                             (!wireless && p.proto.empty());
     if (!incomplete && ++sample_counter_ % kSampleEvery != 0) return nullptr;
   }
-  auto raw = decode::DecodePcapRaw(p.pcap_raw, &scratch_);
+  auto raw = DecodePcapRaw(p.pcap_raw, &scratch_);
   if (!raw.ok()) {
     ++bad_pcap_raw_;
     return nullptr;
@@ -67,16 +47,15 @@ const decode::RawPacketInfo* PcapEnricher::Enrich(decode::Event* event, bool* ra
   raw_ = *raw;
   // The interface Mist names wins over the linktype (Mist's sample claims 1 for radiotap).
   bool radiotap;
-  if (p.interface == decode::Interface::kRadiotap) {
+  if (p.interface == Interface::kRadiotap) {
     radiotap = true;
-  } else if (p.interface == decode::Interface::kWired) {
+  } else if (p.interface == Interface::kWired) {
     radiotap = false;
   } else {
-    radiotap = raw_.linktype == decode::kLinktypeIeee80211Radiotap ||
-               decode::LooksLikeRadiotap(raw_.packet);
+    radiotap = raw_.linktype == kLinktypeIeee80211Radiotap || LooksLikeRadiotap(raw_.packet);
   }
   if (radiotap_out != nullptr) *radiotap_out = radiotap;
-  const decode::PacketInfo info = decode::DecodePacket(raw_.packet, radiotap);
+  const PacketInfo info = DecodePacket(raw_.packet, radiotap);
 
   if (radiotap) {
     if (info.has_channel && info.channel_frequency != 0) {
@@ -132,7 +111,27 @@ const decode::RawPacketInfo* PcapEnricher::Enrich(decode::Event* event, bool* ra
       }
     }
   }
+  if (mismatches != 0) {
+    mismatches_ += static_cast<uint64_t>(__builtin_popcount(mismatches));
+    if (mismatches_out != nullptr) *mismatches_out = mismatches;
+  }
   return &raw_;
 }
 
-}  // namespace mpe::app
+PcapView PcapEnricher::Read(Event* event) {
+  PcapView view;
+  if (event->kind != EventKind::kData || event->packet.pcap_raw.empty()) return view;
+  const uint64_t bad_before = bad_pcap_raw_;
+  view.record = Enrich(event, &view.radiotap, &view.mismatches);
+  view.bad_pcap_raw = bad_pcap_raw_ != bad_before;
+  // From the whole record when there is one, else from the few header bytes the facts need.
+  if (view.record != nullptr) {
+    facts_decoder_.Decode(*view.record, view.radiotap, &facts_);
+  } else {
+    facts_decoder_.Decode(event->packet.pcap_raw, event->packet.interface, &facts_);
+  }
+  if (facts_.ok) view.facts = &facts_;
+  return view;
+}
+
+}  // namespace mpe::decode
