@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/listen_address.h"
 #include "common/units.h"
 #include "config/capture_rules.h"
 
@@ -749,31 +750,22 @@ void Parser::ApplyFlags() {
 }  // namespace
 
 std::optional<std::string> ListenAddressProblem(std::string_view address) {
-  const std::string shape = "must be HOST:PORT, :PORT or [IPv6]:PORT, got " + Quote(address);
-  std::string_view host;
-  std::string_view port;
-  if (!address.empty() && address[0] == '[') {
-    size_t close = address.find(']');
-    if (close == std::string_view::npos || close + 1 >= address.size() ||
-        address[close + 1] != ':' || close == 1) {
-      return shape;
-    }
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    size_t colon = address.rfind(':');
-    if (colon == std::string_view::npos) return shape;
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
+  using F = common::ListenAddressFault;
+  switch (common::ParseListenAddress(address).fault) {
+    case F::kNone:
+      return std::nullopt;
+    case F::kUnbracketedIpv6:
       return "needs brackets around an IPv6 host (e.g. [::1]:10052), got " + Quote(address);
-    }
+    case F::kBracketsNeedIpv6:
+      return "brackets need an IPv6 address (e.g. [::1]:10052), got " + Quote(address);
+    case F::kBadPort:
+      return "port must be a number from 0 to 65535, got " + Quote(address);
+    case F::kShape:
+    case F::kBracketShape:
+    case F::kBadHost:
+      break;
   }
-  if (HasSpace(host)) return shape;
-  if (!ValidPort(port, 0)) {
-    return "port must be a number from 0 to 65535, got " + Quote(address);
-  }
-  return std::nullopt;
+  return "must be HOST:PORT, :PORT or [IPv6]:PORT, got " + Quote(address);
 }
 
 std::optional<int> TrailingOrdinal(std::string_view hostname) {

@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/listen_address.h"
 #include "common/text.h"
 #include "http/basic_auth.h"
 #include "http/gzip.h"
@@ -74,12 +75,6 @@ int PresentCurrentCertificate(SSL* ssl, void* arg) {
   auto* reloader = static_cast<CertReloader*>(arg);
   auto pair = reloader->Current();
   return pair && pair->UseOn(ssl) ? 1 : 0;
-}
-
-bool ValidHost(const std::string& host) {
-  return std::none_of(host.begin(), host.end(), [](char c) {
-    return std::isspace(static_cast<unsigned char>(c)) || c == '[' || c == ']' || c == '/';
-  });
 }
 
 enum class ConnState : int { kHandshake, kReadingHeader, kIdle, kBusy };
@@ -940,35 +935,27 @@ void ServerCore::Stop() {
 
 common::Result<HostPort> ParseListenAddress(const std::string& address) {
   const std::string quoted = "\"" + address + "\"";
-  std::string host;
-  std::string port_text;
-  if (!address.empty() && address.front() == '[') {
-    auto close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':')
+  const common::ListenAddress a = common::ParseListenAddress(address);
+  using F = common::ListenAddressFault;
+  switch (a.fault) {
+    case F::kNone:
+      return HostPort{a.host, a.port};
+    case F::kShape:
+      return common::MakeError("invalid listen address " + quoted + " (want HOST:PORT)");
+    case F::kBracketShape:
       return common::MakeError("invalid listen address " + quoted + " (want [IPv6]:PORT)");
-    host = address.substr(1, close - 1);
-    port_text = address.substr(close + 2);
-    if (host.empty() || host.find(':') == std::string::npos)
+    case F::kBracketsNeedIpv6:
       return common::MakeError("invalid listen address " + quoted +
                                " (brackets need an IPv6 address)");
-  } else {
-    auto colon = address.rfind(':');
-    if (colon == std::string::npos)
-      return common::MakeError("invalid listen address " + quoted + " (want HOST:PORT)");
-    host = address.substr(0, colon);
-    port_text = address.substr(colon + 1);
-    if (host.find(':') != std::string::npos)
+    case F::kUnbracketedIpv6:
       return common::MakeError("invalid listen address " + quoted +
                                " (write IPv6 hosts in brackets: [::1]:PORT)");
+    case F::kBadHost:
+      return common::MakeError("invalid host in listen address " + quoted);
+    case F::kBadPort:
+      break;
   }
-  if (!ValidHost(host)) return common::MakeError("invalid host in listen address " + quoted);
-  int port = -1;
-  auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() ||
-      port < 0 || port > 65535)
-    return common::MakeError("invalid port in listen address " + quoted + " (want 0..65535)");
-  if (host.empty()) host = "0.0.0.0";
-  return HostPort{host, port};
+  return common::MakeError("invalid port in listen address " + quoted + " (want 0..65535)");
 }
 
 HttpServer::HttpServer(Handlers handlers, ServerOptions options)

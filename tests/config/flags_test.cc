@@ -153,6 +153,12 @@ TEST(ListenAddressTest, RejectsMalformedAddresses) {
   EXPECT_EQ(ListenAddressProblem("[::1]"),
             "must be HOST:PORT, :PORT or [IPv6]:PORT, got \"[::1]\"");
   EXPECT_EQ(ListenAddressProblem(""), "must be HOST:PORT, :PORT or [IPv6]:PORT, got \"\"");
+  // The server refuses these (common::ParseListenAddress is the one rule): so does the config.
+  EXPECT_EQ(ListenAddressProblem("[abc]:80"),
+            "brackets need an IPv6 address (e.g. [::1]:10052), got \"[abc]:80\"");
+  EXPECT_EQ(ListenAddressProblem("a/b:80"),
+            "must be HOST:PORT, :PORT or [IPv6]:PORT, got \"a/b:80\"");
+  EXPECT_EQ(ListenAddressProblem(":+80"), "port must be a number from 0 to 65535, got \":+80\"");
 }
 
 TEST_F(FlagsTest, WebEnableLifecycleIsAnOffByDefaultBoolean) {
