@@ -23,11 +23,80 @@ const char* MismatchFieldName(MismatchField f) {
   }
 }
 
+namespace {
+
+// Fills what pcap_dict lacks from the decoded radiotap and 802.11 headers; returns the
+// MismatchBits of the fields where both exist and disagree (Mist's value is kept).
+uint8_t FillRadiotap(const PacketInfo& info, PacketFields* p) {
+  uint8_t mismatches = 0;
+  auto Mismatch = [&mismatches](MismatchField field) { mismatches |= MismatchBit(field); };
+  if (info.has_channel && info.channel_frequency != 0) {
+    if (!p->has_frequency) {
+      p->has_frequency = true;
+      p->channel_frequency = info.channel_frequency;
+    } else if (p->channel_frequency != info.channel_frequency) {
+      Mismatch(MismatchField::kFrequency);
+    }
+  }
+  if (info.has_signal) {
+    if (!p->has_rssi) {
+      p->has_rssi = true;
+      p->rssi = info.signal_dbm;
+    } else if (std::lround(p->rssi) != info.signal_dbm) {
+      Mismatch(MismatchField::kRssi);
+    }
+  }
+  if (info.has_rate && !p->has_datarate && info.rate_mbps > 0) {
+    p->has_datarate = true;
+    p->datarate_mbps = info.rate_mbps;
+  }
+  if (info.has_dot11) {
+    if (!info.frame_type.empty()) {
+      if (p->frame_type.empty()) {
+        p->frame_type = info.frame_type;
+      } else if (p->frame_type != info.frame_type) {
+        Mismatch(MismatchField::kFrameType);
+      }
+    }
+    if (!info.frame_subtype.empty()) {
+      if (p->frame_subtype.empty()) {
+        p->frame_subtype = info.frame_subtype;
+      } else if (p->frame_subtype != info.frame_subtype) {
+        Mismatch(MismatchField::kFrameSubtype);
+      }
+    }
+  }
+  return mismatches;
+}
+
+// The same for Ethernet: the first VLAN id and the protocol.
+uint8_t FillEthernet(const PacketInfo& info, PacketFields* p) {
+  uint8_t mismatches = 0;
+  auto Mismatch = [&mismatches](MismatchField field) { mismatches |= MismatchBit(field); };
+  if (!info.has_ethernet) return 0;
+  if (info.vlan_count > 0) {
+    if (!p->has_vlan) {
+      p->has_vlan = true;
+      p->vlan = info.vlan_ids[0];
+    } else if (p->vlan != info.vlan_ids[0]) {
+      Mismatch(MismatchField::kVlan);
+    }
+  }
+  if (!info.proto.empty()) {
+    if (p->proto.empty()) {
+      p->proto = info.proto;
+    } else if (p->proto != info.proto) {
+      Mismatch(MismatchField::kProto);
+    }
+  }
+  return mismatches;
+}
+
+}  // namespace
+
 const RawPacketInfo* PcapEnricher::Enrich(Event* event, bool* radiotap_out,
                                           uint8_t* mismatches_out) {
   PacketFields& p = event->packet;
-  uint8_t mismatches = 0;
-  auto Mismatch = [&mismatches](MismatchField field) { mismatches |= MismatchBit(field); };
   if (mismatches_out != nullptr) *mismatches_out = 0;
   if (event->kind != EventKind::kData || p.pcap_raw.empty()) return nullptr;
   if (!every_packet_) {
@@ -57,60 +126,7 @@ const RawPacketInfo* PcapEnricher::Enrich(Event* event, bool* radiotap_out,
   if (radiotap_out != nullptr) *radiotap_out = radiotap;
   const PacketInfo info = DecodePacket(raw_.packet, radiotap);
 
-  if (radiotap) {
-    if (info.has_channel && info.channel_frequency != 0) {
-      if (!p.has_frequency) {
-        p.has_frequency = true;
-        p.channel_frequency = info.channel_frequency;
-      } else if (p.channel_frequency != info.channel_frequency) {
-        Mismatch(MismatchField::kFrequency);
-      }
-    }
-    if (info.has_signal) {
-      if (!p.has_rssi) {
-        p.has_rssi = true;
-        p.rssi = info.signal_dbm;
-      } else if (std::lround(p.rssi) != info.signal_dbm) {
-        Mismatch(MismatchField::kRssi);
-      }
-    }
-    if (info.has_rate && !p.has_datarate && info.rate_mbps > 0) {
-      p.has_datarate = true;
-      p.datarate_mbps = info.rate_mbps;
-    }
-    if (info.has_dot11) {
-      if (!info.frame_type.empty()) {
-        if (p.frame_type.empty()) {
-          p.frame_type = info.frame_type;
-        } else if (p.frame_type != info.frame_type) {
-          Mismatch(MismatchField::kFrameType);
-        }
-      }
-      if (!info.frame_subtype.empty()) {
-        if (p.frame_subtype.empty()) {
-          p.frame_subtype = info.frame_subtype;
-        } else if (p.frame_subtype != info.frame_subtype) {
-          Mismatch(MismatchField::kFrameSubtype);
-        }
-      }
-    }
-  } else if (info.has_ethernet) {
-    if (info.vlan_count > 0) {
-      if (!p.has_vlan) {
-        p.has_vlan = true;
-        p.vlan = info.vlan_ids[0];
-      } else if (p.vlan != info.vlan_ids[0]) {
-        Mismatch(MismatchField::kVlan);
-      }
-    }
-    if (!info.proto.empty()) {
-      if (p.proto.empty()) {
-        p.proto = info.proto;
-      } else if (p.proto != info.proto) {
-        Mismatch(MismatchField::kProto);
-      }
-    }
-  }
+  const uint8_t mismatches = radiotap ? FillRadiotap(info, &p) : FillEthernet(info, &p);
   if (mismatches != 0) {
     mismatches_ += static_cast<uint64_t>(__builtin_popcount(mismatches));
     if (mismatches_out != nullptr) *mismatches_out = mismatches;

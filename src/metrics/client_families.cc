@@ -204,6 +204,35 @@ std::string_view Decimal(uint32_t v, char (&buf)[16]) {
 
 }  // namespace
 
+namespace {
+
+// The per-site families: top clients and truncated packets.
+void RenderPerSite(const ClientFamilies::Data& d, const ClientFamilies::LabelFn& site_labels,
+                   SeriesWriter& w) {
+  std::string* const out = w.out;
+  AppendHeader(out, ClientFamilies::kFamilyNames[kTopClients],
+               "Bytes of 802.11 data frames to or from the site's heaviest clients over "
+               "metrics.top_clients_window (an upper bound: never below the true bytes).",
+               "gauge");
+  for (const auto& t : d.top) {
+    w.Begin(ClientFamilies::kFamilyNames[kTopClients], site_labels(t.site));
+    w.Label("client_mac", common::FormatMac(t.client));
+    w.EndUint(t.bytes);
+  }
+  AppendHeader(out, ClientFamilies::kFamilyNames[kTruncated],
+               "Packets captured shorter than they were sent, by the innermost layer they end in.",
+               "counter");
+  for (const auto& t : d.truncated) {
+    for (size_t i = 0; i < t.by_layer.size(); ++i) {
+      w.Begin(ClientFamilies::kFamilyNames[kTruncated], site_labels(t.site));
+      w.Label("layer", decode::TruncatedLayerName(static_cast<decode::TruncatedLayer>(i)));
+      w.EndUint(t.by_layer[i]);
+    }
+  }
+}
+
+}  // namespace
+
 void ClientFamilies::Render(const Data& d, const LabelFn& site_labels, const LabelFn& ap_label,
                             SeriesWriter& w) {
   std::string* const out = w.out;
@@ -259,22 +288,11 @@ void ClientFamilies::Render(const Data& d, const LabelFn& site_labels, const Lab
   AppendHeader(out, kFamilyNames[kHandshakeDuration],
                "Message 1 to message 4 of complete 4-way handshakes (pcap timestamps).",
                "histogram");
+  HistogramWriter durations(w, kFamilyNames[kHandshakeDuration]);
   for (const auto& h : d.durations) {
-    std::string labels(site_labels(ApKey::Get<0>(h.key)));
-    labels.append(",ap_mac=\"").append(ap_label(ApKey::Get<1>(h.key))).append("\"");
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b <= kDurationLe.size(); ++b) {
-      cumulative += h.buckets[b];
-      out->append("mist_pcap_eapol_handshake_duration_seconds_bucket{").append(labels);
-      out->append(",le=\"").append(b < kDurationLe.size() ? kDurationLe[b] : "+Inf");
-      out->append("\"} ");
-      AppendUint(out, cumulative);
-      out->push_back('\n');
-    }
-    out->append("mist_pcap_eapol_handshake_duration_seconds_sum{").append(labels);
-    w.EndDouble(h.sum / 1e6);
-    out->append("mist_pcap_eapol_handshake_duration_seconds_count{").append(labels);
-    w.EndUint(cumulative);
+    durations.Start(site_labels(ApKey::Get<0>(h.key)))
+        .Label("ap_mac", ap_label(ApKey::Get<1>(h.key)));
+    durations.Finish(h.buckets, kDurationLe, h.sum / 1e6);
   }
   small(
       kDhcp, "DHCPv4 messages on wired captures, by message type.", "message_type",
@@ -282,25 +300,7 @@ void ClientFamilies::Render(const Data& d, const LabelFn& site_labels, const Lab
   small(
       kDns, "DNS responses (UDP source port 53) on wired captures, by rcode.", "rcode",
       [](uint32_t v) { return std::string_view(v < kDnsRcodes.size() ? kDnsRcodes[v] : "other"); });
-  AppendHeader(out, kFamilyNames[kTopClients],
-               "Bytes of 802.11 data frames to or from the site's heaviest clients over "
-               "metrics.top_clients_window (an upper bound: never below the true bytes).",
-               "gauge");
-  for (const auto& t : d.top) {
-    w.Begin(kFamilyNames[kTopClients], site_labels(t.site));
-    w.Label("client_mac", common::FormatMac(t.client));
-    w.EndUint(t.bytes);
-  }
-  AppendHeader(out, kFamilyNames[kTruncated],
-               "Packets captured shorter than they were sent, by the innermost layer they end in.",
-               "counter");
-  for (const auto& t : d.truncated) {
-    for (size_t i = 0; i < t.by_layer.size(); ++i) {
-      w.Begin(kFamilyNames[kTruncated], site_labels(t.site));
-      w.Label("layer", decode::TruncatedLayerName(static_cast<decode::TruncatedLayer>(i)));
-      w.EndUint(t.by_layer[i]);
-    }
-  }
+  RenderPerSite(d, site_labels, w);
 }
 
 }  // namespace mpe::metrics

@@ -154,6 +154,9 @@ struct StreamAggregator::State {
 
   // Returns the packet's AP id; *band_out gets its band id.
   uint32_t AccountPacket(SiteHandle site, const decode::PacketFields& p, uint32_t* band_out);
+  // The radiotap families (returns the band id) and the wired ones of AccountPacket.
+  uint32_t AccountWireless(SiteHandle site, uint32_t ap, const decode::PacketFields& p);
+  void AccountWired(SiteHandle site, uint32_t ap, const decode::PacketFields& p);
   void AccountLost(SiteState& s, const decode::Event& e);
   void AccountClient(SiteHandle site, uint32_t ap, uint32_t band, const decode::PacketFields& p,
                      const decode::ClientFacts& f) {
@@ -197,54 +200,70 @@ uint32_t StreamAggregator::State::AccountPacket(SiteHandle site, const decode::P
   }
 
   if (p.interface == decode::Interface::kRadiotap) {
-    const uint64_t band = BandId(p.has_frequency, p.channel_frequency);
-    *band_out = static_cast<uint32_t>(band);
-    const uint64_t ft = frame_types.Intern(p.frame_type);
-    const uint64_t fst = frame_subtypes.Intern(p.frame_subtype);
-    {
-      const uint64_t key = FramesKey::Pack(s, ap, band, ft, fst);
-      const uint64_t overflow = FramesKey::Pack(other_site, kOtherId, kOtherId, kOtherId, kOtherId);
-      frames.Get(key, overflow, now_rel, cap)->count += 1;
-    }
-    if (p.has_rssi) {
-      const uint64_t key = RssiKey::Pack(s, ap, band);
-      const uint64_t overflow = RssiKey::Pack(other_site, kOtherId, kOtherId);
-      auto* h = rssi.GetAt(size_t{ap} << 3 | band, key, overflow, now_rel, cap);
-      size_t b = 0;
-      while (b < kRssiBounds.size() && p.rssi > kRssiBounds[b]) ++b;
-      h->buckets[b] += 1;
-      h->sum += p.rssi;
-    }
-    {
-      uint64_t chan = kUnknownId;
-      if (p.has_channel) chan = ChannelId(p.channel);
-      const uint64_t key = ChannelKey::Pack(s, band, chan);
-      const uint64_t overflow = ChannelKey::Pack(other_site, kOtherId, kOtherId);
-      const size_t slot = chan < 128 ? ((s << 7 | chan) << 3 | band) : SIZE_MAX;
-      channel_frames.GetAt(slot, key, overflow, now_rel, cap)->count += 1;
-    }
-    if (p.has_datarate) {
-      const uint64_t key = RateKey::Pack(s, band);
-      const uint64_t overflow = RateKey::Pack(other_site, kOtherId);
-      auto* h = rate.GetAt(s << 3 | band, key, overflow, now_rel, cap);
-      size_t b = 0;
-      while (b < kRateBounds.size() && p.datarate_mbps > kRateBounds[b]) ++b;
-      h->buckets[b] += 1;
-      h->sum += p.datarate_mbps;
-    }
+    *band_out = AccountWireless(site, ap, p);
   } else if (p.interface == decode::Interface::kWired) {
-    const uint64_t proto = protocols.Intern(p.proto);
-    uint64_t vlan = kUnknownId;  // label "none"
-    if (p.has_vlan) {
-      vlan = (p.vlan >= 0 && p.vlan <= 4095) ? static_cast<uint64_t>(p.vlan) + 2 : kOtherId;
-    }
-    const uint64_t key = WiredKey::Pack(s, ap, proto, vlan);
-    const uint64_t overflow = WiredKey::Pack(other_site, kOtherId, kOtherId, kOtherId);
-    CounterSeries* c = wired.Get(key, overflow, now_rel, cap);
-    c->count += 1;
-    if (p.has_length) c->bytes += p.length;
+    AccountWired(site, ap, p);
   }
   return ap;
+}
+
+uint32_t StreamAggregator::State::AccountWireless(SiteHandle site, uint32_t ap,
+                                                  const decode::PacketFields& p) {
+  const uint64_t s = site;
+  const uint64_t other_site = kOtherSite;
+  const size_t cap = this->cap();
+  const uint64_t band = BandId(p.has_frequency, p.channel_frequency);
+  const uint64_t ft = frame_types.Intern(p.frame_type);
+  const uint64_t fst = frame_subtypes.Intern(p.frame_subtype);
+  {
+    const uint64_t key = FramesKey::Pack(s, ap, band, ft, fst);
+    const uint64_t overflow = FramesKey::Pack(other_site, kOtherId, kOtherId, kOtherId, kOtherId);
+    frames.Get(key, overflow, now_rel, cap)->count += 1;
+  }
+  if (p.has_rssi) {
+    const uint64_t key = RssiKey::Pack(s, ap, band);
+    const uint64_t overflow = RssiKey::Pack(other_site, kOtherId, kOtherId);
+    auto* h = rssi.GetAt(size_t{ap} << 3 | band, key, overflow, now_rel, cap);
+    size_t b = 0;
+    while (b < kRssiBounds.size() && p.rssi > kRssiBounds[b]) ++b;
+    h->buckets[b] += 1;
+    h->sum += p.rssi;
+  }
+  {
+    uint64_t chan = kUnknownId;
+    if (p.has_channel) chan = ChannelId(p.channel);
+    const uint64_t key = ChannelKey::Pack(s, band, chan);
+    const uint64_t overflow = ChannelKey::Pack(other_site, kOtherId, kOtherId);
+    const size_t slot = chan < 128 ? ((s << 7 | chan) << 3 | band) : SIZE_MAX;
+    channel_frames.GetAt(slot, key, overflow, now_rel, cap)->count += 1;
+  }
+  if (p.has_datarate) {
+    const uint64_t key = RateKey::Pack(s, band);
+    const uint64_t overflow = RateKey::Pack(other_site, kOtherId);
+    auto* h = rate.GetAt(s << 3 | band, key, overflow, now_rel, cap);
+    size_t b = 0;
+    while (b < kRateBounds.size() && p.datarate_mbps > kRateBounds[b]) ++b;
+    h->buckets[b] += 1;
+    h->sum += p.datarate_mbps;
+  }
+  return static_cast<uint32_t>(band);
+}
+
+void StreamAggregator::State::AccountWired(SiteHandle site, uint32_t ap,
+                                           const decode::PacketFields& p) {
+  const uint64_t s = site;
+  const uint64_t other_site = kOtherSite;
+  const size_t cap = this->cap();
+  const uint64_t proto = protocols.Intern(p.proto);
+  uint64_t vlan = kUnknownId;  // label "none"
+  if (p.has_vlan) {
+    vlan = (p.vlan >= 0 && p.vlan <= 4095) ? static_cast<uint64_t>(p.vlan) + 2 : kOtherId;
+  }
+  const uint64_t key = WiredKey::Pack(s, ap, proto, vlan);
+  const uint64_t overflow = WiredKey::Pack(other_site, kOtherId, kOtherId, kOtherId);
+  CounterSeries* c = wired.Get(key, overflow, now_rel, cap);
+  c->count += 1;
+  if (p.has_length) c->bytes += p.length;
 }
 
 void StreamAggregator::State::AccountLost(SiteState& s, const decode::Event& e) {
@@ -479,117 +498,89 @@ constexpr std::string_view kOtherSiteLabels = "site_id=\"other\",site=\"other\""
 
 }  // namespace
 
-// Every stream family of `st` (the live State under the lock, or a Snapshot) in the text
-// format, through `w`.
+// Label printers shared by the family printers below.
 template <class St>
-void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
-  std::string* const out = w.out;
-  auto site_labels = [&st](uint64_t key) -> std::string_view {
-    uint32_t h = SiteApKey::Get<0>(key);
+struct Labeller {
+  const St& st;
+  std::string_view Site(uint64_t key) const {
+    const uint32_t h = SiteApKey::Get<0>(key);
     if (h == kOtherSite || h >= st.sites.size()) return kOtherSiteLabels;
     return st.sites[h]->labels;
-  };
-  auto band_label = [](uint32_t id) -> std::string_view {
+  }
+  static std::string_view Band(uint32_t id) {
     return id < kBandLabels.size() ? kBandLabels[id] : "unknown";
-  };
-  auto iface_label = [&st](uint32_t id) -> std::string_view { return st.interfaces.Label(id); };
+  }
+  std::string_view Ap(uint32_t id) const { return st.aps.Label(id); }
+};
 
-  auto packet_labels = [&](std::string_view name, const CounterSeries& c) {
-    w.Begin(name, site_labels(c.key));
-    w.Label("ap_mac", st.aps.Label(PacketsKey::Get<1>(c.key)));
-    w.Label("interface", iface_label(PacketsKey::Get<2>(c.key)));
+// mist_pcap_packets_total, mist_pcap_bytes_total.
+template <class St>
+void RenderPackets(const St& st, const Labeller<St>& l, Writer& w) {
+  auto labels = [&](std::string_view name, const CounterSeries& c) {
+    w.Begin(name, l.Site(c.key));
+    w.Label("ap_mac", l.Ap(PacketsKey::Get<1>(c.key)));
+    w.Label("interface", st.interfaces.Label(PacketsKey::Get<2>(c.key)));
     w.Label("direction", kDirectionLabels[PacketsKey::Get<3>(c.key)]);
   };
-  AppendHeader(out, "mist_pcap_packets_total", "Packets received from the capture stream.",
+  AppendHeader(w.out, "mist_pcap_packets_total", "Packets received from the capture stream.",
                "counter");
   for (const auto& c : st.packets.series()) {
-    packet_labels("mist_pcap_packets_total", c);
+    labels("mist_pcap_packets_total", c);
     w.EndUint(c.count);
   }
-  AppendHeader(out, "mist_pcap_bytes_total",
+  AppendHeader(w.out, "mist_pcap_bytes_total",
                "Bytes (pcap_dict.length) received from the capture stream.", "counter");
   for (const auto& c : st.packets.series()) {
-    packet_labels("mist_pcap_bytes_total", c);
+    labels("mist_pcap_bytes_total", c);
     w.EndDouble(c.bytes);
   }
+}
 
-  AppendHeader(out, "mist_pcap_wireless_frames_total", "802.11 frames by type and subtype.",
+// The 802.11 families: frames, RSSI, channels, data rate.
+template <class St>
+void RenderWireless(const St& st, const Labeller<St>& l, Writer& w) {
+  AppendHeader(w.out, "mist_pcap_wireless_frames_total", "802.11 frames by type and subtype.",
                "counter");
   for (const auto& c : st.frames.series()) {
-    w.Begin("mist_pcap_wireless_frames_total", site_labels(c.key));
-    w.Label("ap_mac", st.aps.Label(FramesKey::Get<1>(c.key)));
-    w.Label("band", band_label(FramesKey::Get<2>(c.key)));
+    w.Begin("mist_pcap_wireless_frames_total", l.Site(c.key));
+    w.Label("ap_mac", l.Ap(FramesKey::Get<1>(c.key)));
+    w.Label("band", l.Band(FramesKey::Get<2>(c.key)));
     w.Label("frame_type", st.frame_types.Label(FramesKey::Get<3>(c.key)));
     w.Label("frame_subtype", st.frame_subtypes.Label(FramesKey::Get<4>(c.key)));
     w.EndUint(c.count);
   }
-
-  // One histogram series: its labels are printed once and reused for every line.
-  std::string labels;
-  Writer lw{&labels};
-  auto histogram = [&](const std::string& bucket_name, const std::string& sum_name,
-                       const std::string& count_name, const auto& h, const auto& les,
-                       auto&& extra_labels) {
-    labels.assign(site_labels(h.key));
-    extra_labels(lw);
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b <= les.size(); ++b) {
-      cumulative += h.buckets[b];
-      out->append(bucket_name);
-      out->push_back('{');
-      out->append(labels);
-      out->append(",le=\"");
-      out->append(b < les.size() ? std::string_view(les[b]) : std::string_view("+Inf"));
-      out->append("\"} ");
-      AppendUint(out, cumulative);
-      out->push_back('\n');
-    }
-    out->append(sum_name);
-    out->push_back('{');
-    out->append(labels);
-    w.EndDouble(h.sum);
-    out->append(count_name);
-    out->push_back('{');
-    out->append(labels);
-    w.EndUint(cumulative);
-  };
-
-  AppendHeader(out, "mist_pcap_wireless_rssi_dbm", "RSSI of captured 802.11 frames (dBm).",
+  AppendHeader(w.out, "mist_pcap_wireless_rssi_dbm", "RSSI of captured 802.11 frames (dBm).",
                "histogram");
-  {
-    const std::string base = "mist_pcap_wireless_rssi_dbm";
-    const std::string bucket = base + "_bucket", sum = base + "_sum", count = base + "_count";
-    for (const auto& h : st.rssi.series()) {
-      histogram(bucket, sum, count, h, kRssiLe, [&](Writer& x) {
-        x.Label("ap_mac", st.aps.Label(RssiKey::Get<1>(h.key)));
-        x.Label("band", band_label(RssiKey::Get<2>(h.key)));
-      });
-    }
+  HistogramWriter rssi(w, "mist_pcap_wireless_rssi_dbm");
+  for (const auto& h : st.rssi.series()) {
+    SeriesWriter& x = rssi.Start(l.Site(h.key));
+    x.Label("ap_mac", l.Ap(RssiKey::Get<1>(h.key)));
+    x.Label("band", l.Band(RssiKey::Get<2>(h.key)));
+    rssi.Finish(h.buckets, kRssiLe, h.sum);
   }
-
-  AppendHeader(out, "mist_pcap_wireless_channel_frames_total", "802.11 frames by band and channel.",
-               "counter");
+  AppendHeader(w.out, "mist_pcap_wireless_channel_frames_total",
+               "802.11 frames by band and channel.", "counter");
   for (const auto& c : st.channel_frames.series()) {
-    w.Begin("mist_pcap_wireless_channel_frames_total", site_labels(c.key));
-    w.Label("band", band_label(ChannelKey::Get<1>(c.key)));
+    w.Begin("mist_pcap_wireless_channel_frames_total", l.Site(c.key));
+    w.Label("band", l.Band(ChannelKey::Get<1>(c.key)));
     w.Label("channel", st.channels.Label(ChannelKey::Get<2>(c.key)));
     w.EndUint(c.count);
   }
-
-  AppendHeader(out, "mist_pcap_wireless_data_rate_mbps", "Data rate of captured 802.11 frames.",
+  AppendHeader(w.out, "mist_pcap_wireless_data_rate_mbps", "Data rate of captured 802.11 frames.",
                "histogram");
-  {
-    const std::string base = "mist_pcap_wireless_data_rate_mbps";
-    const std::string bucket = base + "_bucket", sum = base + "_sum", count = base + "_count";
-    for (const auto& h : st.rate.series()) {
-      histogram(bucket, sum, count, h, kRateLe,
-                [&](Writer& x) { x.Label("band", band_label(RateKey::Get<1>(h.key))); });
-    }
+  HistogramWriter rate(w, "mist_pcap_wireless_data_rate_mbps");
+  for (const auto& h : st.rate.series()) {
+    rate.Start(l.Site(h.key)).Label("band", l.Band(RateKey::Get<1>(h.key)));
+    rate.Finish(h.buckets, kRateLe, h.sum);
   }
+}
 
-  auto wired_labels = [&](std::string_view name, const CounterSeries& c) {
-    w.Begin(name, site_labels(c.key));
-    w.Label("ap_mac", st.aps.Label(WiredKey::Get<1>(c.key)));
+// mist_pcap_wired_packets_total, mist_pcap_wired_bytes_total.
+template <class St>
+void RenderWired(const St& st, const Labeller<St>& l, Writer& w) {
+  auto labels = [&](std::string_view name, const CounterSeries& c) {
+    w.Begin(name, l.Site(c.key));
+    w.Label("ap_mac", l.Ap(WiredKey::Get<1>(c.key)));
     w.Label("protocol", st.protocols.Label(WiredKey::Get<2>(c.key)));
     uint32_t vlan = WiredKey::Get<3>(c.key);
     char buf[16];
@@ -600,22 +591,24 @@ void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
     }
     w.Label("vlan", vlan_label);
   };
-  AppendHeader(out, "mist_pcap_wired_packets_total", "Wired packets by protocol and VLAN.",
+  AppendHeader(w.out, "mist_pcap_wired_packets_total", "Wired packets by protocol and VLAN.",
                "counter");
   for (const auto& c : st.wired.series()) {
-    wired_labels("mist_pcap_wired_packets_total", c);
+    labels("mist_pcap_wired_packets_total", c);
     w.EndUint(c.count);
   }
-  AppendHeader(out, "mist_pcap_wired_bytes_total", "Wired bytes by protocol and VLAN.", "counter");
+  AppendHeader(w.out, "mist_pcap_wired_bytes_total", "Wired bytes by protocol and VLAN.",
+               "counter");
   for (const auto& c : st.wired.series()) {
-    wired_labels("mist_pcap_wired_bytes_total", c);
+    labels("mist_pcap_wired_bytes_total", c);
     w.EndDouble(c.bytes);
   }
+}
 
-  ClientFamilies::Render(
-      client, [&](uint32_t h) { return site_labels(h); },
-      [&st](uint32_t ap) -> std::string_view { return st.aps.Label(ap); }, w);
-
+// The stream connection's own families: lost messages, messages, decode errors, connection.
+template <class St>
+void RenderStream(const St& st, Writer& w) {
+  std::string* const out = w.out;
   AppendHeader(out, "mist_pcap_stream_lost_messages_total",
                "Messages the Mist cloud reported as lost (lost_messages).", "counter");
   for (const auto& s : st.sites) {
@@ -665,27 +658,45 @@ void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
     w.Begin("mist_pcap_stream_last_message_timestamp_seconds", s->labels);
     w.EndDouble(s->last_message_ts);
   }
+}
+
+// mist_pcap_series_dropped_total of every family under the series cap.
+template <class St>
+void RenderDropped(const St& st, const ClientFamilies::Data& client, Writer& w) {
+  std::string* const out = w.out;
   AppendHeader(out, "mist_pcap_series_dropped_total",
                "Updates folded into the label value \"other\" by the series cap, by family.",
                "counter");
   const std::array<uint64_t, kFamilyNames.size()> dropped = {
       st.packets.dropped(),        st.frames.dropped(), st.rssi.dropped(),
       st.channel_frames.dropped(), st.rate.dropped(),   st.wired.dropped()};
-  for (size_t i = 0; i < kFamilyNames.size(); ++i) {
+  auto line = [out](std::string_view family, uint64_t v) {
     out->append("mist_pcap_series_dropped_total{family=\"");
-    out->append(kFamilyNames[i]);
+    out->append(family);
     out->append("\"} ");
-    AppendUint(out, dropped[i]);
+    AppendUint(out, v);
     out->push_back('\n');
-  }
+  };
+  for (size_t i = 0; i < kFamilyNames.size(); ++i) line(kFamilyNames[i], dropped[i]);
   for (size_t i = 0; i < ClientFamilies::kFamilyNames.size(); ++i) {
     if (i == kTruncated) continue;  // no labels to fold
-    out->append("mist_pcap_series_dropped_total{family=\"");
-    out->append(ClientFamilies::kFamilyNames[i]);
-    out->append("\"} ");
-    AppendUint(out, client.dropped[i]);
-    out->push_back('\n');
+    line(ClientFamilies::kFamilyNames[i], client.dropped[i]);
   }
+}
+
+// Every stream family of `st` (the live State under the lock, or a Snapshot) in the text
+// format, through `w`.
+template <class St>
+void Render(const St& st, const ClientFamilies::Data& client, Writer& w) {
+  const Labeller<St> l{st};
+  RenderPackets(st, l, w);
+  RenderWireless(st, l, w);
+  RenderWired(st, l, w);
+  ClientFamilies::Render(
+      client, [&l](uint32_t h) { return l.Site(h); },
+      [&l](uint32_t ap) -> std::string_view { return l.Ap(ap); }, w);
+  RenderStream(st, w);
+  RenderDropped(st, client, w);
 }
 
 void StreamAggregator::AppendText(std::string* out) const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -71,6 +72,53 @@ struct SeriesWriter {
     out->push_back('\n');
     MaybeFlush();
   }
+};
+
+// One histogram family's series: Start prints nothing but returns a writer for the series'
+// labels (site labels first), which Finish prints once per bucket line and on _sum and _count.
+class HistogramWriter {
+ public:
+  HistogramWriter(SeriesWriter& w, std::string_view name)
+      : w_(w),
+        bucket_(std::string(name) + "_bucket"),
+        sum_(std::string(name) + "_sum"),
+        count_(std::string(name) + "_count") {}
+
+  SeriesWriter& Start(std::string_view site_labels) {
+    labels_.assign(site_labels);
+    return labels_writer_;
+  }
+  // buckets: per bucket, not cumulative, the last one +Inf (les.size() + 1 values).
+  template <typename Buckets, size_t N>
+  void Finish(const Buckets& buckets, const std::array<const char*, N>& les, double sum) {
+    std::string* const out = w_.out;
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= N; ++b) {
+      cumulative += buckets[b];
+      Line(bucket_);
+      out->append(",le=\"");
+      out->append(b < N ? std::string_view(les[b]) : std::string_view("+Inf"));
+      out->append("\"} ");
+      AppendUint(out, cumulative);
+      out->push_back('\n');
+    }
+    Line(sum_);
+    w_.EndDouble(sum);
+    Line(count_);
+    w_.EndUint(cumulative);
+  }
+
+ private:
+  void Line(const std::string& name) {
+    w_.out->append(name);
+    w_.out->push_back('{');
+    w_.out->append(labels_);
+  }
+
+  SeriesWriter& w_;
+  const std::string bucket_, sum_, count_;
+  std::string labels_;
+  SeriesWriter labels_writer_{&labels_};
 };
 
 }  // namespace mpe::metrics
