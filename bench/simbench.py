@@ -113,11 +113,19 @@ def metrics_summary(path):
     print(int(msgs), int(data), len(samples), len(label_sets), size)
 
 
+# Families the truth cannot state as a total: mist_pcap_top_clients_bytes is the exporter's
+# top-K estimate over metrics.top_clients_window, the truth every client's bytes since the
+# start. script.client_connectivity checks it against tshark within the Space-Saving bound.
+WINDOWED = {"mist_pcap_top_clients_bytes"}
+
+
 def compare(metrics_path, truth_path):
     samples = parse(metrics_path)
     truth = json.load(open(truth_path))
     compared, bad = 0, []
     for name, entries in truth["families"].items():
+        if name in WINDOWED:
+            continue
         for e in entries:
             labels = dict(e["labels"])
             if "buckets" in e:
