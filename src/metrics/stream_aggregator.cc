@@ -218,7 +218,10 @@ uint32_t StreamAggregator::State::AccountWireless(SiteHandle site, uint32_t ap,
   {
     const uint64_t key = FramesKey::Pack(s, ap, band, ft, fst);
     const uint64_t overflow = FramesKey::Pack(other_site, kOtherId, kOtherId, kOtherId, kOtherId);
-    frames.Get(key, overflow, now_rel, cap)->count += 1;
+    // Frame types and the usual subtypes have small ids: (AP, band, type, subtype) as a slot.
+    const size_t slot =
+        ft < 8 && fst < 64 ? ((size_t{ap} << 3 | band) << 3 | ft) << 6 | fst : SIZE_MAX;
+    frames.GetAt(slot, key, overflow, now_rel, cap)->count += 1;
   }
   if (p.has_rssi) {
     const uint64_t key = RssiKey::Pack(s, ap, band);
