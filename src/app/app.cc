@@ -2,26 +2,25 @@
 
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <optional>
-#include <set>
-#include <sstream>
 
 #include "app/shard.h"
+#include "app/site_changes.h"
 #include "app/site_directory.h"
 #include "app/startup_warnings.h"
 #include "app/stream_ingest.h"
+#include "app/stream_pool.h"
 #include "capture/archive_writer.h"
 #include "capture/managed_captures.h"
 #include "capture/site_ref.h"
 #include "common/build_info.h"
 #include "common/logging.h"
 #include "http/server.h"
+#include "http/status_page.h"
 #include "metrics/decode_mismatch_metrics.h"
-#include "metrics/process_metrics.h"
 #include "metrics/stream_aggregator.h"
 #include "mist/api_metrics.h"
 #include "mist/mist_client.h"
@@ -34,53 +33,19 @@ namespace mpe::app {
 
 namespace {
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-// Inline so the page needs no second request; kept small (one screen of CSS).
-constexpr char kLandingStyle[] =
-    "<style>body{margin:0;font:14px/1.45 system-ui,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
-    "color:#1f2933;background:#f4f6f8}"
-    "header{display:flex;align-items:baseline;gap:16px;padding:12px 24px;background:#1f2933;"
-    "color:#fff}header h1{margin:0;font-size:20px}.ver{color:#9aa5b1;font-size:13px}"
-    "nav{margin-left:auto}nav a{margin-left:18px;color:#b3d4ff;text-decoration:none}"
-    "main{padding:4px 24px 24px}h2{margin:20px 0 8px;font-size:16px}"
-    "#summary{margin:16px 0 0;font-size:15px}"
-    "table{border-collapse:collapse;background:#fff;box-shadow:0 1px 3px rgba(0,0,0,.12)}"
-    "th,td{padding:6px 10px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}"
-    "th{background:#e9edf1;font-size:13px}.num{text-align:right}"
-    ".id{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:12px;color:#52606d;"
-    "max-width:130px;overflow:hidden;text-overflow:ellipsis}"
-    ".ok,.bad,.idle{padding:1px 8px;border-radius:9px;font-size:12px;font-weight:600}"
-    ".ok{background:#e3f9e5;color:#05600e}.bad{background:#ffe3e3;color:#a61b1b}"
-    ".idle{background:#eceff2;color:#52606d}.warn{color:#a61b1b;font-weight:600}"
-    ".err{white-space:normal;color:#a61b1b}</style>";
-
 std::string Channel(const std::string& site_id) { return "/sites/" + site_id + "/pcaps"; }
+
+metrics::AggregatorOptions AggregatorOptionsFrom(const config::Config& config,
+                                                 metrics::LabelValueStats* label_stats) {
+  metrics::AggregatorOptions opts;
+  opts.max_series_per_family = config.metrics.max_series_per_family;
+  opts.stale_after = config.metrics.stale_after;
+  opts.top_clients = config.metrics.top_clients;
+  opts.top_clients_window = config.metrics.top_clients_window;
+  opts.lost_mode = config.stream.lost_messages;
+  opts.label_stats = label_stats;
+  return opts;
+}
 
 // AP names change rarely: the org inventory is read hourly.
 constexpr std::chrono::hours kInventoryInterval{1};
@@ -134,118 +99,28 @@ std::unique_ptr<StreamIngest> App::NewIngest(std::vector<std::string> channels) 
 common::Status App::ApplySites(std::vector<poll::SiteRef> owned) {
   std::lock_guard<std::mutex> apply_lock(apply_mu_);
   if (!aggregator_ || !pollers_) return common::MakeError("ApplySites before Start");
-  std::vector<poll::SiteRef> sites;
-  std::map<std::string, poll::SiteRef> wanted;
-  for (auto& s : owned) {
-    if (s.id.empty()) continue;
-    if (s.name.empty()) s.name = s.id;
-    if (wanted.emplace(s.id, s).second) sites.push_back(std::move(s));
-  }
-  std::set<std::string> removed;
-  for (const auto& [id, ref] : applied_) {
-    if (!wanted.count(id)) removed.insert(id);
-  }
-  size_t added = 0;
-  for (const auto& id : removed) {
+  SiteChanges changes = DiffSites(applied_, std::move(owned));
+  for (const auto& id : changes.removed) {
     aggregator_->RemoveSite(id);
     if (archive_) archive_->RemoveSite(id);
   }
-  for (const auto& s : sites) {
-    auto it = applied_.find(s.id);
-    if (it != applied_.end() && it->second.name == s.name) continue;
-    added += it == applied_.end();
+  for (const auto& s : changes.upserted) {
     aggregator_->AddSite(s.id, s.name);  // a new name relabels the site's series
     if (archive_) archive_->AddSite(s.id, s.name);
   }
-  pollers_->SetSites(sites);
-  if (inventory_) inventory_->SetSites(sites);
-  pollers_->SetReservedPerHour(ReservedRequestsPerHour(sites.size()));
-  applied_ = std::move(wanted);
-  if (!applied_.empty() || added || !removed.empty()) {
-    spdlog::info("sites: {} owned ({} added, {} removed)", applied_.size(), added, removed.size());
+  pollers_->SetSites(changes.sites);
+  if (inventory_) inventory_->SetSites(changes.sites);
+  pollers_->SetReservedPerHour(ReservedRequestsPerHour(changes.sites.size()));
+  applied_ = std::move(changes.sites);
+  if (!applied_.empty() || changes.added || !changes.removed.empty()) {
+    spdlog::info("sites: {} owned ({} added, {} removed)", applied_.size(), changes.added,
+                 changes.removed.size());
   }
   if (!config_.stream.enabled) return common::Ok{};
-
-  // Kept sites stay on their connection (no resubscribe); new ones fill the free slots in
-  // connection order, then new connections of up to per_conn channels each.
-  const size_t per_conn =
-      static_cast<size_t>(std::max(1, config_.stream.max_channels_per_connection));
-  std::vector<std::vector<std::string>> next = conn_sites_;
-  std::vector<bool> changed(next.size(), false);
-  std::set<std::string> assigned;
-  for (size_t i = 0; i < next.size(); ++i) {
-    const size_t before = next[i].size();
-    std::erase_if(next[i], [&](const std::string& id) { return removed.count(id) > 0; });
-    changed[i] = next[i].size() != before;
-    assigned.insert(next[i].begin(), next[i].end());
-  }
-  std::vector<std::string> fresh;
-  for (const auto& s : sites) {
-    if (!assigned.count(s.id)) fresh.push_back(s.id);
-  }
-  size_t k = 0;
-  for (size_t i = 0; i < next.size() && k < fresh.size(); ++i) {
-    while (next[i].size() < per_conn && k < fresh.size()) {
-      next[i].push_back(fresh[k++]);
-      changed[i] = true;
-    }
-  }
-  auto channels_of = [](const std::vector<std::string>& ids) {
-    std::vector<std::string> channels;
-    channels.reserve(ids.size());
-    for (const auto& id : ids) channels.push_back(Channel(id));
-    return channels;
-  };
-
-  // ingests_ only changes under apply_mu_ (held), so reading it here needs no ingests_mu_.
-  for (size_t i = 0; i < next.size(); ++i) {
-    if (changed[i] && !next[i].empty()) ingests_[i]->SetChannels(channels_of(next[i]));
-  }
-  common::Status status = common::Ok{};
-  std::vector<std::unique_ptr<StreamIngest>> opened;
-  std::vector<std::vector<std::string>> opened_sites;
-  while (k < fresh.size()) {
-    const size_t end = std::min(fresh.size(), k + per_conn);
-    std::vector<std::string> ids(fresh.begin() + static_cast<std::ptrdiff_t>(k),
-                                 fresh.begin() + static_cast<std::ptrdiff_t>(end));
-    k = end;
-    auto ingest = NewIngest(channels_of(ids));
-    if (auto st = ingest->Start(); !st.ok()) {
-      status = st.error();
-      break;
-    }
-    opened.push_back(std::move(ingest));
-    opened_sites.push_back(std::move(ids));
-  }
-  std::vector<std::unique_ptr<StreamIngest>> retired;
-  std::vector<std::vector<std::string>> kept_sites;
-  const size_t opened_count = opened.size();
-  {
-    std::lock_guard<std::mutex> lock(ingests_mu_);
-    std::vector<std::unique_ptr<StreamIngest>> kept;
-    for (size_t i = 0; i < next.size(); ++i) {
-      if (next[i].empty()) {
-        const auto& st = ingests_[i]->stats();
-        const uint64_t attempts = st.connects.load() + st.connect_failures.load();
-        retired_reconnects_ += attempts > 0 ? attempts - 1 : 0;
-        retired_oversized_ += st.oversized_messages.load();
-        retired.push_back(std::move(ingests_[i]));
-      } else {
-        kept.push_back(std::move(ingests_[i]));
-        kept_sites.push_back(std::move(next[i]));
-      }
-    }
-    for (auto& ingest : opened) kept.push_back(std::move(ingest));
-    ingests_ = std::move(kept);
-  }
-  for (auto& ids : opened_sites) kept_sites.push_back(std::move(ids));
-  conn_sites_ = std::move(kept_sites);
-  if (!retired.empty() || opened_count > 0) {
-    spdlog::info("stream: {} connections ({} opened, {} closed)", conn_sites_.size(), opened_count,
-                 retired.size());
-  }
-  for (auto& ingest : retired) ingest->Stop();  // outside ingests_mu_: may wait for a close
-  return status;
+  std::vector<std::string> channels;
+  channels.reserve(applied_.size());
+  for (const auto& s : applied_) channels.push_back(Channel(s.id));
+  return streams_->Apply(channels);
 }
 
 double App::ReservedRequestsPerHour(size_t sites) const {
@@ -290,9 +165,7 @@ common::Status App::ApplyReload(const config::ReloadPlan& plan) {
   return common::Ok{};
 }
 
-common::Status App::Start() {
-  for (const std::string& warning : StartupWarnings(config_)) spdlog::warn("{}", warning);
-  registry_ = std::make_shared<prometheus::Registry>();
+void App::RegisterExporterInfo() {
   prometheus::BuildGauge()
       .Name("mist_pcap_exporter_build_info")
       .Help("Build information of the exporter; value 1.")
@@ -306,32 +179,9 @@ common::Status App::Start() {
       .Add({{"index", std::to_string(config_.shard.index)},
             {"count", std::to_string(config_.shard.count)}})
       .Set(1);
+}
 
-  api_metrics_ = std::make_unique<mist::ApiMetrics>(*registry_);
-  client_ =
-      std::make_unique<mist::MistClient>(config_.mist, config_.token, api_metrics_.get(), clock_);
-  capture_metrics_ = std::make_unique<poll::CaptureMetrics>(*registry_);
-  mismatch_metrics_ = std::make_unique<metrics::DecodeMismatchMetrics>(*registry_);
-  if (!config_.archive.dir.empty()) {
-    archive_ = std::make_unique<capture::ArchiveWriter>(config_.archive, *registry_, clock_);
-  }
-  directory_ = std::make_unique<SiteDirectory>(
-      config_, *client_, *registry_, [this](std::vector<poll::SiteRef> owned) {
-        if (auto st = ApplySites(std::move(owned)); !st.ok()) {
-          spdlog::error("applying the new site set failed: {}", st.error().message);
-        }
-      });
-  const std::vector<poll::SiteRef> sites = directory_->InitialSites();
-
-  metrics::AggregatorOptions agg_opts;
-  agg_opts.max_series_per_family = config_.metrics.max_series_per_family;
-  agg_opts.stale_after = config_.metrics.stale_after;
-  agg_opts.top_clients = config_.metrics.top_clients;
-  agg_opts.top_clients_window = config_.metrics.top_clients_window;
-  agg_opts.lost_mode = config_.stream.lost_messages;
-  agg_opts.label_stats = &label_stats_;
-  aggregator_ = std::make_unique<metrics::StreamAggregator>(agg_opts, clock_);
-
+common::Status App::StartHttp() {
   http::Handlers handlers;
   handlers.metrics = [this] { return MetricsText(); };
   handlers.metrics_pieces = [this](size_t chunk_bytes,
@@ -364,6 +214,42 @@ common::Status App::Start() {
   if (auto st = http_->Start(config_.web.listen_address, web ? &*web : nullptr); !st.ok())
     return st.error();
   spdlog::info("listening on {} (port {})", config_.web.listen_address, http_->port());
+  return common::Ok{};
+}
+
+common::Status App::Start() {
+  for (const std::string& warning : StartupWarnings(config_)) spdlog::warn("{}", warning);
+  registry_ = std::make_shared<prometheus::Registry>();
+  RegisterExporterInfo();
+  api_metrics_ = std::make_unique<mist::ApiMetrics>(*registry_);
+  client_ =
+      std::make_unique<mist::MistClient>(config_.mist, config_.token, api_metrics_.get(), clock_);
+  capture_metrics_ = std::make_unique<poll::CaptureMetrics>(*registry_);
+  mismatch_metrics_ = std::make_unique<metrics::DecodeMismatchMetrics>(*registry_);
+  if (!config_.archive.dir.empty()) {
+    archive_ = std::make_unique<capture::ArchiveWriter>(config_.archive, *registry_, clock_);
+  }
+  directory_ = std::make_unique<SiteDirectory>(
+      config_, *client_, *registry_, [this](std::vector<poll::SiteRef> owned) {
+        if (auto st = ApplySites(std::move(owned)); !st.ok()) {
+          spdlog::error("applying the new site set failed: {}", st.error().message);
+        }
+      });
+  const std::vector<poll::SiteRef> sites = directory_->InitialSites();
+  aggregator_ = std::make_unique<metrics::StreamAggregator>(
+      AggregatorOptionsFrom(config_, &label_stats_), clock_);
+  // Connections are made by ApplySites; NewIngest reads pollers_ only then.
+  streams_ = std::make_unique<StreamPool>(
+      config_.stream.max_channels_per_connection,
+      [this](std::vector<std::string> channels) { return NewIngest(std::move(channels)); });
+  exposition_.registry = registry_.get();
+  exposition_.aggregator = aggregator_.get();
+  exposition_.label_stats = &label_stats_;
+  exposition_.stream_health = [this] { return streams_->Health(); };
+  exposition_.append_http = [this](std::string* out) {
+    if (http_) http_->AppendMetricsText(out);
+  };
+  if (auto st = StartHttp(); !st.ok()) return st.error();
 
   pollers_ = std::make_unique<poll::PollerSet>(config_, *client_, *capture_metrics_, clock_);
   inventory_ = std::make_unique<poll::InventoryWatcher>(
@@ -409,10 +295,7 @@ void App::Stop() {
   if (usage_) usage_->Stop();
   if (inventory_) inventory_->Stop();
   if (pollers_) pollers_->Stop();
-  {
-    std::lock_guard<std::mutex> apply_lock(apply_mu_);
-    for (auto& ingest : ingests_) ingest->Stop();
-  }
+  if (streams_) streams_->Stop();
   if (archive_) archive_->Close();
   if (http_) http_->Stop();
   if (started_.exchange(false)) spdlog::info("stopped");
@@ -437,142 +320,47 @@ void App::MaintenanceLoop() {
 int App::http_port() const { return http_ ? http_->port() : 0; }
 
 void App::WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*)>& emit) const {
-  std::unique_lock<std::mutex> ingests_lock(ingests_mu_);
-  bool connected = !ingests_.empty();
-  uint64_t reconnects = retired_reconnects_;
-  uint64_t oversized = retired_oversized_;
-  for (const auto& ingest : ingests_) {
-    const auto& st = ingest->stats();
-    connected = connected && st.connected.load();
-    const uint64_t attempts = st.connects.load() + st.connect_failures.load();
-    reconnects += attempts > 0 ? attempts - 1 : 0;
-    oversized += st.oversized_messages.load();
-  }
-  ingests_lock.unlock();
-  aggregator_->SetStreamHealth(connected, reconnects, oversized);
-
-  std::string out;
-  out.reserve(chunk_bytes + (chunk_bytes >> 4) + (1 << 12));
-  {
-    prometheus::TextSerializer serializer;
-    std::ostringstream os;
-    // Capture ids and types from Mist's REST answers: valid UTF-8 of at most 256 bytes.
-    auto families = registry_->Collect();
-    metrics::SanitizeLabelValues(&families, &label_stats_);
-    serializer.Serialize(os, families);
-    out += os.str();
-  }
-  {
-    // The stream families (nearly all of a large body) from a copy: the aggregator's lock is
-    // held only while copying, and the text leaves in pieces.
-    auto snapshot = aggregator_->TakeSnapshot();
-    metrics::StreamAggregator::RenderText(*snapshot, &out, chunk_bytes, [&](std::string* text) {
-      emit(text);
-      text->clear();
-    });
-  }
-  metrics::AppendProcessMetrics(&out);
-  label_stats_.AppendText(&out);
-  if (http_) http_->AppendMetricsText(&out);
-  emit(&out);
+  metrics::WriteExposition(exposition_, chunk_bytes, emit);
 }
 
-std::string App::MetricsText() const {
-  std::string body;
-  WriteMetrics(size_t{1} << 20, [&body](std::string* text) { body += *text; });
-  return body;
-}
+std::string App::MetricsText() const { return metrics::ExpositionText(exposition_); }
 
 std::pair<bool, std::string> App::Readiness() const {
   if (!started_) return {false, "starting"};
   if (pollers_ && pollers_->AnyPollSucceeded()) return {true, "ready"};
-  std::lock_guard<std::mutex> lock(ingests_mu_);
-  for (const auto& ingest : ingests_) {
-    if (ingest->AnySubscribed()) return {true, "ready (stream subscribed)"};
-  }
+  if (streams_ && streams_->AnySubscribed()) return {true, "ready (stream subscribed)"};
   return {false, "no successful Mist poll yet and no stream channel subscribed"};
 }
 
 std::string App::LandingPage() const {
-  std::ostringstream html;
-  html << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Mist pcap exporter</title>"
-       << kLandingStyle << "</head><body><header><h1>Mist pcap exporter</h1><span class=\"ver\">"
-       << "version " << HtmlEscape(MPE_VERSION) << " (revision " << HtmlEscape(common::Revision())
-       << ")</span><nav><a href=\"/metrics\">Metrics</a><a href=\"/healthz\">Health</a>"
-          "<a href=\"/readyz\">Readiness</a></nav></header><main>";
-  bool connected = false;
-  std::string last_error;
-  {
-    std::lock_guard<std::mutex> lock(ingests_mu_);
-    connected = !ingests_.empty();
-    for (const auto& ingest : ingests_) {
-      connected = connected && ingest->connected();
-      if (last_error.empty()) last_error = ingest->last_error();
-    }
+  http::StatusPage page;
+  page.version = MPE_VERSION;
+  page.revision = common::Revision();
+  page.stream_enabled = config_.stream.enabled;
+  page.stream_url = config_.mist.stream_url;
+  if (streams_) {
+    StreamPool::State stream = streams_->state();
+    page.stream_connected = stream.connected;
+    page.stream_last_error = std::move(stream.last_error);
   }
   std::vector<poll::SiteState> sites;
   if (pollers_) sites = pollers_->States();
-  const auto capturing = std::count_if(sites.begin(), sites.end(),
-                                       [](const poll::SiteState& s) { return s.capture_running; });
-  const auto polls_down =
-      std::count_if(sites.begin(), sites.end(), [](const poll::SiteState& s) { return !s.up; });
-  html << "<p id=\"summary\"><b>" << sites.size() << "</b>"
-       << (sites.size() == 1 ? " site" : " sites") << " · <b>" << capturing << "</b> capturing · "
-       << (polls_down ? "<span class=\"bad\">" + std::to_string(polls_down) +
-                            (polls_down == 1 ? " poll" : " polls") + " failing</span>"
-                      : std::string("all polls ok"))
-       << " · stream "
-       << (!config_.stream.enabled ? std::string("disabled")
-           : connected             ? std::string("<span class=\"ok\">connected</span>")
-                                   : std::string("<span class=\"bad\">disconnected</span>"))
-       << "</p>";
-  html << "<h2>Stream</h2><p id=\"stream-state\">";
-  if (!config_.stream.enabled) {
-    html << "disabled";
-  } else {
-    html << (connected ? "<span class=\"ok\">connected</span>"
-                       : "<span class=\"bad\">disconnected</span>")
-         << " to " << HtmlEscape(config_.mist.stream_url);
-    if (!connected && !last_error.empty()) html << " — last error: " << HtmlEscape(last_error);
+  for (auto& s : sites) {
+    const bool subscribed =
+        config_.stream.enabled && aggregator_ && aggregator_->IsSubscribed(s.id);
+    page.sites.push_back({std::move(s.name), std::move(s.id), s.up, subscribed, s.capture_running,
+                          std::move(s.capture_id), std::move(s.capture_type), s.aps_ok,
+                          s.aps_failed, std::move(s.last_error)});
   }
-  html << "</p><h2>Sites</h2><table id=\"sites\"><thead><tr><th>Site</th><th>Site ID</th>"
-          "<th>Poll</th><th>Stream</th><th>Capture</th><th>Capture ID</th><th>Type</th>"
-          "<th class=\"num\">APs ok</th><th class=\"num\">APs failed</th><th>Last error</th>"
-          "</tr></thead><tbody>";
-  for (const auto& s : sites) {
-    std::string stream = "<span class=\"idle\">disabled</span>";
-    if (config_.stream.enabled) {
-      stream = aggregator_ && aggregator_->IsSubscribed(s.id)
-                   ? "<span class=\"ok\">subscribed</span>"
-                   : "<span class=\"bad\">not subscribed</span>";
-    }
-    // UUIDs are cut to a recognisable prefix on screen; the title shows them in full.
-    html << "<tr><td>" << HtmlEscape(s.name) << "</td><td class=\"id\" title=\"" << HtmlEscape(s.id)
-         << "\">" << HtmlEscape(s.id) << "</td><td>"
-         << (s.up ? "<span class=\"ok\">up</span>" : "<span class=\"bad\">down</span>")
-         << "</td><td>" << stream << "</td><td>"
-         << (s.capture_running ? "<span class=\"ok\">running</span>"
-                               : "<span class=\"idle\">none</span>")
-         << "</td><td class=\"id\" title=\"" << HtmlEscape(s.capture_id) << "\">"
-         << HtmlEscape(s.capture_id) << "</td><td>" << HtmlEscape(s.capture_type)
-         << "</td><td class=\"num\">" << s.aps_ok << "</td><td class=\"num"
-         << (s.aps_failed ? " warn" : "") << "\">" << s.aps_failed << "</td><td class=\"err\">"
-         << HtmlEscape(s.last_error) << "</td></tr>";
-  }
-  html << "</tbody></table>";
   if (managed_) {
-    html << "<h2>Managed captures</h2><table id=\"managed\"><thead><tr><th>Site</th>"
-            "<th>Site ID</th><th>Type</th><th>State</th><th>Capture ID</th><th>Last error</th>"
-            "</tr></thead><tbody>";
-    for (const auto& m : managed_->States()) {
-      html << "<tr><td>" << HtmlEscape(m.site) << "</td><td>" << HtmlEscape(m.site_id)
-           << "</td><td>" << HtmlEscape(m.type) << "</td><td>" << HtmlEscape(m.state) << "</td><td>"
-           << HtmlEscape(m.capture_id) << "</td><td>" << HtmlEscape(m.last_error) << "</td></tr>";
+    page.show_managed = true;
+    for (auto& m : managed_->States()) {
+      page.managed.push_back({std::move(m.site), std::move(m.site_id), std::move(m.type),
+                              std::move(m.state), std::move(m.capture_id),
+                              std::move(m.last_error)});
     }
-    html << "</tbody></table>";
   }
-  html << "</main></body></html>\n";
-  return html.str();
+  return http::RenderStatusPage(page);
 }
 
 }  // namespace mpe::app

@@ -2,9 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +16,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "config/reload_plan.h"
+#include "metrics/exposition.h"
 #include "metrics/label_value.h"
 #include "poll/capture_metrics.h"
 
@@ -49,24 +48,22 @@ class UsageWatcher;
 
 namespace mpe::app {
 
-class StreamIngest;
 class SiteDirectory;
+class StreamIngest;
+class StreamPool;
 
-// The running service: owns every component and wires config -> site directory -> REST pollers
-// and stream connections (StreamIngest) -> metrics -> HTTP.
+// The running service: owns every component and wires them (config -> site directory -> REST
+// pollers and stream connections -> metrics -> HTTP); the work itself is theirs.
 // Start builds the registry, the REST client and the aggregator, then starts HTTP (so /healthz
-// answers while Mist is slow), applies the initial sites (pollers, stream connections), and
-// starts the pollers, usage and inventory watchers, managed captures and discovery. Stop
-// refuses reloads first, then stops discovery, managed captures, the watchers, the pollers, the
-// stream connections, the archive and last the HTTP server.
+// answers while Mist is slow), applies the initial sites, and starts the pollers, usage and
+// inventory watchers, managed captures and discovery. Stop refuses reloads first, then stops
+// discovery, the maintenance thread, managed captures, the watchers, the pollers, the stream
+// connections, the archive and last the HTTP server.
 //
-// Threads: Start/Stop from the main thread. ApplySites runs on the site directory's thread (and
-// once in Start), serialised by apply_mu_. Scrapes (MetricsText, WriteMetrics, Readiness,
-// LandingPage) run on HTTP workers and read ingests_ under ingests_mu_; connections are stopped
-// outside that lock so a scrape never waits for a WebSocket close. Reload comes from the main
-// thread (SIGHUP) or an HTTP worker (POST /-/reload), one at a time (ConfigReloader): sites and
-// discovery go through the SiteDirectory (so ApplySites), poll.* to the PollerSet, log.level
-// to the logger; every other key needs a restart.
+// Threads: Start/Stop from the main thread. ApplySites on the site directory's thread (and once
+// in Start), serialised by apply_mu_. MetricsText, WriteMetrics, Readiness and LandingPage on
+// HTTP workers. Reload from the main thread (SIGHUP) or an HTTP worker (POST /-/reload), one at
+// a time (ConfigReloader).
 class App {
  public:
   explicit App(config::Config config, common::Clock& clock = common::SystemClock::Instance());
@@ -79,26 +76,28 @@ class App {
   void EnableReload(ReloadSource source);
   common::Status Start();
   void Stop();
-  // Re-reads the config (EnableReload) and applies what may change at run time: ok and a
-  // one-line message. Thread-safe; reloads run one at a time. Fails when reload is not
+  // Re-reads the config (EnableReload) and applies what may change at run time: log.level, poll.*
+  // (to the PollerSet), sites and discovery.* (through the SiteDirectory, so ApplySites); every
+  // other key needs a restart. Returns ok and a one-line message. Fails when reload is not
   // enabled, before Start and after Stop.
   std::pair<bool, std::string> Reload();
-  // Makes `owned` the set of sites this replica serves: removed sites lose their series (stream
-  // and capture state) and subscriptions; new ones get pollers and subscriptions. A kept site
-  // stays on its stream connection; new channels fill connections up to
-  // stream.max_channels_per_connection, then open new connections; emptied connections close.
-  // Thread-safe; called by the site directory (and by Start with the initial set).
+  // Makes `owned` the set of sites this replica serves (DiffSites): removed sites lose their
+  // series (stream and capture state), new or renamed ones are (re)labelled, the pollers and
+  // the inventory get the new set, and the stream connections carry its channels (StreamPool).
   common::Status ApplySites(std::vector<poll::SiteRef> owned);
 
   int http_port() const;
-  // Full /metrics body (also used by tests).
+  // Full /metrics body (metrics::ExpositionText).
   std::string MetricsText() const;
   // The same body in pieces of about chunk_bytes (see Handlers::metrics_pieces).
   void WriteMetrics(size_t chunk_bytes, const std::function<void(std::string*)>& emit) const;
   std::pair<bool, std::string> Readiness() const;
+  // The status page (http::RenderStatusPage).
   std::string LandingPage() const;
 
  private:
+  void RegisterExporterInfo();
+  common::Status StartHttp();
   void MaintenanceLoop();
   common::Status ApplyReload(const config::ReloadPlan& plan);
   std::unique_ptr<StreamIngest> NewIngest(std::vector<std::string> channels);
@@ -121,21 +120,19 @@ class App {
   config::Config managed_config_;  // ManagedCaptures keeps a reference
   std::unique_ptr<capture::ManagedCaptures> managed_;
   // Declared before the aggregator, which keeps a pointer to it; counted during scrapes.
-  mutable metrics::LabelValueStats label_stats_;
+  metrics::LabelValueStats label_stats_;
   std::unique_ptr<metrics::StreamAggregator> aggregator_;
   std::unique_ptr<SiteDirectory> directory_;
+  metrics::ExpositionSources exposition_;  // set by Start before HTTP starts
   std::unique_ptr<http::HttpServer> http_;
   std::optional<ReloadSource> reload_source_;
   std::unique_ptr<ConfigReloader> reloader_;  // set by Start when reload is enabled
 
   std::mutex apply_mu_;
-  std::map<std::string, poll::SiteRef> applied_;      // by id; guarded by apply_mu_
-  std::vector<std::vector<std::string>> conn_sites_;  // site ids per ingests_ entry; apply_mu_
-  mutable std::mutex ingests_mu_;
-  std::vector<std::unique_ptr<StreamIngest>> ingests_;  // guarded by ingests_mu_
-  // Counters of closed connections, so the exported totals never go down.
-  uint64_t retired_reconnects_ = 0;  // guarded by ingests_mu_
-  uint64_t retired_oversized_ = 0;   // guarded by ingests_mu_
+  std::vector<poll::SiteRef> applied_;  // guarded by apply_mu_
+  // Declared after everything its connections use (aggregator, pollers, archive), so it goes
+  // first; set by Start before HTTP starts.
+  std::unique_ptr<StreamPool> streams_;
 
   std::thread maintenance_;
   std::mutex mu_;

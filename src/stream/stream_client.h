@@ -70,6 +70,14 @@ struct StreamStats {
   std::atomic<int64_t> last_retry_delay_ms{0};  // delay before the latest scheduled attempt
 };
 
+// Connection attempts after the first one, failed ones included (connects + connect_failures -
+// 1): what mist_pcap_stream_reconnects_total counts, so an outage shows while it lasts.
+// StreamStats::reconnects counts only the attempts that succeeded.
+inline uint64_t ReconnectAttempts(const StreamStats& stats) {
+  const uint64_t attempts = stats.connects.load() + stats.connect_failures.load();
+  return attempts > 0 ? attempts - 1 : 0;
+}
+
 // One WebSocket connection to the Mist stream carrying the subscriptions of many channels (up to
 // stream.max_channels_per_connection): hands every message, unparsed, to a FrameSink and keeps
 // the connection up (backoff, pings, resubscription; design in src/stream/README.md).
