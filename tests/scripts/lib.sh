@@ -1,31 +1,19 @@
-# Shared helpers for the script tests (sourced, not run). Args of every test:
+# Shared helpers for the script tests (sourced, not run) on top of scripts/lib/run.sh, which
+# starts, waits for and stops the processes. Args of every test:
 #   $1 exporter binary, $2 simulator binary, $3 source dir.
 set -euo pipefail
 EXPORTER="$1"; SIM="$2"; SRC="$3"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+EXPORTER_BIN="$EXPORTER"; SIM_BIN="$SIM"
+# shellcheck source=../../scripts/lib/run.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/run.sh"
+run_init "$(basename "$0" .sh)"
+WORK="$RUN_DIR"
 
 # wait_for CMD... : retries CMD for up to 30 s.
-wait_for() {
-  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "timed out waiting for: $*"
-}
+wait_for() { run_wait 30 "$*" "$@"; }
 
-# start_sim [extra args]: sets SIM_URL.
-start_sim() {
-  "$SIM" --listen=127.0.0.1:0 --scenario="$SRC/config/sim_scenario.yaml" "$@" \
-    >"$WORK/sim.out" 2>"$WORK/sim.err" &
-  PIDS+=($!)
-  wait_for grep -q "listening on" "$WORK/sim.out"
-  SIM_URL="$(grep -o 'http://[0-9.:]*' "$WORK/sim.out" | head -1)"
-}
+# start_sim [extra args]: the demo scenario; sets SIM_URL and SIM_PID.
+start_sim() { run_start_sim --scenario="$SRC/config/sim_scenario.yaml" "$@"; }
 
 # write_config FILE [log level]: an exporter config for the simulator's demo sites.
 write_config() {
@@ -52,12 +40,5 @@ log:
 CFG
 }
 
-# start_exporter CONFIG [FLAG...]: sets EXPORTER_URL (port parsed from the log).
-start_exporter() {
-  "$EXPORTER" --config.file="$1" "${@:2}" >"$WORK/exporter.out" 2>"$WORK/exporter.err" &
-  PIDS+=($!)
-  wait_for grep -q "listening on" "$WORK/exporter.err"
-  local port
-  port="$(grep -o '(port [0-9]*)' "$WORK/exporter.err" | head -1 | tr -dc 0-9)"
-  EXPORTER_URL="http://127.0.0.1:$port"
-}
+# start_exporter CONFIG [FLAG...]: sets EXPORTER_URL and EXPORTER_PID.
+start_exporter() { run_start_exporter "$@"; }

@@ -25,11 +25,8 @@ basic_auth_users:
   alice: '$HASH'
 WEB
 
-"$EXPORTER" --config.file="$WORK/cfg.yaml" --web.config.file="$WORK/web/web.yml" \
-  >"$WORK/exporter.out" 2>"$WORK/exporter.err" &
-PIDS+=($!)
-wait_for grep -q "listening on" "$WORK/exporter.err"
-PORT="$(grep -o '(port [0-9]*)' "$WORK/exporter.err" | head -1 | tr -dc 0-9)"
+start_exporter "$WORK/cfg.yaml" --web.config.file="$WORK/web/web.yml"
+PORT="$EXPORTER_PORT_ACTUAL"
 URL="https://127.0.0.1:$PORT"
 CA=(--cacert "$WORK/web/server.crt")
 

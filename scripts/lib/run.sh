@@ -1,0 +1,227 @@
+# Start mist_cloud_sim, mist_pcap_exporter (and Prometheus), wait until they answer, stop them
+# at exit: the one copy of that for scripts/ and tests/scripts/. Sourced, never run:
+#
+#   source "$ROOT/scripts/lib/run.sh"
+#   run_init NAME [DIR]                 logs go to DIR (kept), else to a temp dir removed at exit
+#                                       (KEEP_TMP=1 keeps it); sets RUN_DIR and the exit trap
+#   run_start_sim [ARG...]              SIM_BIN ARG... (--listen=127.0.0.1:0 unless given);
+#                                       sets SIM_PID, SIM_URL, SIM_PORT_ACTUAL
+#   run_start_exporter CONFIG [FLAG...] EXPORTER_BIN --config.file=CONFIG FLAG...;
+#                                       sets EXPORTER_PID, EXPORTER_URL, EXPORTER_PORT_ACTUAL
+#   run_start_prometheus TARGET RULES   a real Prometheus scraping TARGET every 1 s; sets PROM_URL
+#   run_wait SECONDS WHAT CMD...        polls CMD until it succeeds; fails on timeout or when a
+#                                       started process died, with the tail of every log
+#   run_wait_http SECONDS URL [CURL-ARG...]
+#   run_stop PID / run_forget PID       stop one started process / stop tracking it
+#
+# Process NAME writes $RUN_DIR/NAME.out and NAME.err (RUN_ECHO=1 copies both to the terminal).
+# The exit trap stops every process started here, newest first (TERM, KILL after 5 s), and only
+# those; on a non-zero exit it prints the tail of their logs.
+# shellcheck shell=bash
+
+RUN_PIDS=()
+RUN_NAMES=()
+RUN_PORTS=()
+RUN_START=$SECONDS
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# run_step MSG: one progress line with the seconds since run_init.
+run_step() { printf '%s: [%3ds] %s\n' "${RUN_NAME:-run}" "$((SECONDS - RUN_START))" "$*"; }
+
+run_init() {
+  RUN_NAME="$1"
+  RUN_START=$SECONDS
+  if [[ -n "${2:-}" ]]; then
+    RUN_DIR="$2"
+    RUN_KEEP_DIR=given
+    mkdir -p "$RUN_DIR"
+  else
+    RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/$RUN_NAME.XXXXXX")"
+    RUN_KEEP_DIR="${KEEP_TMP:-0}"
+  fi
+  trap run_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# run_check_port VARIABLE PORT: PORT is a number in 1..65535 and nothing listens on it yet.
+run_check_port() {
+  local var="$1" port="$2"
+  [[ "$port" =~ ^[0-9]+$ ]] && ((port >= 1 && port <= 65535)) ||
+    fail "$var=$port is not a port number (1-65535)"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    fail "$var=$port: something already listens on 127.0.0.1:$port; choose another, e.g. $var=$((port + 10000 > 65535 ? port - 10000 : port + 10000))"
+  fi
+  RUN_PORTS+=("$port")
+}
+
+# run_free_port: prints a loopback port nothing listens on, none handed out before in this run.
+run_free_port() {
+  local port
+  while :; do
+    port="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+    [[ " ${RUN_PORTS[*]} " == *" $port "* ]] || break
+  done
+  RUN_PORTS+=("$port")
+  echo "$port"
+}
+
+# run_bg NAME CMD...: starts CMD in the background, output to $RUN_DIR/NAME.{out,err}; sets
+# RUN_PID.
+run_bg() {
+  local name="$1"
+  shift
+  if [[ "${RUN_ECHO:-0}" == 1 ]]; then
+    "$@" > >(tee "$RUN_DIR/$name.out") 2> >(tee "$RUN_DIR/$name.err" >&2) &
+  else
+    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
+  fi
+  RUN_PID=$!
+  RUN_PIDS+=("$RUN_PID")
+  RUN_NAMES+=("$name")
+}
+
+# run_logs [LINES]: the last lines of the logs of every process started here.
+run_logs() {
+  local name f
+  for name in "${RUN_NAMES[@]}"; do
+    for f in "$RUN_DIR/$name.out" "$RUN_DIR/$name.err"; do
+      [[ -s "$f" ]] || continue
+      echo "---- last lines of $f ----"
+      tail -n "${1:-15}" "$f"
+    done
+  done
+}
+
+# run_wait SECONDS WHAT CMD...: polls CMD every 0.1 s until it succeeds.
+run_wait() {
+  local seconds="$1" what="$2" deadline i
+  shift 2
+  deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    for i in "${!RUN_PIDS[@]}"; do
+      if ! kill -0 "${RUN_PIDS[$i]}" 2>/dev/null; then
+        run_logs >&2
+        RUN_LOGS_SHOWN=1
+        fail "${RUN_NAMES[$i]} (pid ${RUN_PIDS[$i]}) exited while waiting for: $what"
+      fi
+    done
+    if ((SECONDS >= deadline)); then
+      run_logs >&2
+      RUN_LOGS_SHOWN=1
+      fail "timed out after ${seconds}s waiting for: $what"
+    fi
+    sleep 0.1
+  done
+}
+
+# run_wait_http SECONDS URL [CURL-ARG...]: waits until URL answers 2xx.
+run_wait_http() {
+  run_wait "$1" "$2 answers" curl -sf -o /dev/null "${@:3}" "$2"
+}
+
+# run_start_sim [ARG...]: mist_cloud_sim on the --listen address given (default 127.0.0.1:0).
+run_start_sim() {
+  local args=("$@")
+  [[ " ${args[*]} " == *" --listen="* ]] || args=(--listen=127.0.0.1:0 "${args[@]}")
+  [[ -x "${SIM_BIN:-}" ]] || fail "SIM_BIN=${SIM_BIN:-} is not an executable mist_cloud_sim"
+  run_bg sim "$SIM_BIN" "${args[@]}"
+  SIM_PID=$RUN_PID
+  run_wait "${RUN_START_SECONDS:-30}" "the simulator listens" grep -q "listening on" "$RUN_DIR/sim.out"
+  SIM_URL="$(grep -o 'http[s]*://[0-9.:]*' "$RUN_DIR/sim.out" | head -1)"
+  SIM_PORT_ACTUAL="${SIM_URL##*:}"
+}
+
+# run_start_exporter CONFIG [FLAG...]: the exporter, ready once it logs its listening port.
+run_start_exporter() {
+  [[ -x "${EXPORTER_BIN:-}" ]] || fail "EXPORTER_BIN=${EXPORTER_BIN:-} is not an executable mist_pcap_exporter"
+  run_bg exporter "$EXPORTER_BIN" --config.file="$1" "${@:2}"
+  EXPORTER_PID=$RUN_PID
+  run_wait "${RUN_START_SECONDS:-30}" "the exporter listens" grep -q "listening on" "$RUN_DIR/exporter.err"
+  EXPORTER_PORT_ACTUAL="$(grep -o '(port [0-9]*)' "$RUN_DIR/exporter.err" | head -1 | tr -dc 0-9)"
+  EXPORTER_URL="http://127.0.0.1:$EXPORTER_PORT_ACTUAL"
+}
+
+# run_prefer_fixed_schedule CONFIG: adds poll.schedule: fixed (every site polled every
+# status_interval, also those without a capture) when the exporter accepts the key; exporters
+# older than poll.schedule reject it and poll that way anyway.
+run_prefer_fixed_schedule() {
+  sed '/^  list_interval: /a\  schedule: fixed' "$1" >"$1.fixed"
+  if MIST_API_TOKEN="${MIST_API_TOKEN:-demo-token}" "$EXPORTER_BIN" --config.file="$1.fixed" \
+    --check-config >/dev/null 2>&1; then
+    mv "$1.fixed" "$1"
+  else
+    rm -f "$1.fixed"
+  fi
+}
+
+# run_start_prometheus TARGET RULES: a real Prometheus (PROMETHEUS, default prometheus) with 1 s
+# scrape and rule evaluation of RULES, scraping TARGET (host:port) as job mist-pcap-exporter.
+run_start_prometheus() {
+  local port
+  port="$(run_free_port)"
+  cp "$2" "$RUN_DIR/rules.yml"
+  cat >"$RUN_DIR/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - rules.yml
+scrape_configs:
+  - job_name: mist-pcap-exporter
+    static_configs:
+      - targets: ["$1"]
+EOF
+  promtool check config "$RUN_DIR/prometheus.yml" >/dev/null
+  run_bg prometheus "${PROMETHEUS:-prometheus}" --config.file="$RUN_DIR/prometheus.yml" \
+    --storage.tsdb.path="$RUN_DIR/prom-data" --web.listen-address="127.0.0.1:$port"
+  PROM_PID=$RUN_PID
+  PROM_URL="http://127.0.0.1:$port"
+}
+
+# run_prom_true EXPR: the instant query returns at least one series.
+run_prom_true() {
+  curl -sf "$PROM_URL/api/v1/query" --data-urlencode "query=$1" |
+    /usr/bin/python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["data"]["result"] else 1)'
+}
+
+run_forget() {
+  local i
+  for i in "${!RUN_PIDS[@]}"; do
+    if [[ "${RUN_PIDS[$i]}" == "$1" ]]; then
+      unset 'RUN_PIDS[i]' 'RUN_NAMES[i]'
+    fi
+  done
+  RUN_PIDS=("${RUN_PIDS[@]}")
+  RUN_NAMES=("${RUN_NAMES[@]}")
+}
+
+# run_stop PID...: TERM, KILL after 5 s, reaped; the processes are no longer tracked.
+run_stop() {
+  local pid
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    run_forget "$pid"
+  done
+}
+
+run_cleanup() {
+  local rc=$? i pids=()
+  trap - EXIT
+  for ((i = ${#RUN_PIDS[@]} - 1; i >= 0; i--)); do pids+=("${RUN_PIDS[$i]}"); done
+  ((rc == 0)) || [[ "${RUN_LOGS_SHOWN:-0}" == 1 ]] || run_logs >&2
+  ((${#pids[@]} == 0)) || run_stop "${pids[@]}"
+  case "${RUN_KEEP_DIR:-0}" in
+    given) ;;
+    1) echo "$RUN_NAME: kept $RUN_DIR" >&2 ;;
+    *) rm -rf "${RUN_DIR:?}" ;;
+  esac
+  exit "$rc"
+}
