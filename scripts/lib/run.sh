@@ -16,8 +16,9 @@
 #
 # Process NAME writes $RUN_DIR/NAME.out and NAME.err (RUN_ECHO=1 copies both to the terminal).
 # The exit trap stops every process started here, newest first (TERM, KILL after 5 s), and only
-# those; on a non-zero exit it prints the tail of their logs.
+# those; when the script fails it prints the tail of their logs.
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # SIM_PID, EXPORTER_URL and the others are set for the caller
 
 RUN_PIDS=()
 RUN_NAMES=()
@@ -50,23 +51,24 @@ run_init() {
 # run_check_port VARIABLE PORT: PORT is a number in 1..65535 and nothing listens on it yet.
 run_check_port() {
   local var="$1" port="$2"
-  [[ "$port" =~ ^[0-9]+$ ]] && ((port >= 1 && port <= 65535)) ||
+  if ! [[ "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
     fail "$var=$port is not a port number (1-65535)"
+  fi
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     fail "$var=$port: something already listens on 127.0.0.1:$port; choose another, e.g. $var=$((port + 10000 > 65535 ? port - 10000 : port + 10000))"
   fi
   RUN_PORTS+=("$port")
 }
 
-# run_free_port: prints a loopback port nothing listens on, none handed out before in this run.
+# run_free_port VARIABLE: sets VARIABLE to a loopback port nothing listens on, none handed out
+# before in this run.
 run_free_port() {
-  local port
   while :; do
-    port="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-    [[ " ${RUN_PORTS[*]} " == *" $port "* ]] || break
+    RUN_FREE_PORT="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+    [[ " ${RUN_PORTS[*]} " == *" $RUN_FREE_PORT "* ]] || break
   done
-  RUN_PORTS+=("$port")
-  echo "$port"
+  RUN_PORTS+=("$RUN_FREE_PORT")
+  printf -v "$1" '%s' "$RUN_FREE_PORT"
 }
 
 # run_bg NAME CMD...: starts CMD in the background, output to $RUN_DIR/NAME.{out,err}; sets
@@ -84,14 +86,14 @@ run_bg() {
   RUN_NAMES+=("$name")
 }
 
-# run_logs [LINES]: the last lines of the logs of every process started here.
+# run_logs: the last 15 lines of the logs of every process started here.
 run_logs() {
   local name f
   for name in "${RUN_NAMES[@]}"; do
     for f in "$RUN_DIR/$name.out" "$RUN_DIR/$name.err"; do
       [[ -s "$f" ]] || continue
       echo "---- last lines of $f ----"
-      tail -n "${1:-15}" "$f"
+      tail -n 15 "$f"
     done
   done
 }
@@ -135,13 +137,26 @@ run_start_sim() {
   SIM_PORT_ACTUAL="${SIM_URL##*:}"
 }
 
-# run_start_exporter CONFIG [FLAG...]: the exporter, ready once it logs its listening port.
+# run_start_exporter CONFIG [FLAG...]: the exporter. When --web.listen-address or else the
+# config's web.listen_address names a port other than 0, it is ready once /healthz answers there
+# (at any log level); with port 0, once it logs the port it got (log level info or debug).
 run_start_exporter() {
+  local flag port
   [[ -x "${EXPORTER_BIN:-}" ]] || fail "EXPORTER_BIN=${EXPORTER_BIN:-} is not an executable mist_pcap_exporter"
+  port="$(sed -n 's/^  listen_address: *[^ #]*:\([0-9]*\).*/\1/p' "$1" | head -1)"
+  for flag in "${@:2}"; do
+    [[ "$flag" != --web.listen-address=* ]] || port="${flag##*:}"
+  done
   run_bg exporter "$EXPORTER_BIN" --config.file="$1" "${@:2}"
   EXPORTER_PID=$RUN_PID
-  run_wait "${RUN_START_SECONDS:-30}" "the exporter listens" grep -q "listening on" "$RUN_DIR/exporter.err"
-  EXPORTER_PORT_ACTUAL="$(grep -o '(port [0-9]*)' "$RUN_DIR/exporter.err" | head -1 | tr -dc 0-9)"
+  if [[ -n "$port" && "$port" != 0 ]]; then
+    EXPORTER_PORT_ACTUAL="$port"
+    run_wait_http "${RUN_START_SECONDS:-30}" "http://127.0.0.1:$port/healthz"
+  else
+    run_wait "${RUN_START_SECONDS:-30}" "the exporter logs its port" \
+      grep -q "listening on" "$RUN_DIR/exporter.err"
+    EXPORTER_PORT_ACTUAL="$(grep -o '(port [0-9]*)' "$RUN_DIR/exporter.err" | head -1 | tr -dc 0-9)"
+  fi
   EXPORTER_URL="http://127.0.0.1:$EXPORTER_PORT_ACTUAL"
 }
 
@@ -161,8 +176,8 @@ run_prefer_fixed_schedule() {
 # run_start_prometheus TARGET RULES: a real Prometheus (PROMETHEUS, default prometheus) with 1 s
 # scrape and rule evaluation of RULES, scraping TARGET (host:port) as job mist-pcap-exporter.
 run_start_prometheus() {
-  local port
-  port="$(run_free_port)"
+  local prom_port
+  run_free_port prom_port
   cp "$2" "$RUN_DIR/rules.yml"
   cat >"$RUN_DIR/prometheus.yml" <<EOF
 global:
@@ -178,9 +193,9 @@ scrape_configs:
 EOF
   promtool check config "$RUN_DIR/prometheus.yml" >/dev/null
   run_bg prometheus "${PROMETHEUS:-prometheus}" --config.file="$RUN_DIR/prometheus.yml" \
-    --storage.tsdb.path="$RUN_DIR/prom-data" --web.listen-address="127.0.0.1:$port"
+    --storage.tsdb.path="$RUN_DIR/prom-data" --web.listen-address="127.0.0.1:$prom_port"
   PROM_PID=$RUN_PID
-  PROM_URL="http://127.0.0.1:$port"
+  PROM_URL="http://127.0.0.1:$prom_port"
 }
 
 # run_prom_true EXPR: the instant query returns at least one series.
@@ -216,7 +231,8 @@ run_cleanup() {
   local rc=$? i pids=()
   trap - EXIT
   for ((i = ${#RUN_PIDS[@]} - 1; i >= 0; i--)); do pids+=("${RUN_PIDS[$i]}"); done
-  ((rc == 0)) || [[ "${RUN_LOGS_SHOWN:-0}" == 1 ]] || run_logs >&2
+  # Logs on a failure, not on success or Ctrl-C (130).
+  ((rc == 0 || rc == 130)) || [[ "${RUN_LOGS_SHOWN:-0}" == 1 ]] || run_logs >&2
   ((${#pids[@]} == 0)) || run_stop "${pids[@]}"
   case "${RUN_KEEP_DIR:-0}" in
     given) ;;

@@ -29,7 +29,7 @@ ID="$(sed -n 's/^started capture \([^ ]*\) .*/\1/p' "$WORK/start.txt")"
 [[ -n "$ID" ]] || fail "no capture id in: $(cat "$WORK/start.txt")"
 archived() {
   local f
-  f="$(ls "$WORK/archive/$WAREHOUSE/$ID"-*.pcap 2>/dev/null | head -1)"
+  f="$(find "$WORK/archive/$WAREHOUSE" -name "$ID-*.pcap" 2>/dev/null | head -1)"
   [[ -n "$f" ]] && (($(tshark -r "$f" 2>/dev/null | wc -l) >= 100))
 }
 wait_for archived

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # EXPORTER, SIM, SRC and WORK are for the tests that source this
 # Shared helpers for the script tests (sourced, not run) on top of scripts/lib/run.sh, which
 # starts, waits for and stops the processes. Args of every test:
 #   $1 exporter binary, $2 simulator binary, $3 source dir.
@@ -13,6 +15,7 @@ WORK="$RUN_DIR"
 wait_for() { run_wait 30 "$*" "$@"; }
 
 # start_sim [extra args]: the demo scenario; sets SIM_URL and SIM_PID.
+# shellcheck disable=SC2120  # the arguments are optional
 start_sim() { run_start_sim --scenario="$SRC/config/sim_scenario.yaml" "$@"; }
 
 # write_config FILE [log level]: an exporter config for the simulator's demo sites.
