@@ -17,39 +17,16 @@
 # data is collected after the sites are up.
 set -euo pipefail
 
-if [[ $# -ne 3 ]]; then
-  echo "usage: $0 EXPORTER_BIN SIM_BIN SRC_DIR" >&2
-  exit 2
-fi
-EXPORTER_BIN="$1"
-SIM_BIN="$2"
-SRC_DIR="$(cd "$3" && pwd)"
+# shellcheck source=lib/run.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/run.sh"
+run_e2e_args "$(basename "$0" .sh)" "$@"
 PY=/usr/bin/python3
-PROMETHEUS="${PROMETHEUS:-prometheus}"
 SITES="${FLEET_SITES:-300}"
 DEADLINE_SECONDS="${DEADLINE_SECONDS:-150}"
 COLLECT_SECONDS="${COLLECT_SECONDS:-90}"
 MAX_SERIES=20
-
-for b in "$EXPORTER_BIN" "$SIM_BIN"; do
-  if [[ ! -x "$b" ]]; then
-    echo "fleet_dashboards: SKIP, binary not found or not executable: $b"
-    exit 77
-  fi
-done
-command -v "$PROMETHEUS" >/dev/null || { echo "fleet_dashboards: prometheus not found (apt-get install prometheus)" >&2; exit 2; }
-command -v curl >/dev/null || { echo "fleet_dashboards: curl not found" >&2; exit 2; }
-
-# shellcheck source=lib/run.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/run.sh"
 run_init fleet_dashboards
 TMP="$RUN_DIR"
-
-# wait_until WHAT CMD...: polls CMD until it succeeds, at most until DEADLINE_SECONDS.
-wait_until() {
-  run_wait "$((DEADLINE_SECONDS - (SECONDS - RUN_START)))" "$@"
-  run_step "$1"
-}
 
 # --- scenario ------------------------------------------------------------------------------
 ORG_ID="f1ee7000-0000-4000-8000-000000000001"
@@ -120,17 +97,13 @@ export MIST_API_TOKEN=demo-token
 run_prefer_fixed_schedule "$TMP/exporter.yaml"
 run_start_exporter "$TMP/exporter.yaml"
 run_step "started exporter (pid $EXPORTER_PID) on $EXPORTER_URL"
-wait_until "exporter serves /metrics" curl -sf "$EXPORTER_URL/metrics"
+run_until "exporter serves /metrics" curl -sf "$EXPORTER_URL/metrics"
 
 # --- Prometheus ------------------------------------------------------------------------------
 run_start_prometheus "127.0.0.1:$EXPORTER_PORT_ACTUAL" "$SRC_DIR/deploy/prometheus/rules.yml"
 PROM_START=$SECONDS
 run_step "started prometheus (pid $PROM_PID) on $PROM_URL"
-wait_until "prometheus ready" curl -sf "$PROM_URL/-/ready"
-wait_until "exporter scraped (up == 1)" run_prom_true 'up{job="mist-pcap-exporter"} == 1'
-wait_until "all $SITES sites polled (mist_pcap_up)" run_prom_true "count(mist_pcap_up) >= $SITES"
-wait_until "packets flowing (rate > 0)" run_prom_true 'sum(rate(mist_pcap_packets_total[1m])) > 0'
-wait_until "recording rules evaluated" run_prom_true 'mist_pcap:packets:rate5m'
+run_wait_prometheus_data "$SITES"
 
 # Some sites fail from now on (every 40th REST answer is a 500).
 curl -sf -X POST "$SIM_URL/sim/faults" -H 'Content-Type: application/json' \
@@ -138,7 +111,7 @@ curl -sf -X POST "$SIM_URL/sim/faults" -H 'Content-Type: application/json' \
 run_step "injected faults: every 40th REST call answers 5xx; collecting data for ${COLLECT_SECONDS}s"
 sleep "$COLLECT_SECONDS"
 DEADLINE_SECONDS=$((SECONDS - RUN_START + 60))
-wait_until "some sites failing (mist_pcap_up == 0)" run_prom_true 'count(mist_pcap_up == 0) > 0'
+run_until "some sites failing (mist_pcap_up == 0)" run_prom_true 'count(mist_pcap_up == 0) > 0'
 
 RANGE=$((SECONDS - PROM_START))
 SCRAPED="$(curl -sf "$PROM_URL/api/v1/query" --data-urlencode 'query=scrape_samples_scraped{job="mist-pcap-exporter"}' \

@@ -14,36 +14,13 @@
 # binary; KEEP_TMP=1 keeps the temp dir with all logs.
 set -euo pipefail
 
-if [[ $# -ne 3 ]]; then
-  echo "usage: $0 EXPORTER_BIN SIM_BIN SRC_DIR" >&2
-  exit 2
-fi
-EXPORTER_BIN="$1"
-SIM_BIN="$2"
-SRC_DIR="$(cd "$3" && pwd)"
-PY=/usr/bin/python3
-PROMETHEUS="${PROMETHEUS:-prometheus}"
-DEADLINE_SECONDS="${DEADLINE_SECONDS:-90}"
-
-for b in "$EXPORTER_BIN" "$SIM_BIN"; do
-  if [[ ! -x "$b" ]]; then
-    echo "promql_e2e: SKIP, binary not found or not executable: $b"
-    exit 77
-  fi
-done
-command -v "$PROMETHEUS" >/dev/null || { echo "promql_e2e: prometheus not found (apt-get install prometheus)" >&2; exit 2; }
-command -v curl >/dev/null || { echo "promql_e2e: curl not found" >&2; exit 2; }
-
 # shellcheck source=lib/run.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/run.sh"
+run_e2e_args "$(basename "$0" .sh)" "$@"
+PY=/usr/bin/python3
+DEADLINE_SECONDS="${DEADLINE_SECONDS:-90}"
 run_init promql_e2e
 TMP="$RUN_DIR"
-
-# wait_until WHAT CMD...: polls CMD until it succeeds, at most until DEADLINE_SECONDS.
-wait_until() {
-  run_wait "$((DEADLINE_SECONDS - (SECONDS - RUN_START)))" "$@"
-  run_step "$1"
-}
 
 # --- simulator -----------------------------------------------------------------------------
 SIM_ARGS=("--rate=200")
@@ -54,18 +31,15 @@ run_start_sim "${SIM_ARGS[@]}"
 run_step "started simulator (pid $SIM_PID) on $SIM_URL: ${SIM_ARGS[*]}"
 
 # --- exporter --------------------------------------------------------------------------------
-cat >"$TMP/exporter.yaml" <<YAML
+{
+  cat <<YAML
 mist:
   api_url: $SIM_URL
   token_env: MIST_API_TOKEN
   timeout: 5s
-sites:
-  - id: 978c48e6-6ef6-11e6-8bbf-02e208b2d34f
-    name: HQ
-  - id: a1b2c3d4-0000-4000-8000-000000000002
-    name: Branch-01
-  - id: a1b2c3d4-0000-4000-8000-000000000003
-    name: Warehouse
+YAML
+  run_demo_sites
+  cat <<YAML
 poll:
   status_interval: 2s
   list_interval: 5s
@@ -77,22 +51,19 @@ log:
   level: info
   format: text
 YAML
+} >"$TMP/exporter.yaml"
 # Poll every site on the fixed schedule: the events schedule polls a site without a capture
 # (Warehouse) only every poll.idle_interval (>= 10m), after the deadline.
 export MIST_API_TOKEN=demo-token
 run_prefer_fixed_schedule "$TMP/exporter.yaml"
 run_start_exporter "$TMP/exporter.yaml"
 run_step "started exporter (pid $EXPORTER_PID) on $EXPORTER_URL"
-wait_until "exporter serves /metrics" curl -sf "$EXPORTER_URL/metrics"
+run_until "exporter serves /metrics" curl -sf "$EXPORTER_URL/metrics"
 
 # --- Prometheus ------------------------------------------------------------------------------
 run_start_prometheus "127.0.0.1:$EXPORTER_PORT_ACTUAL" "$SRC_DIR/deploy/prometheus/rules.yml"
 run_step "started prometheus (pid $PROM_PID) on $PROM_URL"
-wait_until "prometheus ready" curl -sf "$PROM_URL/-/ready"
-wait_until "exporter scraped (up == 1)" run_prom_true 'up{job="mist-pcap-exporter"} == 1'
-wait_until "all 3 sites polled (mist_pcap_up)" run_prom_true 'count(mist_pcap_up) >= 3'
-wait_until "packets flowing (rate > 0)" run_prom_true 'sum(rate(mist_pcap_packets_total[1m])) > 0'
-wait_until "recording rules evaluated" run_prom_true 'mist_pcap:packets:rate5m'
+run_wait_prometheus_data 3
 
 # --- every expression ---------------------------------------------------------------------------
 REMAINING=$((DEADLINE_SECONDS + 30 - (SECONDS - RUN_START)))

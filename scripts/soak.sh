@@ -31,14 +31,14 @@ load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 export MIST_API_TOKEN="soak-$RANDOM$RANDOM"
 run_start_sim --scenario=config/sim_scenario.yaml --rate="$RATE" --token="$MIST_API_TOKEN"
 
-cat >"$OUT/cfg.yaml" <<CFG
+{
+  cat <<CFG
 mist:
   api_url: $SIM_URL
   token_env: MIST_API_TOKEN
-sites:
-  - {id: 978c48e6-6ef6-11e6-8bbf-02e208b2d34f, name: HQ}
-  - {id: a1b2c3d4-0000-4000-8000-000000000002, name: Branch-01}
-  - {id: a1b2c3d4-0000-4000-8000-000000000003, name: Warehouse}
+CFG
+  run_demo_sites
+  cat <<CFG
 poll:
   status_interval: 5s
   list_interval: 30s
@@ -49,6 +49,7 @@ stream:
 web:
   listen_address: 127.0.0.1:0
 CFG
+} >"$OUT/cfg.yaml"
 run_start_exporter "$OUT/cfg.yaml"
 METRICS="$EXPORTER_URL/metrics"
 

@@ -12,7 +12,13 @@
 #   run_wait SECONDS WHAT CMD...        polls CMD until it succeeds; fails on timeout or when a
 #                                       started process died, with the tail of every log
 #   run_wait_http SECONDS URL [CURL-ARG...]
+#   run_until WHAT CMD...               run_wait until DEADLINE_SECONDS after run_init, then a
+#                                       progress line
 #   run_stop PID / run_forget PID       stop one started process / stop tracking it
+#   run_e2e_args NAME EXPORTER_BIN SIM_BIN SRC_DIR   the checks of the Prometheus end-to-end
+#                                       scripts (exit 77 to skip when a binary is missing)
+#   run_wait_prometheus_data SITES      Prometheus scraped SITES sites with packets and rules
+#   run_demo_sites                      the demo scenario's sites: block for an exporter config
 #
 # Process NAME writes $RUN_DIR/NAME.out and NAME.err (RUN_ECHO=1 copies both to the terminal).
 # The exit trap stops every process started here, newest first (TERM, KILL after 5 s), and only
@@ -120,6 +126,13 @@ run_wait() {
   done
 }
 
+# run_until WHAT CMD...: run_wait with what is left of DEADLINE_SECONDS (counted from run_init),
+# then a progress line saying WHAT.
+run_until() {
+  run_wait "$((${DEADLINE_SECONDS:-90} - (SECONDS - RUN_START)))" "$@"
+  run_step "$1"
+}
+
 # run_wait_http SECONDS URL [CURL-ARG...]: waits until URL answers 2xx.
 run_wait_http() {
   run_wait "$1" "$2 answers" curl -sf -o /dev/null "${@:3}" "$2"
@@ -160,6 +173,17 @@ run_start_exporter() {
   EXPORTER_URL="http://127.0.0.1:$EXPORTER_PORT_ACTUAL"
 }
 
+# run_demo_sites: the sites: block of an exporter config for the simulator's demo scenario
+# (config/sim_scenario.yaml).
+run_demo_sites() {
+  cat <<'YAML'
+sites:
+  - {id: 978c48e6-6ef6-11e6-8bbf-02e208b2d34f, name: HQ}
+  - {id: a1b2c3d4-0000-4000-8000-000000000002, name: Branch-01}
+  - {id: a1b2c3d4-0000-4000-8000-000000000003, name: Warehouse}
+YAML
+}
+
 # run_prefer_fixed_schedule CONFIG: adds poll.schedule: fixed (every site polled every
 # status_interval, also those without a capture) when the exporter accepts the key; exporters
 # older than poll.schedule reject it and poll that way anyway.
@@ -196,6 +220,41 @@ EOF
     --storage.tsdb.path="$RUN_DIR/prom-data" --web.listen-address="127.0.0.1:$prom_port"
   PROM_PID=$RUN_PID
   PROM_URL="http://127.0.0.1:$prom_port"
+}
+
+# run_wait_prometheus_data SITES: run_until Prometheus is ready, has scraped the exporter, sees
+# SITES sites polled and packets flowing, and has evaluated the recording rules.
+run_wait_prometheus_data() {
+  run_until "prometheus ready" curl -sf "$PROM_URL/-/ready"
+  run_until "exporter scraped (up == 1)" run_prom_true 'up{job="mist-pcap-exporter"} == 1'
+  run_until "all $1 sites polled (mist_pcap_up)" run_prom_true "count(mist_pcap_up) >= $1"
+  run_until "packets flowing (rate > 0)" run_prom_true 'sum(rate(mist_pcap_packets_total[1m])) > 0'
+  run_until "recording rules evaluated" run_prom_true 'mist_pcap:packets:rate5m'
+}
+
+# run_e2e_args NAME EXPORTER_BIN SIM_BIN SRC_DIR: for the scripts called as
+# "NAME EXPORTER_BIN SIM_BIN SRC_DIR" that need Prometheus: sets EXPORTER_BIN, SIM_BIN and
+# SRC_DIR (absolute); exits 2 on a wrong call or a missing prometheus or curl, 77 (skip) when a
+# binary is not built.
+run_e2e_args() {
+  local name="$1" b
+  shift
+  if [[ $# -ne 3 ]]; then
+    echo "usage: $name EXPORTER_BIN SIM_BIN SRC_DIR" >&2
+    exit 2
+  fi
+  EXPORTER_BIN="$1"
+  SIM_BIN="$2"
+  SRC_DIR="$(cd "$3" && pwd)"
+  for b in "$EXPORTER_BIN" "$SIM_BIN"; do
+    if [[ ! -x "$b" ]]; then
+      echo "$name: SKIP, binary not found or not executable: $b"
+      exit 77
+    fi
+  done
+  command -v "${PROMETHEUS:-prometheus}" >/dev/null ||
+    { echo "$name: prometheus not found (apt-get install prometheus)" >&2; exit 2; }
+  command -v curl >/dev/null || { echo "$name: curl not found" >&2; exit 2; }
 }
 
 # run_prom_true EXPR: the instant query returns at least one series.

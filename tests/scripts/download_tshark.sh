@@ -12,11 +12,7 @@ PORT="${SIM_URL##*:}"
 curl -fsS -X POST -d "{\"origin\": \"http://localhost:$PORT\"}" "$SIM_URL/sim/downloads" >/dev/null ||
   fail "sim download origin"
 export MIST_API_TOKEN=demo-token
-write_config "$WORK/cfg.yaml"
-cat >>"$WORK/cfg.yaml" <<CFG
-archive:
-  dir: $WORK/archive
-CFG
+write_config "$WORK/cfg.yaml" info "$WORK/archive"
 start_exporter "$WORK/cfg.yaml"
 WAREHOUSE=a1b2c3d4-0000-4000-8000-000000000003
 subscribed() {

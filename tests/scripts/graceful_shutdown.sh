@@ -7,11 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 export MIST_API_TOKEN="graceful-$RANDOM"
 start_sim --token="$MIST_API_TOKEN" --rate=50000
-write_config "$WORK/cfg.yaml"
-cat >>"$WORK/cfg.yaml" <<CFG
-archive:
-  dir: $WORK/archive
-CFG
+write_config "$WORK/cfg.yaml" info "$WORK/archive"
 start_exporter "$WORK/cfg.yaml"
 
 scrape_data() {

@@ -18,17 +18,18 @@ wait_for() { run_wait 30 "$*" "$@"; }
 # shellcheck disable=SC2120  # the arguments are optional
 start_sim() { run_start_sim --scenario="$SRC/config/sim_scenario.yaml" "$@"; }
 
-# write_config FILE [log level]: an exporter config for the simulator's demo sites.
+# write_config FILE [LOG-LEVEL] [ARCHIVE-DIR]: an exporter config for the simulator's demo
+# sites, archiving the streamed packets to ARCHIVE-DIR when given.
 write_config() {
-  cat >"$1" <<CFG
+  {
+    cat <<CFG
 mist:
   api_url: $SIM_URL
   token_env: MIST_API_TOKEN
   max_requests_per_hour: 1000000  # 1 s polls of running captures: far over Mist's 5,000/h
-sites:
-  - {id: 978c48e6-6ef6-11e6-8bbf-02e208b2d34f, name: HQ}
-  - {id: a1b2c3d4-0000-4000-8000-000000000002, name: Branch-01}
-  - {id: a1b2c3d4-0000-4000-8000-000000000003, name: Warehouse}
+CFG
+    run_demo_sites
+    cat <<CFG
 poll:
   status_interval: 1s
   list_interval: 2s
@@ -41,6 +42,8 @@ web:
 log:
   level: ${2:-info}
 CFG
+    [[ -z "${3:-}" ]] || printf 'archive:\n  dir: %s\n' "$3"
+  } >"$1"
 }
 
 # start_exporter CONFIG [FLAG...]: sets EXPORTER_URL and EXPORTER_PID.
