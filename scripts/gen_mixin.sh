@@ -4,7 +4,7 @@
 #   dashboards/*.json                                            Grafana dashboards
 #   deploy/helm/mist-pcap-exporter/files/prometheus-rules.yaml   copy for the Helm chart
 #   deploy/helm/mist-pcap-exporter/files/dashboards/*.json       copies for the Helm chart
-#   deploy/kubernetes/base/prometheusrule.yaml                   via scripts/gen_prometheusrule.py
+#   deploy/kubernetes/base/prometheusrule.yaml                   via tools/mixin/gen_prometheusrule.py
 #
 #   scripts/gen_mixin.sh           # regenerate (commit the results)
 #   scripts/gen_mixin.sh --check   # exit 1 and list the stale files when any output differs
@@ -99,7 +99,7 @@ for name, dash in sorted(mixin["dashboards"].items()):
             f.write(body)
 PYEOF
 
-"$PY" scripts/gen_prometheusrule.py --rules "$OUT/deploy/prometheus/rules.yml" \
+"$PY" tools/mixin/gen_prometheusrule.py --rules "$OUT/deploy/prometheus/rules.yml" \
   --out "$OUT/deploy/kubernetes/base/prometheusrule.yaml" >/dev/null
 
 mapfile -t FILES < <(cd "$OUT" && find . -type f | sed 's#^\./##' | LC_ALL=C sort)
