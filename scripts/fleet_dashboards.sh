@@ -69,7 +69,7 @@ run_step "started simulator (pid $SIM_PID) on $SIM_URL with $SITES sites"
 curl -sf -X POST "$SIM_URL/sim/usage" -H 'Content-Type: application/json' \
   -d '{"request_limit": 100000000}' >/dev/null
 
-# --- exporter --------------------------------------------------------------------------------
+# --- exporter and Prometheus -----------------------------------------------------------------
 # A fixed port: at log level warn the exporter does not log the one it got.
 run_free_port EXP_PORT
 cat >"$TMP/exporter.yaml" <<EOF
@@ -94,15 +94,8 @@ EOF
 # Poll every site on the fixed schedule so that all of them report within seconds (the events
 # schedule polls idle sites only every poll.idle_interval, >= 10m).
 export MIST_API_TOKEN=demo-token
-run_prefer_fixed_schedule "$TMP/exporter.yaml"
-run_start_exporter "$TMP/exporter.yaml"
-run_step "started exporter (pid $EXPORTER_PID) on $EXPORTER_URL"
-run_until "exporter serves /metrics" curl -sf "$EXPORTER_URL/metrics"
-
-# --- Prometheus ------------------------------------------------------------------------------
-run_start_prometheus "127.0.0.1:$EXPORTER_PORT_ACTUAL" "$SRC_DIR/deploy/prometheus/rules.yml"
+run_start_exporter_and_prometheus "$TMP/exporter.yaml" "$SRC_DIR/deploy/prometheus/rules.yml"
 PROM_START=$SECONDS
-run_step "started prometheus (pid $PROM_PID) on $PROM_URL"
 run_wait_prometheus_data "$SITES"
 
 # Some sites fail from now on (every 40th REST answer is a 500).

@@ -30,7 +30,7 @@ fi
 run_start_sim "${SIM_ARGS[@]}"
 run_step "started simulator (pid $SIM_PID) on $SIM_URL: ${SIM_ARGS[*]}"
 
-# --- exporter --------------------------------------------------------------------------------
+# --- exporter and Prometheus -----------------------------------------------------------------
 {
   cat <<YAML
 mist:
@@ -55,14 +55,7 @@ YAML
 # Poll every site on the fixed schedule: the events schedule polls a site without a capture
 # (Warehouse) only every poll.idle_interval (>= 10m), after the deadline.
 export MIST_API_TOKEN=demo-token
-run_prefer_fixed_schedule "$TMP/exporter.yaml"
-run_start_exporter "$TMP/exporter.yaml"
-run_step "started exporter (pid $EXPORTER_PID) on $EXPORTER_URL"
-run_until "exporter serves /metrics" curl -sf "$EXPORTER_URL/metrics"
-
-# --- Prometheus ------------------------------------------------------------------------------
-run_start_prometheus "127.0.0.1:$EXPORTER_PORT_ACTUAL" "$SRC_DIR/deploy/prometheus/rules.yml"
-run_step "started prometheus (pid $PROM_PID) on $PROM_URL"
+run_start_exporter_and_prometheus "$TMP/exporter.yaml" "$SRC_DIR/deploy/prometheus/rules.yml"
 run_wait_prometheus_data 3
 
 # --- every expression ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 #   run_stop PID / run_forget PID       stop one started process / stop tracking it
 #   run_e2e_args NAME EXPORTER_BIN SIM_BIN SRC_DIR   the checks of the Prometheus end-to-end
 #                                       scripts (exit 77 to skip when a binary is missing)
+#   run_start_exporter_and_prometheus CONFIG RULES   both, in that order, each waited for
 #   run_wait_prometheus_data SITES      Prometheus scraped SITES sites with packets and rules
 #   run_demo_sites                      the demo scenario's sites: block for an exporter config
 #
@@ -255,6 +256,17 @@ run_e2e_args() {
   command -v "${PROMETHEUS:-prometheus}" >/dev/null ||
     { echo "$name: prometheus not found (apt-get install prometheus)" >&2; exit 2; }
   command -v curl >/dev/null || { echo "$name: curl not found" >&2; exit 2; }
+}
+
+# run_start_exporter_and_prometheus CONFIG RULES: the exporter on CONFIG (poll.schedule: fixed
+# when it takes it), once it serves /metrics a Prometheus scraping it with RULES.
+run_start_exporter_and_prometheus() {
+  run_prefer_fixed_schedule "$1"
+  run_start_exporter "$1"
+  run_step "started exporter (pid $EXPORTER_PID) on $EXPORTER_URL"
+  run_until "exporter serves /metrics" curl -sf "$EXPORTER_URL/metrics"
+  run_start_prometheus "127.0.0.1:$EXPORTER_PORT_ACTUAL" "$2"
+  run_step "started prometheus (pid $PROM_PID) on $PROM_URL"
 }
 
 # run_prom_true EXPR: the instant query returns at least one series.
