@@ -21,7 +21,9 @@
 #   run_wait_prometheus_data SITES      Prometheus scraped SITES sites with packets and rules
 #   run_demo_sites                      the demo scenario's sites: block for an exporter config
 #
-# Process NAME writes $RUN_DIR/NAME.out and NAME.err (RUN_ECHO=1 copies both to the terminal).
+# Process NAME writes $RUN_DIR/NAME.out and NAME.err (RUN_ECHO=1 copies both to the terminal);
+# RUN_LOG_DIR puts the simulator's and the exporter's logs elsewhere, RUN_SIM_WRAP and
+# RUN_EXPORTER_WRAP run them through a command such as "taskset -c 1".
 # The exit trap stops every process started here, newest first (TERM, KILL after 5 s), and only
 # those; when the script fails it prints the tail of their logs.
 # shellcheck shell=bash
@@ -78,26 +80,27 @@ run_free_port() {
   printf -v "$1" '%s' "$RUN_FREE_PORT"
 }
 
-# run_bg NAME CMD...: starts CMD in the background, output to $RUN_DIR/NAME.{out,err}; sets
-# RUN_PID.
+# run_bg NAME CMD...: starts CMD in the background, output to $RUN_DIR/NAME.{out,err} (NAME
+# with a slash: NAME.{out,err}); sets RUN_PID and RUN_LOG (the path without .out/.err).
 run_bg() {
-  local name="$1"
+  RUN_LOG="$1"
+  [[ "$RUN_LOG" == */* ]] || RUN_LOG="$RUN_DIR/$RUN_LOG"
   shift
   if [[ "${RUN_ECHO:-0}" == 1 ]]; then
-    "$@" > >(tee "$RUN_DIR/$name.out") 2> >(tee "$RUN_DIR/$name.err" >&2) &
+    "$@" > >(tee "$RUN_LOG.out") 2> >(tee "$RUN_LOG.err" >&2) &
   else
-    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
+    "$@" >"$RUN_LOG.out" 2>"$RUN_LOG.err" &
   fi
   RUN_PID=$!
   RUN_PIDS+=("$RUN_PID")
-  RUN_NAMES+=("$name")
+  RUN_NAMES+=("$RUN_LOG")
 }
 
 # run_logs: the last 15 lines of the logs of every process started here.
 run_logs() {
-  local name f
-  for name in "${RUN_NAMES[@]}"; do
-    for f in "$RUN_DIR/$name.out" "$RUN_DIR/$name.err"; do
+  local log f
+  for log in "${RUN_NAMES[@]}"; do
+    for f in "$log.out" "$log.err"; do
       [[ -s "$f" ]] || continue
       echo "---- last lines of $f ----"
       tail -n 15 "$f"
@@ -115,7 +118,7 @@ run_wait() {
       if ! kill -0 "${RUN_PIDS[$i]}" 2>/dev/null; then
         run_logs >&2
         RUN_LOGS_SHOWN=1
-        fail "${RUN_NAMES[$i]} (pid ${RUN_PIDS[$i]}) exited while waiting for: $what"
+        fail "${RUN_NAMES[$i]##*/} (pid ${RUN_PIDS[$i]}) exited while waiting for: $what"
       fi
     done
     if ((SECONDS >= deadline)); then
@@ -139,37 +142,41 @@ run_wait_http() {
   run_wait "$1" "$2 answers" curl -sf -o /dev/null "${@:3}" "$2"
 }
 
-# run_start_sim [ARG...]: mist_cloud_sim on the --listen address given (default 127.0.0.1:0).
+# run_start_sim [ARG...]: mist_cloud_sim on the --listen address given (default 127.0.0.1:0),
+# logs in ${RUN_LOG_DIR:-$RUN_DIR}/sim.{out,err}, run through RUN_SIM_WRAP (e.g. "taskset -c 0").
 run_start_sim() {
-  local args=("$@")
+  local args=("$@") wrap
+  read -ra wrap <<<"${RUN_SIM_WRAP:-}"
   [[ " ${args[*]} " == *" --listen="* ]] || args=(--listen=127.0.0.1:0 "${args[@]}")
   [[ -x "${SIM_BIN:-}" ]] || fail "SIM_BIN=${SIM_BIN:-} is not an executable mist_cloud_sim"
-  run_bg sim "$SIM_BIN" "${args[@]}"
+  run_bg "${RUN_LOG_DIR:-$RUN_DIR}/sim" "${wrap[@]}" "$SIM_BIN" "${args[@]}"
   SIM_PID=$RUN_PID
-  run_wait "${RUN_START_SECONDS:-30}" "the simulator listens" grep -q "listening on" "$RUN_DIR/sim.out"
-  SIM_URL="$(grep -o 'http[s]*://[0-9.:]*' "$RUN_DIR/sim.out" | head -1)"
+  run_wait "${RUN_START_SECONDS:-30}" "the simulator listens" grep -q "listening on" "$RUN_LOG.out"
+  SIM_URL="$(grep -o 'http[s]*://[0-9.:]*' "$RUN_LOG.out" | head -1)"
   SIM_PORT_ACTUAL="${SIM_URL##*:}"
 }
 
 # run_start_exporter CONFIG [FLAG...]: the exporter. When --web.listen-address or else the
 # config's web.listen_address names a port other than 0, it is ready once /healthz answers there
 # (at any log level); with port 0, once it logs the port it got (log level info or debug).
+# Logs in ${RUN_LOG_DIR:-$RUN_DIR}/exporter.{out,err}, run through RUN_EXPORTER_WRAP.
 run_start_exporter() {
-  local flag port
+  local flag port wrap
+  read -ra wrap <<<"${RUN_EXPORTER_WRAP:-}"
   [[ -x "${EXPORTER_BIN:-}" ]] || fail "EXPORTER_BIN=${EXPORTER_BIN:-} is not an executable mist_pcap_exporter"
   port="$(sed -n 's/^  listen_address: *[^ #]*:\([0-9]*\).*/\1/p' "$1" | head -1)"
   for flag in "${@:2}"; do
     [[ "$flag" != --web.listen-address=* ]] || port="${flag##*:}"
   done
-  run_bg exporter "$EXPORTER_BIN" --config.file="$1" "${@:2}"
+  run_bg "${RUN_LOG_DIR:-$RUN_DIR}/exporter" "${wrap[@]}" "$EXPORTER_BIN" --config.file="$1" "${@:2}"
   EXPORTER_PID=$RUN_PID
   if [[ -n "$port" && "$port" != 0 ]]; then
     EXPORTER_PORT_ACTUAL="$port"
     run_wait_http "${RUN_START_SECONDS:-30}" "http://127.0.0.1:$port/healthz"
   else
     run_wait "${RUN_START_SECONDS:-30}" "the exporter logs its port" \
-      grep -q "listening on" "$RUN_DIR/exporter.err"
-    EXPORTER_PORT_ACTUAL="$(grep -o '(port [0-9]*)' "$RUN_DIR/exporter.err" | head -1 | tr -dc 0-9)"
+      grep -q "listening on" "$RUN_LOG.err"
+    EXPORTER_PORT_ACTUAL="$(grep -o '(port [0-9]*)' "$RUN_LOG.err" | head -1 | tr -dc 0-9)"
   fi
   EXPORTER_URL="http://127.0.0.1:$EXPORTER_PORT_ACTUAL"
 }
