@@ -40,11 +40,13 @@ jsonnet -J mixin -e '
     dashboards: m.grafanaDashboards,
   }' >"$TMP/mixin.json"
 
-"$PY" - "$TMP/mixin.json" "$OUT" <<'PYEOF'
+"$PY" - "$TMP/mixin.json" "$OUT" "$ROOT/tools/mixin" <<'PYEOF'
 import json, os, sys
 import yaml
 
 src, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+from yaml_style import Dumper  # noqa: E402 (the shared style of the rendered rule files)
 with open(src) as f:
     mixin = json.load(f)
 
@@ -67,22 +69,6 @@ def ordered(v):
     return v
 
 
-class Dumper(yaml.SafeDumper):
-    """Indented sequences (yamllint's default), literal blocks for multi-line PromQL."""
-
-    def increase_indent(self, flow=False, indentless=False):
-        return super().increase_indent(flow, False)
-
-
-def str_presenter(dumper, value):
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    if len(value) > 90 and " " in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=">")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-Dumper.add_representer(str, str_presenter)
 groups = ordered(mixin["groups"])
 text = HEADER + yaml.dump({"groups": groups}, Dumper=Dumper, sort_keys=False, width=100,
                           allow_unicode=True, default_flow_style=False)

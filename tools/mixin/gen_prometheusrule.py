@@ -18,6 +18,7 @@ import os
 import sys
 
 import yaml
+from yaml_style import Dumper  # tools/mixin/, next to this file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_RULES = os.path.join("deploy", "prometheus", "rules.yml")
@@ -30,23 +31,6 @@ HEADER = """\
 # in an overlay.
 """
 
-
-class _Dumper(yaml.SafeDumper):
-    """Block style that yamllint's default indentation rule accepts (indented sequences)."""
-
-    def increase_indent(self, flow=False, indentless=False):
-        return super().increase_indent(flow, False)
-
-
-def _str_presenter(dumper, value):
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    if len(value) > 90 and " " in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=">")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(str, _str_presenter)
 
 
 def render(rules_path):
@@ -63,7 +47,7 @@ def render(rules_path):
             "app.kubernetes.io/part-of": "mist-pcap-exporter"}},
         "spec": {"groups": rules["groups"]},
     }
-    body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=96,
+    body = yaml.dump(doc, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=96,
                      allow_unicode=True)
     return HEADER + body, rules["groups"]
 
