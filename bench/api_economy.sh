@@ -61,19 +61,13 @@ for schedule in $SCHEDULES; do
   dir="$OUT/$schedule"
   mkdir -p "$dir"
   scenario >"$dir/scenario.yaml"
-  "$SIM" --listen=127.0.0.1:0 --scenario="$dir/scenario.yaml" --rate="$RATE" --seed="$SEED" \
-    --token="$MIST_API_TOKEN" >"$dir/sim.out" 2>"$dir/sim.err" &
-  sim_pid=$!
-  PIDS+=("$sim_pid")
-  wait_for 60 grep -q "listening on" "$dir/sim.out"
-  sim_url="$(grep -o 'http://[0-9.:]*' "$dir/sim.out" | head -1)"
+  RUN_LOG_DIR="$dir" RUN_START_SECONDS=60 run_start_sim --scenario="$dir/scenario.yaml" \
+    --rate="$RATE" --seed="$SEED" --token="$MIST_API_TOKEN"
+  sim_url="$SIM_URL"
   exporter_config "$schedule" "$sim_url" >"$dir/exporter.yaml"
-  taskset -c "$core" "$EXPORTER" --config.file="$dir/exporter.yaml" \
-    >"$dir/exporter.out" 2>"$dir/exporter.err" &
-  PIDS+=("$!")
+  RUN_LOG_DIR="$dir" RUN_EXPORTER_WRAP="taskset -c $core" run_start_exporter "$dir/exporter.yaml"
   core=$(( (core + 1) % $(nproc) ))
-  wait_for 30 grep -q "listening on" "$dir/exporter.err"
-  port="$(grep -o '(port [0-9]*)' "$dir/exporter.err" | head -1 | tr -dc 0-9)"
+  port="$EXPORTER_PORT_ACTUAL"
   targets+=("$schedule=http://127.0.0.1:$port/metrics,$sim_url")
   names+=("$schedule")
   log "$schedule: simulator $sim_url, exporter :$port ($dir)"

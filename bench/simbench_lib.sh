@@ -1,6 +1,8 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # SIM_URL, METRICS, WIN_RESULT and the others are set for the caller
 # Shared shell functions of the end-to-end benches against mist_cloud_sim
-# (bench/site_scaling.sh, bench/scrape_under_load.sh). Source it; it sets a trap that stops
-# every process it started.
+# (bench/site_scaling.sh, bench/scrape_under_load.sh, bench/api_economy.sh). Source it; the
+# processes are started, waited for and stopped at exit by scripts/lib/run.sh.
 #
 # Env: BUILD_DIR (default build) or EXPORTER_BIN / SIM_BIN; SIM_CORE (0) and EXPORTER_CORE (1)
 # for taskset; OUT (default: a new temp dir) keeps configs, logs and scrapes.
@@ -20,19 +22,14 @@ EXPORTER_CORE="${EXPORTER_CORE:-1}"
 PY=/usr/bin/python3
 HELPER="$ROOT/bench/simbench.py"
 OUT="${OUT:-$(mktemp -d)}"
-mkdir -p "$OUT"
 CLK_TCK="$(getconf CLK_TCK)"
-PIDS=()
+EXPORTER_BIN="$EXPORTER"
+SIM_BIN="$SIM"
+# shellcheck source=../scripts/lib/run.sh
+source "$ROOT/scripts/lib/run.sh"
+run_init bench "$OUT"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 for b in "$EXPORTER" "$SIM"; do
   [[ -x "$b" ]] || fail "$b is not built (set BUILD_DIR, or EXPORTER_BIN and SIM_BIN)"
@@ -40,9 +37,7 @@ done
 command -v taskset >/dev/null || fail "taskset (util-linux) is needed"
 
 wait_for() {  # wait_for SECONDS CMD...: polls CMD every 0.1 s
-  local limit=$(( $1 * 10 )); shift
-  for _ in $(seq 1 "$limit"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "timed out waiting for: $*"
+  run_wait "$1" "${*:2}" "${@:2}"
 }
 
 # start_sim DIR SITES APS_PER_SITE BANDS TYPE RATE: sets SIM_PID, SIM_URL.
@@ -50,32 +45,22 @@ start_sim() {
   local dir="$1"
   mkdir -p "$dir"
   $PY "$HELPER" scenario "$2" "$3" "$4" "$5" >"$dir/scenario.yaml"
-  taskset -c "$SIM_CORE" "$SIM" --listen=127.0.0.1:0 --scenario="$dir/scenario.yaml" \
-    --rate="$6" --token="$MIST_API_TOKEN" >"$dir/sim.out" 2>"$dir/sim.err" &
-  SIM_PID=$!
-  PIDS+=("$SIM_PID")
-  wait_for 30 grep -q "listening on" "$dir/sim.out"
-  SIM_URL="$(grep -o 'http://[0-9.:]*' "$dir/sim.out" | head -1)"
+  RUN_LOG_DIR="$dir" RUN_SIM_WRAP="taskset -c $SIM_CORE" \
+    run_start_sim --scenario="$dir/scenario.yaml" --rate="$6" --token="$MIST_API_TOKEN"
 }
 
 # start_exporter DIR SITES: sets EXP_PID, METRICS (the /metrics URL).
 start_exporter() {
   local dir="$1"
   $PY "$HELPER" config "$2" "$SIM_URL" >"$dir/exporter.yaml"
-  taskset -c "$EXPORTER_CORE" "$EXPORTER" --config.file="$dir/exporter.yaml" \
-    >"$dir/exporter.out" 2>"$dir/exporter.err" &
-  EXP_PID=$!
-  PIDS+=("$EXP_PID")
-  wait_for 30 grep -q "listening on" "$dir/exporter.err"
-  local port
-  port="$(grep -o '(port [0-9]*)' "$dir/exporter.err" | head -1 | tr -dc 0-9)"
-  METRICS="http://127.0.0.1:$port/metrics"
+  RUN_LOG_DIR="$dir" RUN_EXPORTER_WRAP="taskset -c $EXPORTER_CORE" \
+    run_start_exporter "$dir/exporter.yaml"
+  EXP_PID=$EXPORTER_PID
+  METRICS="$EXPORTER_URL/metrics"
 }
 
 stop_pair() {
-  kill "$EXP_PID" "$SIM_PID" 2>/dev/null || true
-  wait "$EXP_PID" "$SIM_PID" 2>/dev/null || true
-  PIDS=()
+  run_stop "$EXP_PID" "$SIM_PID"
 }
 
 alive() {

@@ -133,7 +133,7 @@ run_check "k8s schema + policy (example-secret)" \
   node "$TOOLS/validate-k8s.mjs" --expect=example-secret "$TMP/example-secret.yaml"
 run_check "PrometheusRule groups: promtool" \
   promtool check rules "$TMP/prometheusrule-base.yml" "$TMP/prometheusrule-sharded.yml"
-run_check "gen_prometheusrule.py --check" "$PY" scripts/gen_prometheusrule.py --check
+run_check "gen_prometheusrule.py --check" "$PY" tools/mixin/gen_prometheusrule.py --check
 
 # --- Helm chart ------------------------------------------------------------------------------------
 # helm is built once from source (scripts/install_helm.sh, cached outside the repository; the

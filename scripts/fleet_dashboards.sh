@@ -17,94 +17,16 @@
 # data is collected after the sites are up.
 set -euo pipefail
 
-if [[ $# -ne 3 ]]; then
-  echo "usage: $0 EXPORTER_BIN SIM_BIN SRC_DIR" >&2
-  exit 2
-fi
-EXPORTER_BIN="$1"
-SIM_BIN="$2"
-SRC_DIR="$(cd "$3" && pwd)"
+# shellcheck source=lib/run.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/run.sh"
+run_e2e_args "$(basename "$0" .sh)" "$@"
 PY=/usr/bin/python3
-PROMETHEUS="${PROMETHEUS:-prometheus}"
 SITES="${FLEET_SITES:-300}"
 DEADLINE_SECONDS="${DEADLINE_SECONDS:-150}"
 COLLECT_SECONDS="${COLLECT_SECONDS:-90}"
 MAX_SERIES=20
-
-for b in "$EXPORTER_BIN" "$SIM_BIN"; do
-  if [[ ! -x "$b" ]]; then
-    echo "fleet_dashboards: SKIP, binary not found or not executable: $b"
-    exit 77
-  fi
-done
-command -v "$PROMETHEUS" >/dev/null || { echo "fleet_dashboards: prometheus not found (apt-get install prometheus)" >&2; exit 2; }
-command -v curl >/dev/null || { echo "fleet_dashboards: curl not found" >&2; exit 2; }
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/fleet_dashboards.XXXXXX")"
-PIDS=()
-cleanup() {
-  local rc=$?
-  # Stop only the processes this script started, newest first.
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    kill "${PIDS[$i]}" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $rc -ne 0 ]]; then
-    for log in sim exporter prometheus; do
-      [[ -f "$TMP/$log.log" ]] || continue
-      echo "---- last lines of $log.log ----"
-      tail -n 15 "$TMP/$log.log"
-    done
-  fi
-  if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "fleet_dashboards: kept $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-SIM_PORT="$(free_port)"
-EXP_PORT="$(free_port)"
-PROM_PORT="$(free_port)"
-while [[ "$EXP_PORT" == "$SIM_PORT" ]]; do EXP_PORT="$(free_port)"; done
-while [[ "$PROM_PORT" == "$SIM_PORT" || "$PROM_PORT" == "$EXP_PORT" ]]; do PROM_PORT="$(free_port)"; done
-PROM_URL="http://127.0.0.1:$PROM_PORT"
-SIM_URL="http://127.0.0.1:$SIM_PORT"
-START=$SECONDS
-
-step() { printf 'fleet_dashboards: [%3ds] %s\n' "$((SECONDS - START))" "$*"; }
-
-wait_until() {
-  local what="$1"
-  shift
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS - START > DEADLINE_SECONDS)); then
-      echo "fleet_dashboards: FAIL, timed out after ${DEADLINE_SECONDS}s waiting for: $what" >&2
-      return 1
-    fi
-    for pid in "${PIDS[@]}"; do
-      if ! kill -0 "$pid" 2>/dev/null; then
-        echo "fleet_dashboards: FAIL, process $pid exited while waiting for: $what" >&2
-        return 1
-      fi
-    done
-    sleep 1
-  done
-  step "$what"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-prom_true() {
-  curl -sf "$PROM_URL/api/v1/query" --data-urlencode "query=$1" \
-    | "$PY" -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["data"]["result"] else 1)'
-}
+run_init fleet_dashboards
+TMP="$RUN_DIR"
 
 # --- scenario ------------------------------------------------------------------------------
 ORG_ID="f1ee7000-0000-4000-8000-000000000001"
@@ -140,16 +62,16 @@ for i in range(sites):
 PYEOF
 
 # --- simulator -----------------------------------------------------------------------------
-"$SIM_BIN" "--listen=127.0.0.1:$SIM_PORT" "--scenario=$TMP/scenario.yaml" "--rate=300" >"$TMP/sim.log" 2>&1 &
-PIDS+=($!)
-step "started simulator (pid $!) on $SIM_URL with $SITES sites"
-wait_until "simulator listens on $SIM_PORT" port_open "$SIM_PORT"
+run_start_sim "--scenario=$TMP/scenario.yaml" "--rate=300"
+run_step "started simulator (pid $SIM_PID) on $SIM_URL with $SITES sites"
 # The simulated token's hourly limit (5,000) would make the exporter stretch its polling of
 # 300 sites to minutes; this test is about the dashboards, not the budget.
 curl -sf -X POST "$SIM_URL/sim/usage" -H 'Content-Type: application/json' \
   -d '{"request_limit": 100000000}' >/dev/null
 
-# --- exporter --------------------------------------------------------------------------------
+# --- exporter and Prometheus -----------------------------------------------------------------
+# A fixed port: at log level warn the exporter does not log the one it got.
+run_free_port EXP_PORT
 cat >"$TMP/exporter.yaml" <<EOF
 mist:
   api_url: $SIM_URL
@@ -170,59 +92,28 @@ log:
   format: text
 EOF
 # Poll every site on the fixed schedule so that all of them report within seconds (the events
-# schedule polls idle sites only every poll.idle_interval, >= 10m); exporters older than
-# poll.schedule reject the key and poll that way anyway.
-sed 's/^  list_interval: 30s$/  list_interval: 30s\n  schedule: fixed/' "$TMP/exporter.yaml" >"$TMP/exporter-fixed.yaml"
-if MIST_API_TOKEN=demo-token "$EXPORTER_BIN" --config.file="$TMP/exporter-fixed.yaml" --check-config >/dev/null 2>&1; then
-  mv "$TMP/exporter-fixed.yaml" "$TMP/exporter.yaml"
-fi
-MIST_API_TOKEN=demo-token "$EXPORTER_BIN" --config.file="$TMP/exporter.yaml" >"$TMP/exporter.log" 2>&1 &
-PIDS+=($!)
-step "started exporter (pid $!) on 127.0.0.1:$EXP_PORT"
-wait_until "exporter serves /metrics" curl -sf "http://127.0.0.1:$EXP_PORT/metrics"
-
-# --- Prometheus ------------------------------------------------------------------------------
-cp "$SRC_DIR/deploy/prometheus/rules.yml" "$TMP/rules.yml"
-cat >"$TMP/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - rules.yml
-scrape_configs:
-  - job_name: mist-pcap-exporter
-    static_configs:
-      - targets: ["127.0.0.1:$EXP_PORT"]
-EOF
-promtool check config "$TMP/prometheus.yml" >/dev/null
-"$PROMETHEUS" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom-data" \
-  --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMP/prometheus.log" 2>&1 &
-PIDS+=($!)
+# schedule polls idle sites only every poll.idle_interval, >= 10m).
+export MIST_API_TOKEN=demo-token
+run_start_exporter_and_prometheus "$TMP/exporter.yaml" "$SRC_DIR/deploy/prometheus/rules.yml"
 PROM_START=$SECONDS
-step "started prometheus (pid $!) on $PROM_URL"
-wait_until "prometheus ready" curl -sf "$PROM_URL/-/ready"
-wait_until "exporter scraped (up == 1)" prom_true 'up{job="mist-pcap-exporter"} == 1'
-wait_until "all $SITES sites polled (mist_pcap_up)" prom_true "count(mist_pcap_up) >= $SITES"
-wait_until "packets flowing (rate > 0)" prom_true 'sum(rate(mist_pcap_packets_total[1m])) > 0'
-wait_until "recording rules evaluated" prom_true 'mist_pcap:packets:rate5m'
+run_wait_prometheus_data "$SITES"
 
 # Some sites fail from now on (every 40th REST answer is a 500).
 curl -sf -X POST "$SIM_URL/sim/faults" -H 'Content-Type: application/json' \
   -d '{"error_5xx_every": 40}' >/dev/null
-step "injected faults: every 40th REST call answers 5xx; collecting data for ${COLLECT_SECONDS}s"
+run_step "injected faults: every 40th REST call answers 5xx; collecting data for ${COLLECT_SECONDS}s"
 sleep "$COLLECT_SECONDS"
-DEADLINE_SECONDS=$((SECONDS - START + 60))
-wait_until "some sites failing (mist_pcap_up == 0)" prom_true 'count(mist_pcap_up == 0) > 0'
+DEADLINE_SECONDS=$((SECONDS - RUN_START + 60))
+run_until "some sites failing (mist_pcap_up == 0)" run_prom_true 'count(mist_pcap_up == 0) > 0'
 
 RANGE=$((SECONDS - PROM_START))
 SCRAPED="$(curl -sf "$PROM_URL/api/v1/query" --data-urlencode 'query=scrape_samples_scraped{job="mist-pcap-exporter"}' \
   | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')"
-step "$SCRAPED samples per scrape; counting series per panel over the last ${RANGE}s"
+run_step "$SCRAPED samples per scrape; counting series per panel over the last ${RANGE}s"
 if "$PY" "$SRC_DIR/tools/deploy-check/panel_series.py" --src "$SRC_DIR" --prometheus "$PROM_URL" \
   --range-seconds "$RANGE" --max-series "$MAX_SERIES" | tee "$TMP/panels.log"; then
-  step "PASS"
+  run_step "PASS"
 else
-  step "FAIL: see the TOO MANY / ERROR lines above"
+  run_step "FAIL: see the TOO MANY / ERROR lines above"
   exit 1
 fi

@@ -4,7 +4,7 @@
 #   dashboards/*.json                                            Grafana dashboards
 #   deploy/helm/mist-pcap-exporter/files/prometheus-rules.yaml   copy for the Helm chart
 #   deploy/helm/mist-pcap-exporter/files/dashboards/*.json       copies for the Helm chart
-#   deploy/kubernetes/base/prometheusrule.yaml                   via scripts/gen_prometheusrule.py
+#   deploy/kubernetes/base/prometheusrule.yaml                   via tools/mixin/gen_prometheusrule.py
 #
 #   scripts/gen_mixin.sh           # regenerate (commit the results)
 #   scripts/gen_mixin.sh --check   # exit 1 and list the stale files when any output differs
@@ -40,11 +40,13 @@ jsonnet -J mixin -e '
     dashboards: m.grafanaDashboards,
   }' >"$TMP/mixin.json"
 
-"$PY" - "$TMP/mixin.json" "$OUT" <<'PYEOF'
+"$PY" - "$TMP/mixin.json" "$OUT" "$ROOT/tools/mixin" <<'PYEOF'
 import json, os, sys
 import yaml
 
 src, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+from yaml_style import Dumper  # noqa: E402 (the shared style of the rendered rule files)
 with open(src) as f:
     mixin = json.load(f)
 
@@ -67,22 +69,6 @@ def ordered(v):
     return v
 
 
-class Dumper(yaml.SafeDumper):
-    """Indented sequences (yamllint's default), literal blocks for multi-line PromQL."""
-
-    def increase_indent(self, flow=False, indentless=False):
-        return super().increase_indent(flow, False)
-
-
-def str_presenter(dumper, value):
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    if len(value) > 90 and " " in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=">")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-Dumper.add_representer(str, str_presenter)
 groups = ordered(mixin["groups"])
 text = HEADER + yaml.dump({"groups": groups}, Dumper=Dumper, sort_keys=False, width=100,
                           allow_unicode=True, default_flow_style=False)
@@ -99,7 +85,7 @@ for name, dash in sorted(mixin["dashboards"].items()):
             f.write(body)
 PYEOF
 
-"$PY" scripts/gen_prometheusrule.py --rules "$OUT/deploy/prometheus/rules.yml" \
+"$PY" tools/mixin/gen_prometheusrule.py --rules "$OUT/deploy/prometheus/rules.yml" \
   --out "$OUT/deploy/kubernetes/base/prometheusrule.yaml" >/dev/null
 
 mapfile -t FILES < <(cd "$OUT" && find . -type f | sed 's#^\./##' | LC_ALL=C sort)

@@ -20,37 +20,25 @@ OUT="${SOAK_OUT:-$(mktemp -d)}"
 for b in "$EXPORTER" "$SIM"; do
   [[ -x "$b" ]] || { echo "FAIL: $b not built (set BUILD_DIR or EXPORTER_BIN/SIM_BIN)" >&2; exit 2; }
 done
-mkdir -p "$OUT"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-wait_for() {
-  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "timed out waiting for: $*"
-}
+EXPORTER_BIN="$EXPORTER"
+SIM_BIN="$SIM"
+# shellcheck source=lib/run.sh
+source scripts/lib/run.sh
+run_init soak "$OUT"
 
 run_date="$(date -u '+%Y-%m-%d %H:%M UTC')"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 export MIST_API_TOKEN="soak-$RANDOM$RANDOM"
-"$SIM" --listen=127.0.0.1:0 --scenario=config/sim_scenario.yaml --rate="$RATE" \
-  --token="$MIST_API_TOKEN" >"$OUT/sim.out" 2>"$OUT/sim.err" &
-SIM_PID=$!
-PIDS+=($SIM_PID)
-wait_for grep -q "listening on" "$OUT/sim.out"
-SIM_URL="$(grep -o 'http://[0-9.:]*' "$OUT/sim.out" | head -1)"
+run_start_sim --scenario=config/sim_scenario.yaml --rate="$RATE" --token="$MIST_API_TOKEN"
 
-cat >"$OUT/cfg.yaml" <<CFG
+{
+  cat <<CFG
 mist:
   api_url: $SIM_URL
   token_env: MIST_API_TOKEN
-sites:
-  - {id: 978c48e6-6ef6-11e6-8bbf-02e208b2d34f, name: HQ}
-  - {id: a1b2c3d4-0000-4000-8000-000000000002, name: Branch-01}
-  - {id: a1b2c3d4-0000-4000-8000-000000000003, name: Warehouse}
+CFG
+  run_demo_sites
+  cat <<CFG
 poll:
   status_interval: 5s
   list_interval: 30s
@@ -61,12 +49,9 @@ stream:
 web:
   listen_address: 127.0.0.1:0
 CFG
-"$EXPORTER" --config.file="$OUT/cfg.yaml" >"$OUT/exporter.out" 2>"$OUT/exporter.err" &
-EXPORTER_PID=$!
-PIDS+=($EXPORTER_PID)
-wait_for grep -q "listening on" "$OUT/exporter.err"
-PORT="$(grep -o '(port [0-9]*)' "$OUT/exporter.err" | head -1 | tr -dc 0-9)"
-METRICS="http://127.0.0.1:$PORT/metrics"
+} >"$OUT/cfg.yaml"
+run_start_exporter "$OUT/cfg.yaml"
+METRICS="$EXPORTER_URL/metrics"
 
 metric_sum() {  # metric_sum NAME [LABEL-REGEX]
   curl -sf "$METRICS" | awk -v n="$1" -v r="${2:-}" \
@@ -74,7 +59,7 @@ metric_sum() {  # metric_sum NAME [LABEL-REGEX]
      END {printf "%d\n", s}'
 }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$EXPORTER_PID/status"; }
-fds() { ls "/proc/$EXPORTER_PID/fd" | wc -l; }
+fds() { find "/proc/$EXPORTER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
 sample() {  # appends one row to samples.csv
   local t=$(( $(date +%s) - start ))
@@ -132,7 +117,8 @@ other_warns="$(grep -E ' (warning|error|critical) ' "$OUT/exporter.err" | grep -
 
 set +e
 commit="$(grep -o 'build_info{revision="[^"]*"' "$OUT/metrics.txt" | cut -d'"' -f2 | head -1)"
-export SOAK_INFO="$run_date, exporter revision ${commit:-unknown}, load average $load_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(nproc) cores"
+SOAK_INFO="$run_date, exporter revision ${commit:-unknown}, load average $load_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(nproc) cores"
+export SOAK_INFO
 $PY - "$OUT" "$MINUTES" "$RATE" "$drops" "$warns" "$other_warns" <<'PY'
 import csv, json, os, re, sys
 out, minutes, rate, drops = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

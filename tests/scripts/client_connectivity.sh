@@ -7,7 +7,7 @@
 # client above total/K is shown and every value is within the Space-Saving bound.
 # Args: exporter, simulator, source dir.
 source "$(dirname "$0")/lib.sh"
-[[ -n "${KEEP_WORK:-}" ]] && trap 'for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null; done; echo "kept $WORK"' EXIT
+[[ -z "${KEEP_WORK:-}" ]] || RUN_KEEP_DIR=1
 PY=/usr/bin/python3
 MESSAGES="${MESSAGES:-24000}"
 export MIST_API_TOKEN="connectivity-$RANDOM$RANDOM"  # the simulator takes it too
@@ -42,11 +42,7 @@ for len in 68 128 256 1500; do
 YAML
 done
 
-"$SIM" --listen=127.0.0.1:0 --scenario="$WORK/scenario.yaml" --seed=18 \
-  >"$WORK/sim.out" 2>"$WORK/sim.err" &
-PIDS+=($!)
-wait_for grep -q "listening on" "$WORK/sim.out"
-SIM_URL="$(grep -o 'http://[0-9.:]*' "$WORK/sim.out" | head -1)"
+run_start_sim --scenario="$WORK/scenario.yaml" --seed=18
 # Exactly MESSAGES data messages, then the captures are stopped (their pending handshakes end).
 curl -fsS -X POST -d "{\"limit\": $MESSAGES, \"rate\": 3000}" "$SIM_URL/sim/stream" >/dev/null
 

@@ -11,7 +11,6 @@ start_sim --token="$MIST_API_TOKEN"
 CFG="$WORK/cfg.yaml"
 write_config "$CFG"
 start_exporter "$CFG" --web.enable-lifecycle
-EXPORTER_PID="${PIDS[1]}"
 HQ=978c48e6-6ef6-11e6-8bbf-02e208b2d34f
 BRANCH=a1b2c3d4-0000-4000-8000-000000000002
 WAREHOUSE=a1b2c3d4-0000-4000-8000-000000000003

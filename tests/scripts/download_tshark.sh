@@ -12,11 +12,7 @@ PORT="${SIM_URL##*:}"
 curl -fsS -X POST -d "{\"origin\": \"http://localhost:$PORT\"}" "$SIM_URL/sim/downloads" >/dev/null ||
   fail "sim download origin"
 export MIST_API_TOKEN=demo-token
-write_config "$WORK/cfg.yaml"
-cat >>"$WORK/cfg.yaml" <<CFG
-archive:
-  dir: $WORK/archive
-CFG
+write_config "$WORK/cfg.yaml" info "$WORK/archive"
 start_exporter "$WORK/cfg.yaml"
 WAREHOUSE=a1b2c3d4-0000-4000-8000-000000000003
 subscribed() {
@@ -29,7 +25,7 @@ ID="$(sed -n 's/^started capture \([^ ]*\) .*/\1/p' "$WORK/start.txt")"
 [[ -n "$ID" ]] || fail "no capture id in: $(cat "$WORK/start.txt")"
 archived() {
   local f
-  f="$(ls "$WORK/archive/$WAREHOUSE/$ID"-*.pcap 2>/dev/null | head -1)"
+  f="$(find "$WORK/archive/$WAREHOUSE" -name "$ID-*.pcap" 2>/dev/null | head -1)"
   [[ -n "$f" ]] && (($(tshark -r "$f" 2>/dev/null | wc -l) >= 100))
 }
 wait_for archived

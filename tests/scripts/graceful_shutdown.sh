@@ -7,13 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 export MIST_API_TOKEN="graceful-$RANDOM"
 start_sim --token="$MIST_API_TOKEN" --rate=50000
-write_config "$WORK/cfg.yaml"
-cat >>"$WORK/cfg.yaml" <<CFG
-archive:
-  dir: $WORK/archive
-CFG
+write_config "$WORK/cfg.yaml" info "$WORK/archive"
 start_exporter "$WORK/cfg.yaml"
-EXPORTER_PID="${PIDS[1]}"
 
 scrape_data() {
   curl -sf "$EXPORTER_URL/metrics" |
@@ -34,7 +29,7 @@ if kill -0 "$EXPORTER_PID" 2>/dev/null; then
   fail "exporter still running 5 s after SIGTERM"
 fi
 wait "$EXPORTER_PID" || rc=$?
-PIDS[1]=""
+run_forget "$EXPORTER_PID"
 elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [[ $rc -eq 0 ]] || fail "exit code $rc after SIGTERM"
 [[ $elapsed_ms -le 5000 ]] || fail "shutdown took $elapsed_ms ms"

@@ -1,43 +1,35 @@
-# Shared helpers for the script tests (sourced, not run). Args of every test:
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # EXPORTER, SIM, SRC and WORK are for the tests that source this
+# Shared helpers for the script tests (sourced, not run) on top of scripts/lib/run.sh, which
+# starts, waits for and stops the processes. Args of every test:
 #   $1 exporter binary, $2 simulator binary, $3 source dir.
 set -euo pipefail
 EXPORTER="$1"; SIM="$2"; SRC="$3"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+EXPORTER_BIN="$EXPORTER"; SIM_BIN="$SIM"
+# shellcheck source=../../scripts/lib/run.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/run.sh"
+run_init "$(basename "$0" .sh)"
+WORK="$RUN_DIR"
 
 # wait_for CMD... : retries CMD for up to 30 s.
-wait_for() {
-  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "timed out waiting for: $*"
-}
+wait_for() { run_wait 30 "$*" "$@"; }
 
-# start_sim [extra args]: sets SIM_URL.
-start_sim() {
-  "$SIM" --listen=127.0.0.1:0 --scenario="$SRC/config/sim_scenario.yaml" "$@" \
-    >"$WORK/sim.out" 2>"$WORK/sim.err" &
-  PIDS+=($!)
-  wait_for grep -q "listening on" "$WORK/sim.out"
-  SIM_URL="$(grep -o 'http://[0-9.:]*' "$WORK/sim.out" | head -1)"
-}
+# start_sim [extra args]: the demo scenario; sets SIM_URL and SIM_PID.
+# shellcheck disable=SC2120  # the arguments are optional
+start_sim() { run_start_sim --scenario="$SRC/config/sim_scenario.yaml" "$@"; }
 
-# write_config FILE [log level]: an exporter config for the simulator's demo sites.
+# write_config FILE [LOG-LEVEL] [ARCHIVE-DIR]: an exporter config for the simulator's demo
+# sites, archiving the streamed packets to ARCHIVE-DIR when given.
 write_config() {
-  cat >"$1" <<CFG
+  {
+    cat <<CFG
 mist:
   api_url: $SIM_URL
   token_env: MIST_API_TOKEN
   max_requests_per_hour: 1000000  # 1 s polls of running captures: far over Mist's 5,000/h
-sites:
-  - {id: 978c48e6-6ef6-11e6-8bbf-02e208b2d34f, name: HQ}
-  - {id: a1b2c3d4-0000-4000-8000-000000000002, name: Branch-01}
-  - {id: a1b2c3d4-0000-4000-8000-000000000003, name: Warehouse}
+CFG
+    run_demo_sites
+    cat <<CFG
 poll:
   status_interval: 1s
   list_interval: 2s
@@ -50,14 +42,9 @@ web:
 log:
   level: ${2:-info}
 CFG
+    [[ -z "${3:-}" ]] || printf 'archive:\n  dir: %s\n' "$3"
+  } >"$1"
 }
 
-# start_exporter CONFIG [FLAG...]: sets EXPORTER_URL (port parsed from the log).
-start_exporter() {
-  "$EXPORTER" --config.file="$1" "${@:2}" >"$WORK/exporter.out" 2>"$WORK/exporter.err" &
-  PIDS+=($!)
-  wait_for grep -q "listening on" "$WORK/exporter.err"
-  local port
-  port="$(grep -o '(port [0-9]*)' "$WORK/exporter.err" | head -1 | tr -dc 0-9)"
-  EXPORTER_URL="http://127.0.0.1:$port"
-}
+# start_exporter CONFIG [FLAG...]: sets EXPORTER_URL and EXPORTER_PID.
+start_exporter() { run_start_exporter "$@"; }

@@ -28,8 +28,8 @@ curl -sf "$EXPORTER_URL/readyz" >/dev/null || fail "readyz"
   fail "check-config"
 MIST_API_TOKEN="" "$EXPORTER" --config.file="$WORK/cfg.yaml" --check-config \
   >"$WORK/check-missing.txt" 2>&1 && fail "check-config without token must fail"
-kill -TERM "${PIDS[1]}"; wait "${PIDS[1]}" || fail "exporter exit code on SIGTERM"
-PIDS[1]=""
+kill -TERM "$EXPORTER_PID"; wait "$EXPORTER_PID" || fail "exporter exit code on SIGTERM"
+run_forget "$EXPORTER_PID"
 for f in exporter.out exporter.err metrics.txt landing.html check.txt check-missing.txt; do
   if grep -q "$TOKEN" "$WORK/$f"; then fail "token found in $f"; fi
 done

@@ -11,23 +11,18 @@ write_config "$CFG"
 
 # 1. No flag: /-/reload is not there, SIGHUP works.
 start_exporter "$CFG"
-EXPORTER_PID="${PIDS[1]}"
 code="$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EXPORTER_URL/-/reload")"
 [[ "$code" == 404 ]] || fail "POST /-/reload without --web.enable-lifecycle answered $code"
 grep -q "config reloaded from" "$WORK/exporter.err" && fail "a POST reloaded without the flag"
 kill -HUP "$EXPORTER_PID"
 wait_for grep -q "config reloaded from $CFG" "$WORK/exporter.err"
-kill "$EXPORTER_PID"
-wait "$EXPORTER_PID" 2>/dev/null || true
-PIDS[1]=""
+run_stop "$EXPORTER_PID"
 
 # 2. With the flag: 200.
 start_exporter "$CFG" --web.enable-lifecycle
 code="$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EXPORTER_URL/-/reload")"
 [[ "$code" == 200 ]] || fail "POST /-/reload with --web.enable-lifecycle answered $code"
-kill "${PIDS[2]}"
-wait "${PIDS[2]}" 2>/dev/null || true
-PIDS[2]=""
+run_stop "$EXPORTER_PID"
 
 # 3. --check-config reads the web config too.
 cat >"$WORK/web.yml" <<WEB

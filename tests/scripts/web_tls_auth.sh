@@ -15,6 +15,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
   -keyout "$WORK/web/server.key" -out "$WORK/web/server.crt" 2>"$WORK/openssl-req.err" ||
   fail "openssl req"
 # bcrypt of "hunter2" (made once with libcrypt; htpasswd -B writes the same form).
+# shellcheck disable=SC2016  # a literal bcrypt hash, not an expansion
 HASH='$2y$05$mpeFixtureSaltForTesteA3Dle45T/ZhHkbIFSvpfRqKEmZ7Eu3.'
 # Relative paths: resolved against the web config's directory, not the working directory.
 cat >"$WORK/web/web.yml" <<WEB
@@ -25,11 +26,8 @@ basic_auth_users:
   alice: '$HASH'
 WEB
 
-"$EXPORTER" --config.file="$WORK/cfg.yaml" --web.config.file="$WORK/web/web.yml" \
-  >"$WORK/exporter.out" 2>"$WORK/exporter.err" &
-PIDS+=($!)
-wait_for grep -q "listening on" "$WORK/exporter.err"
-PORT="$(grep -o '(port [0-9]*)' "$WORK/exporter.err" | head -1 | tr -dc 0-9)"
+start_exporter "$WORK/cfg.yaml" --web.config.file="$WORK/web/web.yml"
+PORT="$EXPORTER_PORT_ACTUAL"
 URL="https://127.0.0.1:$PORT"
 CA=(--cacert "$WORK/web/server.crt")
 
