@@ -17,29 +17,32 @@ struct FrameDef {
   uint8_t fc_subtype;
   int weight;     // share in percent
   int direction;  // 0 AP transmits, 1 AP receives, 2 either
+  // Length of the 802.11 frame (no FCS): min_len + r % (max_len - min_len), min_len when equal.
+  uint16_t min_len;
+  uint16_t max_len;
 };
 
 constexpr FrameDef kFrames[kFrameKindCount] = {
-    {"Management", "Beacon", 0, 8, 19, 0},
-    {"Management", "Probe Request", 0, 4, 6, 1},
-    {"Management", "Probe Response", 0, 5, 6, 0},
-    {"Management", "Authentication", 0, 11, 2, 2},
-    {"Management", "Association Request", 0, 0, 1, 1},
-    {"Management", "Association Response", 0, 1, 1, 0},
-    {"Management", "Reassociation Request", 0, 2, 1, 1},
-    {"Management", "Reassociation Response", 0, 3, 1, 0},
-    {"Management", "Deauthentication", 0, 12, 1, 2},
-    {"Management", "Disassociation", 0, 10, 1, 2},
-    {"Management", "Action", 0, 13, 3, 2},
-    {"Control", "ACK", 1, 13, 10, 2},
-    {"Control", "RTS", 1, 11, 3, 2},
-    {"Control", "CTS", 1, 12, 3, 2},
-    {"Control", "Block Ack", 1, 9, 4, 2},
-    {"Control", "Block Ack Request", 1, 8, 2, 2},
-    {"Data", "Data", 2, 0, 6, 2},
-    {"Data", "QoS Data", 2, 8, 24, 2},
-    {"Data", "Null", 2, 4, 3, 1},
-    {"Data", "QoS Null", 2, 12, 3, 1},
+    {"Management", "Beacon", 0, 8, 19, 0, 160, 380},
+    {"Management", "Probe Request", 0, 4, 6, 1, 60, 180},
+    {"Management", "Probe Response", 0, 5, 6, 0, 160, 380},
+    {"Management", "Authentication", 0, 11, 2, 2, 30, 30},
+    {"Management", "Association Request", 0, 0, 1, 1, 120, 260},
+    {"Management", "Association Response", 0, 1, 1, 0, 100, 220},
+    {"Management", "Reassociation Request", 0, 2, 1, 1, 130, 270},
+    {"Management", "Reassociation Response", 0, 3, 1, 0, 100, 220},
+    {"Management", "Deauthentication", 0, 12, 1, 2, 26, 26},
+    {"Management", "Disassociation", 0, 10, 1, 2, 26, 26},
+    {"Management", "Action", 0, 13, 3, 2, 30, 64},
+    {"Control", "ACK", 1, 13, 10, 2, 10, 10},
+    {"Control", "RTS", 1, 11, 3, 2, 16, 16},
+    {"Control", "CTS", 1, 12, 3, 2, 10, 10},
+    {"Control", "Block Ack", 1, 9, 4, 2, 28, 28},
+    {"Control", "Block Ack Request", 1, 8, 2, 2, 20, 20},
+    {"Data", "Data", 2, 0, 6, 2, 60, 1560},
+    {"Data", "QoS Data", 2, 8, 24, 2, 62, 1562},
+    {"Data", "Null", 2, 4, 3, 1, 24, 24},
+    {"Data", "QoS Null", 2, 12, 3, 1, 26, 26},
 };
 
 enum class RateEncoding : uint8_t { kLegacy, kHt, kVht, kHe };
@@ -222,48 +225,10 @@ uint16_t IpChecksum(const char* data, size_t len) {
 
 // Length of the 802.11 frame (no FCS) for a kind; body sizes vary with `r`.
 uint32_t FrameLength(FrameKind k, uint64_t r) {
-  auto range = [r](uint32_t lo, uint32_t hi) { return lo + static_cast<uint32_t>(r % (hi - lo)); };
-  switch (k) {
-    case FrameKind::kBeacon:
-    case FrameKind::kProbeResponse:
-      return range(160, 380);
-    case FrameKind::kProbeRequest:
-      return range(60, 180);
-    case FrameKind::kAuthentication:
-      return 30;
-    case FrameKind::kAssociationRequest:
-      return range(120, 260);
-    case FrameKind::kAssociationResponse:
-    case FrameKind::kReassociationResponse:
-      return range(100, 220);
-    case FrameKind::kReassociationRequest:
-      return range(130, 270);
-    case FrameKind::kDeauthentication:
-    case FrameKind::kDisassociation:
-      return 26;
-    case FrameKind::kAction:
-      return range(30, 64);
-    case FrameKind::kAck:
-    case FrameKind::kCts:
-      return 10;
-    case FrameKind::kRts:
-      return 16;
-    case FrameKind::kBlockAck:
-      return 28;
-    case FrameKind::kBlockAckRequest:
-      return 20;
-    case FrameKind::kData:
-      return range(60, 1560);
-    case FrameKind::kQosData:
-      return range(62, 1562);
-    case FrameKind::kNull:
-      return 24;
-    case FrameKind::kQosNull:
-      return 26;
-    case FrameKind::kCount:
-      break;
-  }
-  return 24;
+  if (k >= FrameKind::kCount) return 24;
+  const FrameDef& def = kFrames[static_cast<int>(k)];
+  if (def.max_len == def.min_len) return def.min_len;
+  return def.min_len + static_cast<uint32_t>(r % (def.max_len - def.min_len));
 }
 
 void AppendSsidIe(std::string* b) {
