@@ -485,29 +485,17 @@ void BuildRadiotap(const Packet& p, std::string* b) {
   (*b)[start + 3] = static_cast<char>(len >> 8);
 }
 
-// The full 802.11 frame of `p` (frame_len bytes).
-void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt, PacketLayout* L) {
-  const FrameDef& def = kFrames[static_cast<int>(p.frame)];
-  size_t start = b->size();
-  L->start[static_cast<int>(Layer::kDot11)] = static_cast<int32_t>(start - pkt);
-  uint8_t flags = 0;
-  bool data_kind = def.fc_type == 2;
-  if (data_kind) flags = (p.tx ? 0x02 : 0x01);  // FromDS when the AP sends, else ToDS
-  bool protect = (p.frame == FrameKind::kData || p.frame == FrameKind::kQosData) && p.protect;
-  if (protect) flags |= 0x40;
-  if (p.retry && def.fc_type != 1) flags |= 0x08;
-  Put8(b, static_cast<uint8_t>((def.fc_subtype << 4) | (def.fc_type << 2)));
-  Put8(b, flags);
-  PutLe16(b, def.fc_type == 1 ? 44 : 0);  // duration
+// Control frames carry addresses (and the Block Ack fields) only; false for other kinds.
+bool PutControlFrame(const Packet& p, std::string* b) {
   switch (p.frame) {
     case FrameKind::kAck:
     case FrameKind::kCts:
       PutMac(b, p.dst);
-      return;
+      return true;
     case FrameKind::kRts:
       PutMac(b, p.dst);
       PutMac(b, p.src);
-      return;
+      return true;
     case FrameKind::kBlockAck:
       PutMac(b, p.dst);
       PutMac(b, p.src);
@@ -515,17 +503,20 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
       PutLe16(b, static_cast<uint16_t>(p.seq << 4));
       PutLe32(b, 0xffffffff);
       PutLe32(b, 0x0000ffff);
-      return;
+      return true;
     case FrameKind::kBlockAckRequest:
       PutMac(b, p.dst);
       PutMac(b, p.src);
       PutLe16(b, 0x0004);
       PutLe16(b, static_cast<uint16_t>(p.seq << 4));
-      return;
+      return true;
     default:
-      break;
+      return false;
   }
-  // Three-address frames.
+}
+
+// The three addresses, sequence control and (QoS frames) QoS control.
+void PutThreeAddressHeader(const Packet& p, bool data_kind, std::string* b) {
   uint64_t a1 = p.dst, a2 = p.src, a3 = p.bssid;
   if (data_kind) {
     if (p.tx) {  // FromDS: DA, BSSID, SA
@@ -543,22 +534,35 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
   PutMac(b, a3);
   PutLe16(b, static_cast<uint16_t>(p.seq << 4));
   if (p.frame == FrameKind::kQosData || p.frame == FrameKind::kQosNull) PutLe16(b, 0x0000);
+}
+
+void PutBeaconBody(const Packet& p, std::string* b) {
+  int64_t us = Micros(p.timestamp);
+  PutLe32(b, static_cast<uint32_t>(us));
+  PutLe32(b, static_cast<uint32_t>(us >> 32));
+  PutLe16(b, 100);     // beacon interval
+  PutLe16(b, 0x0431);  // capabilities
+  AppendSsidIe(b);
+  if (p.band == Band::k24) {
+    Put8(b, 3);
+    Put8(b, 1);
+    Put8(b, static_cast<uint8_t>(p.channel));
+  }
+}
+
+// Fixed fields of a management frame, the CCMP header or EAPOL body of a data frame; L->need
+// ends at the status or reason code. The frame started at `start`.
+void PutDot11Body(const Packet& p, uint32_t frame_len, bool protect, size_t start, std::string* b,
+                  size_t pkt, PacketLayout* L) {
+  auto code = [&](int value, int absent) {
+    PutLe16(b, static_cast<uint16_t>(value < 0 ? absent : value));
+    L->need = static_cast<uint32_t>(b->size() - pkt);
+  };
   switch (p.frame) {
     case FrameKind::kBeacon:
-    case FrameKind::kProbeResponse: {
-      int64_t us = Micros(p.timestamp);
-      PutLe32(b, static_cast<uint32_t>(us));
-      PutLe32(b, static_cast<uint32_t>(us >> 32));
-      PutLe16(b, 100);     // beacon interval
-      PutLe16(b, 0x0431);  // capabilities
-      AppendSsidIe(b);
-      if (p.band == Band::k24) {
-        Put8(b, 3);
-        Put8(b, 1);
-        Put8(b, static_cast<uint8_t>(p.channel));
-      }
+    case FrameKind::kProbeResponse:
+      PutBeaconBody(p, b);
       break;
-    }
     case FrameKind::kProbeRequest:
       Put8(b, 0);
       Put8(b, 0);  // wildcard SSID
@@ -569,38 +573,30 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
     case FrameKind::kAuthentication:
       PutLe16(b, p.auth_alg);
       PutLe16(b, p.auth_seq ? p.auth_seq : (p.tx ? 2 : 1));
-      PutLe16(b, static_cast<uint16_t>(p.status < 0 ? 0 : p.status));
-      L->need = static_cast<uint32_t>(b->size() - pkt);
+      code(p.status, 0);
       if (p.auth_alg == 3) {
         PutLe16(b, 19);  // SAE finite cyclic group; scalar/element/token/confirm follow
         PutRandom(b, frame_len - std::min<size_t>(frame_len, b->size() - start), p.fill);
       }
       break;
     case FrameKind::kAssociationRequest:
-      PutLe16(b, 0x0431);
-      PutLe16(b, 10);
-      AppendSsidIe(b);
-      break;
     case FrameKind::kReassociationRequest:
       PutLe16(b, 0x0431);
       PutLe16(b, 10);
-      PutMac(b, p.bssid);
+      if (p.frame == FrameKind::kReassociationRequest) PutMac(b, p.bssid);
       AppendSsidIe(b);
       break;
     case FrameKind::kAssociationResponse:
     case FrameKind::kReassociationResponse:
       PutLe16(b, 0x0431);
-      PutLe16(b, static_cast<uint16_t>(p.status < 0 ? 0 : p.status));
-      L->need = static_cast<uint32_t>(b->size() - pkt);
+      code(p.status, 0);
       PutLe16(b, p.status > 0 ? 0 : 0xc001);
       break;
     case FrameKind::kDeauthentication:
-      PutLe16(b, static_cast<uint16_t>(p.reason < 0 ? 3 : p.reason));
-      L->need = static_cast<uint32_t>(b->size() - pkt);
+      code(p.reason, 3);
       break;
     case FrameKind::kDisassociation:
-      PutLe16(b, static_cast<uint16_t>(p.reason < 0 ? 8 : p.reason));
-      L->need = static_cast<uint32_t>(b->size() - pkt);
+      code(p.reason, 8);
       break;
     case FrameKind::kAction:
       Put8(b, 3);  // block ack
@@ -621,129 +617,173 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
     default:
       break;
   }
+}
+
+// The full 802.11 frame of `p` (frame_len bytes).
+void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt, PacketLayout* L) {
+  const FrameDef& def = kFrames[static_cast<int>(p.frame)];
+  size_t start = b->size();
+  L->start[static_cast<int>(Layer::kDot11)] = static_cast<int32_t>(start - pkt);
+  uint8_t flags = 0;
+  bool data_kind = def.fc_type == 2;
+  if (data_kind) flags = (p.tx ? 0x02 : 0x01);  // FromDS when the AP sends, else ToDS
+  bool protect = (p.frame == FrameKind::kData || p.frame == FrameKind::kQosData) && p.protect;
+  if (protect) flags |= 0x40;
+  if (p.retry && def.fc_type != 1) flags |= 0x08;
+  Put8(b, static_cast<uint8_t>((def.fc_subtype << 4) | (def.fc_type << 2)));
+  Put8(b, flags);
+  PutLe16(b, def.fc_type == 1 ? 44 : 0);  // duration
+  if (PutControlFrame(p, b)) return;
+  PutThreeAddressHeader(p, data_kind, b);
+  PutDot11Body(p, frame_len, protect, start, b, pkt, L);
   size_t used = b->size() - start;
   // Zero bytes parse as empty tagged parameters (or ciphertext), so padding stays well-formed.
   if (used < frame_len) PutZeros(b, frame_len - used);
 }
 
+// Records where layer `l` starts: here, at the end of what `b` holds so far.
+void MarkLayer(PacketLayout* L, Layer l, const std::string& b, size_t pkt) {
+  L->start[static_cast<int>(l)] = static_cast<int32_t>(b.size() - pkt);
+}
+
+void PutArp(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string* b) {
+  PutBe16(b, 0x0806);
+  PutBe16(b, 1);
+  PutBe16(b, 0x0800);
+  Put8(b, 6);
+  Put8(b, 4);
+  PutBe16(b, p.tx ? 2 : 1);
+  PutMac(b, src_mac);
+  PutBe32(b, p.src_ip);
+  PutMac(b, p.tx ? dst_mac : 0);
+  PutBe32(b, p.dst_ip);
+}
+
+// UDP checksum over the IPv6 pseudo-header (mandatory in IPv6), written into the header.
+void SetUdp6Checksum(size_t ip, size_t udp, uint16_t udp_len, std::string* b) {
+  uint32_t sum = 0;
+  auto add = [&sum](const char* d, size_t n) {
+    for (size_t i = 0; i < n; i += 2) {
+      sum += static_cast<uint32_t>(static_cast<uint8_t>(d[i]) << 8) |
+             (i + 1 < n ? static_cast<uint8_t>(d[i + 1]) : 0u);
+    }
+  };
+  add(b->data() + ip + 8, 32);
+  sum += udp_len + 17u;
+  add(b->data() + udp, b->size() - udp);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t c = static_cast<uint16_t>(~sum);
+  if (c == 0) c = 0xffff;
+  (*b)[udp + 6] = static_cast<char>(c >> 8);
+  (*b)[udp + 7] = static_cast<char>(c & 0xff);
+}
+
+// IPv6 + UDP (DNS, mDNS); the Ethernet header started at `start`.
+void PutIpv6Udp(const Packet& p, size_t start, std::string* b, size_t pkt, PacketLayout* L) {
+  PutBe16(b, 0x86dd);
+  MarkLayer(L, Layer::kIp, *b, pkt);
+  size_t ip = b->size();
+  uint16_t udp_len = static_cast<uint16_t>(p.length - (ip - start) - 40);
+  PutBe32(b, 0x60000000u);
+  PutBe16(b, udp_len);
+  Put8(b, 17);
+  Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
+  PutIp6(b, p.src_ip);
+  PutIp6(b, p.dst_ip);
+  MarkLayer(L, Layer::kUdp, *b, pkt);
+  size_t udp = b->size();
+  PutBe16(b, static_cast<uint16_t>(p.src_port));
+  PutBe16(b, static_cast<uint16_t>(p.dst_port));
+  PutBe16(b, udp_len);
+  PutBe16(b, 0);
+  if (p.app == WiredApp::kDns) MarkLayer(L, Layer::kDns, *b, pkt);
+  size_t payload = b->size();
+  BuildDnsPayload(p, b);
+  if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
+  SetUdp6Checksum(ip, udp, udp_len, b);
+}
+
+// UDP header and payload after an IPv4 header of total length ip_len.
+void PutUdp4(const Packet& p, uint16_t ip_len, std::string* b, size_t pkt, PacketLayout* L) {
+  MarkLayer(L, Layer::kUdp, *b, pkt);
+  PutBe16(b, static_cast<uint16_t>(p.src_port));
+  PutBe16(b, static_cast<uint16_t>(p.dst_port));
+  PutBe16(b, static_cast<uint16_t>(ip_len - 20));
+  PutBe16(b, 0);
+  auto port = [&p](int n) { return p.src_port == n || p.dst_port == n; };
+  // Wireshark's UDP dissector hands ports 67/68 to DHCP and 53 to DNS (5353 is mDNS,
+  // not a listed layer: its bytes stay under "udp").
+  if (port(67) || port(68)) {
+    MarkLayer(L, Layer::kDhcp, *b, pkt);
+  } else if (port(53)) {
+    MarkLayer(L, Layer::kDns, *b, pkt);
+  }
+  size_t payload = b->size();
+  if (p.app == WiredApp::kDhcp) {
+    BuildDhcpPayload(p, b, pkt, L);
+  } else if (p.app == WiredApp::kDns || p.app == WiredApp::kMdns) {
+    BuildDnsPayload(p, b);
+    if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
+  }
+}
+
+// IPv4 + TCP, UDP or ICMP; the Ethernet header started at `start`.
+void PutIpv4(const Packet& p, size_t start, std::string* b, size_t pkt, PacketLayout* L) {
+  PutBe16(b, 0x0800);
+  MarkLayer(L, Layer::kIp, *b, pkt);
+  size_t ip = b->size();
+  uint16_t ip_len = static_cast<uint16_t>(p.length - (ip - start));
+  Put8(b, 0x45);
+  Put8(b, 0);
+  PutBe16(b, ip_len);
+  PutBe16(b, p.seq);
+  PutBe16(b, 0x4000);
+  Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
+  Put8(b, p.proto == WiredProto::kTcp ? 6 : p.proto == WiredProto::kUdp ? 17 : 1);
+  PutBe16(b, 0);
+  PutBe32(b, p.src_ip);
+  PutBe32(b, p.dst_ip);
+  uint16_t sum = IpChecksum(b->data() + ip, 20);
+  (*b)[ip + 10] = static_cast<char>(sum >> 8);
+  (*b)[ip + 11] = static_cast<char>(sum & 0xff);
+  if (p.proto == WiredProto::kTcp) {
+    PutBe16(b, static_cast<uint16_t>(p.src_port));
+    PutBe16(b, static_cast<uint16_t>(p.dst_port));
+    PutBe32(b, 1000u + p.seq);
+    PutBe32(b, 5000u);
+    Put8(b, 0x50);
+    Put8(b, ip_len > 40 ? 0x18 : 0x10);
+    PutBe16(b, 502);
+    PutBe16(b, 0);
+    PutBe16(b, 0);
+  } else if (p.proto == WiredProto::kUdp) {
+    PutUdp4(p, ip_len, b, pkt, L);
+  } else {
+    Put8(b, p.tx ? 0 : 8);  // echo reply / request
+    Put8(b, 0);
+    PutBe16(b, 0);
+    PutBe16(b, 1);
+    PutBe16(b, p.seq);
+  }
+}
+
 void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string* b, size_t pkt,
                 PacketLayout* L) {
   size_t start = b->size();
-  auto mark = [&](Layer l) {
-    L->start[static_cast<int>(l)] = static_cast<int32_t>(b->size() - pkt);
-  };
-  mark(Layer::kEthernet);
+  MarkLayer(L, Layer::kEthernet, *b, pkt);
   PutMac(b, dst_mac);
   PutMac(b, src_mac);
   if (p.vlan > 0) {
     PutBe16(b, 0x8100);
-    mark(Layer::kVlan);
+    MarkLayer(L, Layer::kVlan, *b, pkt);
     PutBe16(b, static_cast<uint16_t>(p.vlan));
   }
   if (p.proto == WiredProto::kArp) {
-    PutBe16(b, 0x0806);
-    PutBe16(b, 1);
-    PutBe16(b, 0x0800);
-    Put8(b, 6);
-    Put8(b, 4);
-    PutBe16(b, p.tx ? 2 : 1);
-    PutMac(b, src_mac);
-    PutBe32(b, p.src_ip);
-    PutMac(b, p.tx ? dst_mac : 0);
-    PutBe32(b, p.dst_ip);
+    PutArp(p, src_mac, dst_mac, b);
   } else if (p.ipv6) {  // UDP only (DNS, mDNS)
-    PutBe16(b, 0x86dd);
-    mark(Layer::kIp);
-    size_t ip = b->size();
-    uint16_t udp_len = static_cast<uint16_t>(p.length - (ip - start) - 40);
-    PutBe32(b, 0x60000000u);
-    PutBe16(b, udp_len);
-    Put8(b, 17);
-    Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
-    PutIp6(b, p.src_ip);
-    PutIp6(b, p.dst_ip);
-    mark(Layer::kUdp);
-    size_t udp = b->size();
-    PutBe16(b, static_cast<uint16_t>(p.src_port));
-    PutBe16(b, static_cast<uint16_t>(p.dst_port));
-    PutBe16(b, udp_len);
-    PutBe16(b, 0);
-    if (p.app == WiredApp::kDns) mark(Layer::kDns);
-    size_t payload = b->size();
-    BuildDnsPayload(p, b);
-    if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
-    // UDP checksum over the IPv6 pseudo-header (mandatory in IPv6).
-    uint32_t sum = 0;
-    auto add = [&sum](const char* d, size_t n) {
-      for (size_t i = 0; i < n; i += 2) {
-        sum += static_cast<uint32_t>(static_cast<uint8_t>(d[i]) << 8) |
-               (i + 1 < n ? static_cast<uint8_t>(d[i + 1]) : 0u);
-      }
-    };
-    add(b->data() + ip + 8, 32);
-    sum += udp_len + 17u;
-    add(b->data() + udp, b->size() - udp);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    uint16_t c = static_cast<uint16_t>(~sum);
-    if (c == 0) c = 0xffff;
-    (*b)[udp + 6] = static_cast<char>(c >> 8);
-    (*b)[udp + 7] = static_cast<char>(c & 0xff);
+    PutIpv6Udp(p, start, b, pkt, L);
   } else {
-    PutBe16(b, 0x0800);
-    mark(Layer::kIp);
-    size_t ip = b->size();
-    uint16_t ip_len = static_cast<uint16_t>(p.length - (ip - start));
-    Put8(b, 0x45);
-    Put8(b, 0);
-    PutBe16(b, ip_len);
-    PutBe16(b, p.seq);
-    PutBe16(b, 0x4000);
-    Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
-    Put8(b, p.proto == WiredProto::kTcp ? 6 : p.proto == WiredProto::kUdp ? 17 : 1);
-    PutBe16(b, 0);
-    PutBe32(b, p.src_ip);
-    PutBe32(b, p.dst_ip);
-    uint16_t sum = IpChecksum(b->data() + ip, 20);
-    (*b)[ip + 10] = static_cast<char>(sum >> 8);
-    (*b)[ip + 11] = static_cast<char>(sum & 0xff);
-    if (p.proto == WiredProto::kTcp) {
-      PutBe16(b, static_cast<uint16_t>(p.src_port));
-      PutBe16(b, static_cast<uint16_t>(p.dst_port));
-      PutBe32(b, 1000u + p.seq);
-      PutBe32(b, 5000u);
-      Put8(b, 0x50);
-      Put8(b, ip_len > 40 ? 0x18 : 0x10);
-      PutBe16(b, 502);
-      PutBe16(b, 0);
-      PutBe16(b, 0);
-    } else if (p.proto == WiredProto::kUdp) {
-      mark(Layer::kUdp);
-      PutBe16(b, static_cast<uint16_t>(p.src_port));
-      PutBe16(b, static_cast<uint16_t>(p.dst_port));
-      PutBe16(b, static_cast<uint16_t>(ip_len - 20));
-      PutBe16(b, 0);
-      auto port = [&p](int n) { return p.src_port == n || p.dst_port == n; };
-      // Wireshark's UDP dissector hands ports 67/68 to DHCP and 53 to DNS (5353 is mDNS,
-      // not a listed layer: its bytes stay under "udp").
-      if (port(67) || port(68)) {
-        mark(Layer::kDhcp);
-      } else if (port(53)) {
-        mark(Layer::kDns);
-      }
-      size_t payload = b->size();
-      if (p.app == WiredApp::kDhcp) {
-        BuildDhcpPayload(p, b, pkt, L);
-      } else if (p.app == WiredApp::kDns || p.app == WiredApp::kMdns) {
-        BuildDnsPayload(p, b);
-        if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
-      }
-    } else {
-      Put8(b, p.tx ? 0 : 8);  // echo reply / request
-      Put8(b, 0);
-      PutBe16(b, 0);
-      PutBe16(b, 1);
-      PutBe16(b, p.seq);
-    }
+    PutIpv4(p, start, b, pkt, L);
   }
   size_t used = b->size() - start;
   if (used < p.length) PutZeros(b, p.length - used);
@@ -1064,6 +1104,117 @@ PacketGenerator::PacketGenerator(uint64_t seed) : state_(seed * 0x2545f4914f6cdd
 
 uint64_t PacketGenerator::NextRandom() { return SplitMix(state_); }
 
+namespace {
+
+uint32_t RadiotapLength(int rate) {
+  const RateDef& r = kRates[rate];
+  return r.encoding == RateEncoding::kHt ? 18 : r.encoding == RateEncoding::kVht ? 28 : 15;
+}
+
+// The server end, ports and frame length of a base-mix wired packet (one random draw `r`).
+struct WiredFlow {
+  uint32_t server_ip = 0;
+  int client_port = -1, server_port = -1;
+  uint32_t length = 0;
+};
+
+WiredFlow BaseWiredFlow(WiredProto proto, uint32_t net, int vlan, uint64_t r) {
+  uint32_t gateway_ip = net | 1;
+  uint32_t l2 = 14 + (vlan > 0 ? 4 : 0);
+  WiredFlow f;
+  f.server_ip = gateway_ip;
+  switch (proto) {
+    case WiredProto::kTcp: {
+      constexpr int kPorts[] = {443, 443, 80, 22, 8080};
+      f.server_port = kPorts[r % 5];
+      f.server_ip = f.server_port == 22 ? (net | 20) : (0x34549600u | (10 + (r >> 8) % 20));
+      f.client_port = 49152 + static_cast<int>((r >> 16) % 16000);
+      uint32_t payload = (r >> 32) % 2 ? 0 : static_cast<uint32_t>((r >> 33) % 1460) + 1;
+      f.length = l2 + 40 + payload;
+      break;
+    }
+    case WiredProto::kUdp: {
+      constexpr int kPorts[] = {53, 53, 123, 5353, 67};
+      f.server_port = kPorts[r % 5];
+      f.client_port = f.server_port == 67     ? 68
+                      : f.server_port == 5353 ? 5353
+                                              : 49152 + static_cast<int>((r >> 16) % 16000);
+      if (f.server_port == 123) f.server_ip = 0xa29fc87bu;
+      if (f.server_port == 5353) f.server_ip = 0xe00000fbu;
+      uint32_t payload = f.server_port == 123  ? 48
+                         : f.server_port == 67 ? 300
+                                               : 30 + static_cast<uint32_t>((r >> 32) % 200);
+      f.length = l2 + 28 + payload;
+      break;
+    }
+    case WiredProto::kIcmp:
+      f.server_ip = (r & 1) ? 0x08080808u : gateway_ip;
+      f.length = l2 + 84;
+      break;
+    default:
+      f.length = l2 + 28 < 60 ? 60 : l2 + 28;
+      if (vlan > 0) f.length = 64;
+      break;
+  }
+  return f;
+}
+
+// The base-mix frame kind for a percentile `pick` (kFrames weights).
+FrameKind PickBaseFrame(int pick) {
+  int k = 0;
+  for (int acc = 0; k < kFrameKindCount; ++k) {
+    acc += kFrames[k].weight;
+    if (pick < acc) break;
+  }
+  if (k >= kFrameKindCount) k = kFrameKindCount - 1;
+  return static_cast<FrameKind>(k);
+}
+
+// Addresses of a base-mix 802.11 frame between `client` and the AP's `bssid`.
+void AddressBaseFrame(uint64_t client, uint64_t bssid, Packet* p) {
+  p->bssid = bssid;
+  switch (p->frame) {
+    case FrameKind::kBeacon:
+      p->dst = kBroadcast;
+      p->src = bssid;
+      break;
+    case FrameKind::kProbeRequest:
+      p->dst = kBroadcast;
+      p->src = client;
+      p->bssid = kBroadcast;
+      break;
+    case FrameKind::kAck:
+    case FrameKind::kCts:
+      p->dst = p->tx ? client : bssid;
+      p->has_src = false;
+      p->has_bssid = false;
+      break;
+    case FrameKind::kRts:
+    case FrameKind::kBlockAck:
+    case FrameKind::kBlockAckRequest:
+      p->dst = p->tx ? client : bssid;
+      p->src = p->tx ? bssid : client;
+      p->has_bssid = false;
+      break;
+    case FrameKind::kData:
+    case FrameKind::kQosData:
+      p->dst = p->tx ? client : kGatewayMac;
+      p->src = p->tx ? kGatewayMac : client;
+      break;
+    case FrameKind::kNull:
+    case FrameKind::kQosNull:
+      p->dst = bssid;
+      p->src = client;
+      break;
+    default:
+      p->dst = p->tx ? client : bssid;
+      p->src = p->tx ? bssid : client;
+      break;
+  }
+}
+
+}  // namespace
+
 Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
   Packet p;
   // One site's packets have strictly increasing whole-microsecond timestamps.
@@ -1091,103 +1242,70 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
   }
   r = NextRandom();
   int client_index = static_cast<int>(r % 24);
-  uint64_t client = ClientMac(ap.mac, client_index);
   r >>= 8;
   if (wired) {
-    p.wired = true;
-    const std::vector<int>& vlans = t.settings.vlans;
-    p.vlan = vlans.empty() ? 0 : vlans[r % vlans.size()];
-    r >>= 8;
-    int pick = static_cast<int>(r % 100);
-    r >>= 8;
-    p.proto = pick < 50   ? WiredProto::kTcp
-              : pick < 80 ? WiredProto::kUdp
-              : pick < 90 ? WiredProto::kIcmp
-                          : WiredProto::kArp;
-    p.tx = (r & 1) != 0;
-    r >>= 1;
-    uint32_t net = 0x0a000000u | (static_cast<uint32_t>(p.vlan & 0xff) << 16);
-    uint32_t client_ip = net | static_cast<uint32_t>((ap.mac & 0xff) << 8) |
-                         static_cast<uint32_t>(10 + client_index);
-    uint32_t gateway_ip = net | 1;
-    uint32_t server_ip = gateway_ip;
-    uint32_t l2 = 14 + (p.vlan > 0 ? 4 : 0);
-    uint32_t payload = 0;
-    int client_port = -1, server_port = -1;
-    uint64_t r2 = NextRandom();
-    switch (p.proto) {
-      case WiredProto::kTcp: {
-        constexpr int kPorts[] = {443, 443, 80, 22, 8080};
-        server_port = kPorts[r2 % 5];
-        server_ip = server_port == 22 ? (net | 20) : (0x34549600u | (10 + (r2 >> 8) % 20));
-        client_port = 49152 + static_cast<int>((r2 >> 16) % 16000);
-        payload = (r2 >> 32) % 2 ? 0 : static_cast<uint32_t>((r2 >> 33) % 1460) + 1;
-        p.length = l2 + 40 + payload;
-        break;
-      }
-      case WiredProto::kUdp: {
-        constexpr int kPorts[] = {53, 53, 123, 5353, 67};
-        server_port = kPorts[r2 % 5];
-        client_port = server_port == 67     ? 68
-                      : server_port == 5353 ? 5353
-                                            : 49152 + static_cast<int>((r2 >> 16) % 16000);
-        if (server_port == 123) server_ip = 0xa29fc87bu;
-        if (server_port == 5353) server_ip = 0xe00000fbu;
-        payload = server_port == 123  ? 48
-                  : server_port == 67 ? 300
-                                      : 30 + static_cast<uint32_t>((r2 >> 32) % 200);
-        p.length = l2 + 28 + payload;
-        break;
-      }
-      case WiredProto::kIcmp:
-        server_ip = (r2 & 1) ? 0x08080808u : gateway_ip;
-        p.length = l2 + 84;
-        break;
-      default:
-        p.length = l2 + 28 < 60 ? 60 : l2 + 28;
-        if (p.vlan > 0) p.length = 64;
-        break;
-    }
-    if (p.tx) {  // server/gateway -> client
-      p.src = kGatewayMac;
-      p.dst = client;
-      p.src_ip = server_ip;
-      p.dst_ip = client_ip;
-      p.src_port = server_port;
-      p.dst_port = client_port;
-    } else {
-      p.src = client;
-      p.dst = kGatewayMac;
-      p.src_ip = client_ip;
-      p.dst_ip = server_ip;
-      p.src_port = client_port;
-      p.dst_port = server_port;
-    }
-    if (p.proto == WiredProto::kArp) {
-      p.src_ip = p.tx ? gateway_ip : client_ip;
-      p.dst_ip = p.tx ? client_ip : gateway_ip;
-    }
-    return p;
+    BaseWired(t, ap, client_index, r, &p);
+  } else {
+    BaseWireless(t, ap, ClientMac(ap.mac, client_index), r, &p);
   }
+  return p;
+}
 
+void PacketGenerator::BaseWired(const StreamTarget& t, const ApRadio& ap, int client_index,
+                                uint64_t r, Packet* out) {
+  Packet& p = *out;
+  uint64_t client = ClientMac(ap.mac, client_index);
+  p.wired = true;
+  const std::vector<int>& vlans = t.settings.vlans;
+  p.vlan = vlans.empty() ? 0 : vlans[r % vlans.size()];
+  r >>= 8;
+  int pick = static_cast<int>(r % 100);
+  r >>= 8;
+  p.proto = pick < 50   ? WiredProto::kTcp
+            : pick < 80 ? WiredProto::kUdp
+            : pick < 90 ? WiredProto::kIcmp
+                        : WiredProto::kArp;
+  p.tx = (r & 1) != 0;
+  uint32_t net = 0x0a000000u | (static_cast<uint32_t>(p.vlan & 0xff) << 16);
+  uint32_t client_ip =
+      net | static_cast<uint32_t>((ap.mac & 0xff) << 8) | static_cast<uint32_t>(10 + client_index);
+  uint32_t gateway_ip = net | 1;
+  WiredFlow f = BaseWiredFlow(p.proto, net, p.vlan, NextRandom());
+  p.length = f.length;
+  if (p.tx) {  // server/gateway -> client
+    p.src = kGatewayMac;
+    p.dst = client;
+    p.src_ip = f.server_ip;
+    p.dst_ip = client_ip;
+    p.src_port = f.server_port;
+    p.dst_port = f.client_port;
+  } else {
+    p.src = client;
+    p.dst = kGatewayMac;
+    p.src_ip = client_ip;
+    p.dst_ip = f.server_ip;
+    p.src_port = f.client_port;
+    p.dst_port = f.server_port;
+  }
+  if (p.proto == WiredProto::kArp) {
+    p.src_ip = p.tx ? gateway_ip : client_ip;
+    p.dst_ip = p.tx ? client_ip : gateway_ip;
+  }
+}
+
+void PacketGenerator::BaseWireless(const StreamTarget& t, const ApRadio& ap, uint64_t client,
+                                   uint64_t r, Packet* out) {
+  Packet& p = *out;
   const std::vector<Band>& bands = t.settings.bands;
   p.band = bands.empty() ? Band::k24 : bands[r % bands.size()];
   r >>= 8;
   int b = static_cast<int>(p.band);
   p.channel = ap.channel[b];
   p.frequency = ChannelFrequency(p.band, p.channel);
-  int pick = static_cast<int>(r % 100);
+  p.frame = PickBaseFrame(static_cast<int>(r % 100));
   r >>= 8;
-  int k = 0;
-  for (int acc = 0; k < kFrameKindCount; ++k) {
-    acc += kFrames[k].weight;
-    if (pick < acc) break;
-  }
-  if (k >= kFrameKindCount) k = kFrameKindCount - 1;
-  p.frame = static_cast<FrameKind>(k);
-  const FrameDef& def = kFrames[k];
+  const FrameDef& def = kFrames[static_cast<int>(p.frame)];
   p.tx = def.direction == 2 ? (r & 1) != 0 : def.direction == 0;
-  r >>= 1;
   uint64_t r2 = NextRandom();
   p.rssi = -95 + static_cast<int>(r2 % 71);
   r2 >>= 8;
@@ -1199,58 +1317,13 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
     p.rate = kDataRates[b][r2 % 6];
   }
   r2 >>= 8;
-  uint64_t bssid = BssidFor(ap.mac, p.band);
-  p.bssid = bssid;
-  switch (p.frame) {
-    case FrameKind::kBeacon:
-      p.dst = kBroadcast;
-      p.src = bssid;
-      break;
-    case FrameKind::kProbeRequest:
-      p.dst = kBroadcast;
-      p.src = client;
-      p.bssid = kBroadcast;
-      break;
-    case FrameKind::kAck:
-    case FrameKind::kCts:
-      p.dst = p.tx ? client : bssid;
-      p.has_src = false;
-      p.has_bssid = false;
-      break;
-    case FrameKind::kRts:
-    case FrameKind::kBlockAck:
-    case FrameKind::kBlockAckRequest:
-      p.dst = p.tx ? client : bssid;
-      p.src = p.tx ? bssid : client;
-      p.has_bssid = false;
-      break;
-    case FrameKind::kData:
-    case FrameKind::kQosData:
-      p.dst = p.tx ? client : kGatewayMac;
-      p.src = p.tx ? kGatewayMac : client;
-      break;
-    case FrameKind::kNull:
-    case FrameKind::kQosNull:
-      p.dst = bssid;
-      p.src = client;
-      break;
-    default:
-      p.dst = p.tx ? client : bssid;
-      p.src = p.tx ? bssid : client;
-      break;
-  }
-  // Radiotap is 15 bytes, 18 with the MCS field, 28 with the VHT field.
-  const RateDef& rate = kRates[p.rate];
-  uint32_t radiotap = rate.encoding == RateEncoding::kHt    ? 18
-                      : rate.encoding == RateEncoding::kVht ? 28
-                                                            : 15;
-  p.length = radiotap + FrameLength(p.frame, r2);
+  AddressBaseFrame(client, BssidFor(ap.mac, p.band), &p);
+  p.length = RadiotapLength(p.rate) + FrameLength(p.frame, r2);
   // Retransmissions: individually addressed management and data frames only.
   if (t.settings.connectivity && def.fc_type != 1 && ((p.dst >> 40) & 1) == 0 &&
       Uniform() < t.settings.retry_share) {
     p.retry = true;
   }
-  return p;
 }
 
 double PacketGenerator::Uniform() { return static_cast<double>(NextRandom() >> 11) * 0x1.0p-53; }
@@ -1260,11 +1333,6 @@ namespace {
 constexpr int kClientsPerAp = 60;  // connectivity clients per AP; 0..2 are the heavy ones
 constexpr int kHeavyClients = 3;
 constexpr size_t kMaxScripts = 8;  // running sequences per site
-
-uint32_t RadiotapLength(int rate) {
-  const RateDef& r = kRates[rate];
-  return r.encoding == RateEncoding::kHt ? 18 : r.encoding == RateEncoding::kVht ? 28 : 15;
-}
 
 template <size_t N>
 int Pick(const int (&weights)[N], double u) {
