@@ -1403,293 +1403,369 @@ void PacketGenerator::ClientData(const StreamTarget& t, const ApRadio& ap, Packe
   *p = q;
 }
 
-void PacketGenerator::StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
-                                          Script* s) {
-  const std::vector<Band>& bands = t.settings.bands;
-  Band band = bands.empty() ? Band::k24 : bands[NextRandom() % bands.size()];
-  uint64_t client = ClientMac(ap.mac, static_cast<int>(NextRandom() % kClientsPerAp));
-  int64_t at = now_us;
-  auto ms = [this](int lo, int hi) {
-    return static_cast<int64_t>(lo) * 1000 +
-           static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
-  };
-  auto frame = [&](FrameKind k, bool from_ap) {
-    Packet q;
-    q.frame = k;
-    Radio(t, ap, band, &q);
-    q.tx = from_ap;
-    q.dst = from_ap ? client : q.bssid;  // EAPOL data frames too: DA/SA are the two ends
-    q.src = from_ap ? q.bssid : client;
-    q.protect = kFrames[static_cast<int>(k)].fc_type != 2;
-    return q;
-  };
-  // Adds `q` (802.11 length `dot11`) `gap` after the previous one; ~retry_share of them are
-  // followed by a retransmitted copy (Retry bit, same sequence number) 1..4 ms later.
-  auto push = [&](Packet q, uint32_t dot11, int64_t gap, bool may_retry = true) {
-    at += gap;
-    q.length = RadiotapLength(q.rate) + dot11;
-    s->packets.emplace_back(at, q);
-    if (may_retry && Uniform() < t.settings.retry_share) {
-      q.retry = true;
-      at += ms(1, 4);
-      s->packets.emplace_back(at, q);
-    }
-  };
-  constexpr int kScripts[] = {55, 25, 20};  // join, deauthentication burst, disassociation
-  int kind = Pick(kScripts, Uniform());
-  if (kind == 1) {
+// Builds one wireless connectivity sequence into a Script: frames between one client and one
+// AP on one band, each due some time after the previous one. Draws from the generator in the
+// order the sequence is written, so a seed gives the same packets.
+class PacketGenerator::WirelessScript {
+ public:
+  WirelessScript(PacketGenerator& g, const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                 Script* s)
+      : g_(g), t_(t), ap_(ap), at_(now_us), s_(s) {
+    const std::vector<Band>& bands = t.settings.bands;
+    band_ = bands.empty() ? Band::k24 : bands[g.NextRandom() % bands.size()];
+    client_ = ClientMac(ap.mac, static_cast<int>(g.NextRandom() % kClientsPerAp));
+  }
+
+  // 3..8 deauthentications, from the AP (a fifth of those to broadcast) or the client.
+  void DeauthenticationBurst() {
     constexpr int kReasons[] = {1, 2, 3, 4, 6, 7, 8, 15, 23};
-    int reason = kReasons[NextRandom() % 9];
-    bool from_ap = Uniform() < 0.6;
-    bool broadcast = from_ap && Uniform() < 0.2;
-    int n = 3 + static_cast<int>(NextRandom() % 6);
+    int reason = kReasons[g_.NextRandom() % 9];
+    bool from_ap = g_.Uniform() < 0.6;
+    bool broadcast = from_ap && g_.Uniform() < 0.2;
+    int n = 3 + static_cast<int>(g_.NextRandom() % 6);
     for (int i = 0; i < n; ++i) {
-      Packet q = frame(FrameKind::kDeauthentication, from_ap);
+      Packet q = Frame(FrameKind::kDeauthentication, from_ap);
       if (broadcast) q.dst = kBroadcast;
       q.reason = reason;
-      push(q, 26, i == 0 ? 0 : ms(1, 5), false);
+      Push(q, 26, i == 0 ? 0 : Ms(1, 5), false);
     }
-    return;
   }
-  if (kind == 2) {
+
+  void Disassociation() {
     constexpr int kReasons[] = {1, 3, 4, 8};
-    int reason = kReasons[NextRandom() % 4];
-    bool from_ap = Uniform() < 0.5;
-    int n = 1 + static_cast<int>(NextRandom() % 2);
+    int reason = kReasons[g_.NextRandom() % 4];
+    bool from_ap = g_.Uniform() < 0.5;
+    int n = 1 + static_cast<int>(g_.NextRandom() % 2);
     for (int i = 0; i < n; ++i) {
-      Packet q = frame(FrameKind::kDisassociation, from_ap);
+      Packet q = Frame(FrameKind::kDisassociation, from_ap);
       q.reason = reason;
-      push(q, 26, i == 0 ? 0 : ms(1, 5), false);
+      Push(q, 26, i == 0 ? 0 : Ms(1, 5), false);
     }
-    return;
   }
-  // Join: authentication (open or SAE), (re)association, 4-way handshake, group key.
-  if (Uniform() < 0.75) {
-    Packet req = frame(FrameKind::kAuthentication, false);
+
+  // Authentication (open or SAE), (re)association, 4-way handshake, group key; each step
+  // only when the previous one succeeded.
+  void Join() {
+    bool authenticated = g_.Uniform() < 0.75 ? OpenAuthentication() : SaeAuthentication();
+    if (!authenticated || !Associate()) return;
+    Handshake();
+  }
+
+ private:
+  int64_t Ms(int lo, int hi) {
+    return static_cast<int64_t>(lo) * 1000 +
+           static_cast<int64_t>(g_.NextRandom() % ((hi - lo) * 1000));
+  }
+
+  Packet Frame(FrameKind k, bool from_ap) {
+    Packet q;
+    q.frame = k;
+    g_.Radio(t_, ap_, band_, &q);
+    q.tx = from_ap;
+    q.dst = from_ap ? client_ : q.bssid;  // EAPOL data frames too: DA/SA are the two ends
+    q.src = from_ap ? q.bssid : client_;
+    q.protect = kFrames[static_cast<int>(k)].fc_type != 2;
+    return q;
+  }
+
+  Packet SaeFrame(bool from_ap, uint8_t auth_seq) {
+    Packet q = Frame(FrameKind::kAuthentication, from_ap);
+    q.auth_alg = 3;
+    q.auth_seq = auth_seq;
+    return q;
+  }
+
+  // Adds `q` (802.11 length `dot11`) `gap` after the previous one; ~retry_share of them are
+  // followed by a retransmitted copy (Retry bit, same sequence number) 1..4 ms later.
+  void Push(Packet q, uint32_t dot11, int64_t gap, bool may_retry = true) {
+    at_ += gap;
+    q.length = RadiotapLength(q.rate) + dot11;
+    s_->packets.emplace_back(at_, q);
+    if (may_retry && g_.Uniform() < t_.settings.retry_share) {
+      q.retry = true;
+      at_ += Ms(1, 4);
+      s_->packets.emplace_back(at_, q);
+    }
+  }
+
+  bool OpenAuthentication() {
+    Packet req = Frame(FrameKind::kAuthentication, false);
     req.auth_seq = 1;
-    push(req, 30, 0);
+    Push(req, 30, 0);
     constexpr int kStatus[] = {80, 5, 5, 5, 5};
     constexpr int kCodes[] = {0, 1, 15, 17, 37};
-    Packet resp = frame(FrameKind::kAuthentication, true);
+    Packet resp = Frame(FrameKind::kAuthentication, true);
     resp.auth_seq = 2;
-    resp.status = kCodes[Pick(kStatus, Uniform())];
-    push(resp, 30, ms(1, 3));
-    if (resp.status != 0) return;
-  } else {  // SAE: commit (maybe an anti-clogging round, 76), commit (0 or 126), confirm
-    Packet commit = frame(FrameKind::kAuthentication, false);
-    commit.auth_alg = 3;
-    commit.auth_seq = 1;
-    push(commit, 128, 0);
-    if (Uniform() < 0.4) {
-      Packet token = frame(FrameKind::kAuthentication, true);
-      token.auth_alg = 3;
-      token.auth_seq = 1;
-      token.status = 76;
-      push(token, 64, ms(1, 5));
-      commit.fill = NextRandom();
-      push(commit, 160, ms(1, 5));
-    }
-    Packet ap_commit = frame(FrameKind::kAuthentication, true);
-    ap_commit.auth_alg = 3;
-    ap_commit.auth_seq = 1;
-    ap_commit.status = Uniform() < 0.5 ? 0 : 126;
-    push(ap_commit, 128, ms(2, 20));
-    Packet confirm = frame(FrameKind::kAuthentication, false);
-    confirm.auth_alg = 3;
-    confirm.auth_seq = 2;
-    push(confirm, 64, ms(1, 5));
-    Packet ap_confirm = frame(FrameKind::kAuthentication, true);
-    ap_confirm.auth_alg = 3;
-    ap_confirm.auth_seq = 2;
-    ap_confirm.status = Uniform() < 0.9 ? 0 : 15;
-    push(ap_confirm, 64, ms(1, 5));
-    if (ap_confirm.status != 0) return;
+    resp.status = kCodes[Pick(kStatus, g_.Uniform())];
+    Push(resp, 30, Ms(1, 3));
+    return resp.status == 0;
   }
-  bool reassoc = Uniform() < 0.3;
-  Packet areq =
-      frame(reassoc ? FrameKind::kReassociationRequest : FrameKind::kAssociationRequest, false);
-  push(areq, FrameLength(areq.frame, NextRandom()), ms(2, 10));
-  constexpr int kStatus[] = {85, 4, 4, 4, 3};
-  constexpr int kCodes[] = {0, 1, 12, 17, 30};
-  Packet aresp =
-      frame(reassoc ? FrameKind::kReassociationResponse : FrameKind::kAssociationResponse, true);
-  aresp.status = kCodes[Pick(kStatus, Uniform())];
-  push(aresp, FrameLength(aresp.frame, NextRandom()), ms(2, 8));
-  if (aresp.status != 0) return;
+
+  // Commit (maybe an anti-clogging round, 76), commit (0 or 126), confirm, confirm.
+  bool SaeAuthentication() {
+    Packet commit = SaeFrame(false, 1);
+    Push(commit, 128, 0);
+    if (g_.Uniform() < 0.4) {
+      Packet token = SaeFrame(true, 1);
+      token.status = 76;
+      Push(token, 64, Ms(1, 5));
+      commit.fill = g_.NextRandom();
+      Push(commit, 160, Ms(1, 5));
+    }
+    Packet ap_commit = SaeFrame(true, 1);
+    ap_commit.status = g_.Uniform() < 0.5 ? 0 : 126;
+    Push(ap_commit, 128, Ms(2, 20));
+    Packet confirm = SaeFrame(false, 2);
+    Push(confirm, 64, Ms(1, 5));
+    Packet ap_confirm = SaeFrame(true, 2);
+    ap_confirm.status = g_.Uniform() < 0.9 ? 0 : 15;
+    Push(ap_confirm, 64, Ms(1, 5));
+    return ap_confirm.status == 0;
+  }
+
+  bool Associate() {
+    bool reassoc = g_.Uniform() < 0.3;
+    Packet areq =
+        Frame(reassoc ? FrameKind::kReassociationRequest : FrameKind::kAssociationRequest, false);
+    Push(areq, FrameLength(areq.frame, g_.NextRandom()), Ms(2, 10));
+    constexpr int kStatus[] = {85, 4, 4, 4, 3};
+    constexpr int kCodes[] = {0, 1, 12, 17, 30};
+    Packet aresp =
+        Frame(reassoc ? FrameKind::kReassociationResponse : FrameKind::kAssociationResponse, true);
+    aresp.status = kCodes[Pick(kStatus, g_.Uniform())];
+    Push(aresp, FrameLength(aresp.frame, g_.NextRandom()), Ms(2, 8));
+    return aresp.status == 0;
+  }
 
   // 4-way handshake: complete, no message 3, no message 4, message 1 repeated, or a > 5 s gap.
-  constexpr int kVariants[] = {70, 8, 7, 7, 8};
-  int variant = Pick(kVariants, Uniform());
-  bool qos = Uniform() < 0.8;
-  uint64_t fill = NextRandom();
-  auto step = [&]() { return Uniform() < 0.15 ? ms(100, 1500) : ms(2, 40); };
-  auto eapol = [&](EapolKind k, uint16_t key_data, int64_t gap) {
-    Packet q = frame(qos ? FrameKind::kQosData : FrameKind::kData,
+  void Handshake() {
+    constexpr int kVariants[] = {70, 8, 7, 7, 8};
+    int variant = Pick(kVariants, g_.Uniform());
+    qos_ = g_.Uniform() < 0.8;
+    fill_ = g_.NextRandom();
+    uint16_t m1_data = g_.Uniform() < 0.5 ? 22 : 0;
+    Eapol(EapolKind::kMsg1, m1_data, Ms(2, 10));
+    if (variant == 3) Eapol(EapolKind::kMsg1, m1_data, Ms(900, 1100));  // AP times msg 2 out
+    Eapol(EapolKind::kMsg2, 22, Step());
+    if (variant == 1) return;
+    Eapol(EapolKind::kMsg3, 56, variant == 4 ? Ms(5200, 7000) : Step());
+    if (variant == 2) return;
+    Eapol(EapolKind::kMsg4, 0, Step());
+    if (variant == 0 && g_.Uniform() < 0.5) {
+      Eapol(EapolKind::kGroup1, 40, Ms(5, 50));
+      Eapol(EapolKind::kGroup2, 0, Ms(1, 10));
+    }
+  }
+
+  int64_t Step() { return g_.Uniform() < 0.15 ? Ms(100, 1500) : Ms(2, 40); }
+
+  void Eapol(EapolKind k, uint16_t key_data, int64_t gap) {
+    Packet q = Frame(qos_ ? FrameKind::kQosData : FrameKind::kData,
                      k == EapolKind::kMsg1 || k == EapolKind::kMsg3 || k == EapolKind::kGroup1);
     q.eapol = k;
     q.key_data_len = key_data;
-    q.fill = fill;
-    push(q, EapolFrameLength(qos, key_data), gap);
-  };
-  uint16_t m1_data = Uniform() < 0.5 ? 22 : 0;
-  eapol(EapolKind::kMsg1, m1_data, ms(2, 10));
-  if (variant == 3) eapol(EapolKind::kMsg1, m1_data, ms(900, 1100));  // AP times msg 2 out
-  eapol(EapolKind::kMsg2, 22, step());
-  if (variant == 1) return;
-  eapol(EapolKind::kMsg3, 56, variant == 4 ? ms(5200, 7000) : step());
-  if (variant == 2) return;
-  eapol(EapolKind::kMsg4, 0, step());
-  if (variant == 0 && Uniform() < 0.5) {
-    eapol(EapolKind::kGroup1, 40, ms(5, 50));
-    eapol(EapolKind::kGroup2, 0, ms(1, 10));
+    q.fill = fill_;
+    Push(q, EapolFrameLength(qos_, key_data), gap);
+  }
+
+  PacketGenerator& g_;
+  const StreamTarget& t_;
+  const ApRadio& ap_;
+  int64_t at_;
+  Script* s_;
+  Band band_ = Band::k24;
+  uint64_t client_ = 0;
+  bool qos_ = false;   // handshake in QoS Data frames
+  uint64_t fill_ = 0;  // handshake nonces and MICs
+};
+
+void PacketGenerator::StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                                          Script* s) {
+  WirelessScript script(*this, t, ap, now_us, s);
+  constexpr int kScripts[] = {55, 25, 20};  // join, deauthentication burst, disassociation
+  int kind = Pick(kScripts, Uniform());
+  if (kind == 1) {
+    script.DeauthenticationBurst();
+  } else if (kind == 2) {
+    script.Disassociation();
+  } else {
+    script.Join();
   }
 }
 
-void PacketGenerator::StartWiredScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
-                                       Script* s) {
-  const std::vector<int>& vlans = t.settings.vlans;
-  int vlan = vlans.empty() ? 0 : vlans[NextRandom() % vlans.size()];
-  int index = static_cast<int>(NextRandom() % kClientsPerAp);
-  uint64_t client = ClientMac(ap.mac, index);
-  uint32_t net = 0x0a000000u | (static_cast<uint32_t>(vlan & 0xff) << 16);
-  uint32_t client_ip =
-      net | static_cast<uint32_t>((ap.mac & 0xff) << 8) | static_cast<uint32_t>(10 + index);
-  uint32_t server_ip = net | 1;
-  uint32_t l2 = vlan > 0 ? 18 : 14;
-  int64_t at = now_us;
-  auto ms = [this](int lo, int hi) {
-    return static_cast<int64_t>(lo) * 1000 +
-           static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
-  };
-  auto udp = [&](bool from_server) {
-    Packet q;
-    q.wired = true;
-    q.ap_mac = ap.mac;
-    q.vlan = vlan;
-    q.proto = WiredProto::kUdp;
-    q.tx = from_server;
-    q.seq = static_cast<uint16_t>(seq_++ & 0x0fff);
-    return q;
-  };
-  auto push = [&](const Packet& q, int64_t gap) {
-    at += gap;
-    s->packets.emplace_back(at, q);
-  };
-  constexpr int kKinds[] = {45, 50, 5};  // DHCP, DNS, mDNS
-  int kind = Pick(kKinds, Uniform());
-  if (kind == 0) {
-    uint32_t xid = static_cast<uint32_t>(NextRandom());
-    // type, from the server, broadcast destination
-    auto dhcp = [&](uint8_t type, int64_t gap) {
-      bool from_server = type == 2 || type == 5 || type == 6;
-      Packet q = udp(from_server);
-      q.app = WiredApp::kDhcp;
-      q.dhcp_type = type;
-      q.xid = xid;
-      q.fill = client;
-      q.yiaddr = client_ip;
-      bool bound = type == 7 || type == 8;  // release, inform: from the client's address
-      if (from_server) {
-        q.src = kGatewayMac;
-        q.src_ip = server_ip;
-        q.src_port = 67;
-        q.dst_port = 68;
-        bool bcast = type == 6;
-        q.dst = bcast ? kBroadcast : client;
-        q.dst_ip = bcast ? 0xffffffffu : client_ip;
-      } else {
-        q.src = client;
-        q.src_ip = bound ? client_ip : 0;
-        q.src_port = 68;
-        q.dst_port = 67;
-        q.dst = type == 7 ? kGatewayMac : kBroadcast;
-        q.dst_ip = type == 7 ? server_ip : 0xffffffffu;
-      }
-      q.length = l2 + 28 + kDhcpPayload;
-      push(q, gap);
-      return q;
-    };
+// Builds one wired connectivity sequence (DHCP, DNS or mDNS) of one client into a Script, on
+// one VLAN, each packet due some time after the previous one. Draws in the order written.
+class PacketGenerator::WiredScript {
+ public:
+  WiredScript(PacketGenerator& g, const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+              Script* s)
+      : g_(g), ap_(ap), at_(now_us), s_(s) {
+    const std::vector<int>& vlans = t.settings.vlans;
+    vlan_ = vlans.empty() ? 0 : vlans[g.NextRandom() % vlans.size()];
+    int index = static_cast<int>(g.NextRandom() % kClientsPerAp);
+    client_ = ClientMac(ap.mac, index);
+    uint32_t net = 0x0a000000u | (static_cast<uint32_t>(vlan_ & 0xff) << 16);
+    client_ip_ =
+        net | static_cast<uint32_t>((ap.mac & 0xff) << 8) | static_cast<uint32_t>(10 + index);
+    server_ip_ = net | 1;
+    l2_ = vlan_ > 0 ? 18 : 14;
+  }
+
+  // DORA (5 % then declined), NAK then DORA, three unanswered discovers, release, inform.
+  void Dhcp() {
+    xid_ = static_cast<uint32_t>(g_.NextRandom());
     constexpr int kVariants[] = {65, 12, 10, 7, 6};  // DORA, NAK, timeout, release, inform
-    int variant = Pick(kVariants, Uniform());
+    int variant = Pick(kVariants, g_.Uniform());
     int64_t gap = 0;
     if (variant == 1) {
-      dhcp(3, 0);
-      dhcp(6, ms(1, 20));
-      gap = ms(50, 500);
-      xid = static_cast<uint32_t>(NextRandom());
+      DhcpMessage(3, 0);
+      DhcpMessage(6, Ms(1, 20));
+      gap = Ms(50, 500);
+      xid_ = static_cast<uint32_t>(g_.NextRandom());
     }
     if (variant <= 1) {
-      dhcp(1, gap);
-      dhcp(2, ms(2, 200));
-      dhcp(3, ms(1, 20));
-      dhcp(5, ms(1, 20));
-      if (Uniform() < 0.05) dhcp(4, ms(500, 1500));  // the address is in use: decline
+      DhcpMessage(1, gap);
+      DhcpMessage(2, Ms(2, 200));
+      DhcpMessage(3, Ms(1, 20));
+      DhcpMessage(5, Ms(1, 20));
+      if (g_.Uniform() < 0.05) DhcpMessage(4, Ms(500, 1500));  // the address is in use: decline
     } else if (variant == 2) {
-      dhcp(1, 0);
-      dhcp(1, ms(1000, 3000));
-      dhcp(1, ms(2000, 4000));
+      DhcpMessage(1, 0);
+      DhcpMessage(1, Ms(1000, 3000));
+      DhcpMessage(1, Ms(2000, 4000));
     } else if (variant == 3) {
-      dhcp(7, 0);
+      DhcpMessage(7, 0);
     } else {
-      dhcp(8, 0);
-      Packet ack = udp(true);
-      ack.app = WiredApp::kDhcp;
-      ack.dhcp_type = 5;
-      ack.xid = xid;
-      ack.fill = client;
-      ack.yiaddr = 0;
-      ack.src = kGatewayMac;
-      ack.src_ip = server_ip;
-      ack.src_port = 67;
-      ack.dst_port = 68;
-      ack.dst = client;
-      ack.dst_ip = client_ip;
-      ack.length = l2 + 28 + kDhcpPayload;
-      push(ack, ms(1, 20));
+      DhcpMessage(8, 0);
+      DhcpMessage(5, Ms(1, 20), /*yiaddr=*/false);  // the ack of an inform assigns nothing
     }
-    return;
   }
-  bool v6 = Uniform() < (kind == 1 ? 0.25 : 0.3);
-  uint32_t l3 = v6 ? 48 : 28;
-  if (kind == 2) {  // mDNS announcement: not a DNS response of port 53
-    Packet q = udp(false);
+
+  // An mDNS announcement: not a DNS response of port 53.
+  void Mdns(bool v6) {
+    Packet q = Udp(false);
     q.app = WiredApp::kMdns;
     q.ipv6 = v6;
     q.dns_qr = true;
-    q.src = client;
+    q.src = client_;
     q.dst = v6 ? 0x3333000000fbULL : 0x01005e0000fbULL;
-    q.src_ip = client_ip;
+    q.src_ip = client_ip_;
     q.dst_ip = 0xe00000fbu;
     q.src_port = q.dst_port = 5353;
-    q.length = l2 + l3 + DnsPayloadSize(q);
-    push(q, 0);
+    q.length = l2_ + L3(v6) + DnsPayloadSize(q);
+    Push(q, 0);
+  }
+
+  // A query and (95 %) its response from port 53.
+  void Dns(bool v6) {
+    Packet query = Udp(false);
+    query.app = WiredApp::kDns;
+    query.ipv6 = v6;
+    query.xid = static_cast<uint32_t>(g_.NextRandom() & 0xffff);
+    query.src = client_;
+    query.dst = kGatewayMac;
+    query.src_ip = client_ip_;
+    query.dst_ip = server_ip_;
+    query.src_port = 49152 + static_cast<int>(g_.NextRandom() % 16000);
+    query.dst_port = 53;
+    query.length = l2_ + L3(v6) + DnsPayloadSize(query);
+    Push(query, 0);
+    if (g_.Uniform() < 0.05) return;  // no answer
+    constexpr int kRcodeWeights[] = {74, 2, 6, 12, 2, 3, 1};
+    constexpr uint8_t kRcodes[] = {0, 1, 2, 3, 4, 5, 9};
+    Packet resp = query;
+    resp.tx = true;
+    resp.seq = static_cast<uint16_t>(g_.seq_++ & 0x0fff);
+    resp.dns_qr = true;
+    resp.dns_rcode = kRcodes[Pick(kRcodeWeights, g_.Uniform())];
+    std::swap(resp.src, resp.dst);
+    std::swap(resp.src_ip, resp.dst_ip);
+    std::swap(resp.src_port, resp.dst_port);
+    resp.length = l2_ + L3(v6) + DnsPayloadSize(resp);
+    Push(resp, Ms(1, 60));
+  }
+
+ private:
+  static uint32_t L3(bool v6) { return v6 ? 48 : 28; }
+
+  int64_t Ms(int lo, int hi) {
+    return static_cast<int64_t>(lo) * 1000 +
+           static_cast<int64_t>(g_.NextRandom() % ((hi - lo) * 1000));
+  }
+
+  Packet Udp(bool from_server) {
+    Packet q;
+    q.wired = true;
+    q.ap_mac = ap_.mac;
+    q.vlan = vlan_;
+    q.proto = WiredProto::kUdp;
+    q.tx = from_server;
+    q.seq = static_cast<uint16_t>(g_.seq_++ & 0x0fff);
+    return q;
+  }
+
+  void Push(const Packet& q, int64_t gap) {
+    at_ += gap;
+    s_->packets.emplace_back(at_, q);
+  }
+
+  // A DHCP message of option 53 `type`, from the server (offer, ack, nak) or the client;
+  // yiaddr carries the client's address unless `yiaddr` is false.
+  void DhcpMessage(uint8_t type, int64_t gap, bool yiaddr = true) {
+    bool from_server = type == 2 || type == 5 || type == 6;
+    Packet q = Udp(from_server);
+    q.app = WiredApp::kDhcp;
+    q.dhcp_type = type;
+    q.xid = xid_;
+    q.fill = client_;
+    q.yiaddr = yiaddr ? client_ip_ : 0;
+    bool bound = type == 7 || type == 8;  // release, inform: from the client's address
+    if (from_server) {
+      q.src = kGatewayMac;
+      q.src_ip = server_ip_;
+      q.src_port = 67;
+      q.dst_port = 68;
+      bool bcast = type == 6;
+      q.dst = bcast ? kBroadcast : client_;
+      q.dst_ip = bcast ? 0xffffffffu : client_ip_;
+    } else {
+      q.src = client_;
+      q.src_ip = bound ? client_ip_ : 0;
+      q.src_port = 68;
+      q.dst_port = 67;
+      q.dst = type == 7 ? kGatewayMac : kBroadcast;
+      q.dst_ip = type == 7 ? server_ip_ : 0xffffffffu;
+    }
+    q.length = l2_ + 28 + kDhcpPayload;
+    Push(q, gap);
+  }
+
+  PacketGenerator& g_;
+  const ApRadio& ap_;
+  int64_t at_;
+  Script* s_;
+  int vlan_ = 0;
+  uint64_t client_ = 0;
+  uint32_t client_ip_ = 0, server_ip_ = 0;
+  uint32_t l2_ = 14;
+  uint32_t xid_ = 0;
+};
+
+void PacketGenerator::StartWiredScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                                       Script* s) {
+  WiredScript script(*this, t, ap, now_us, s);
+  constexpr int kKinds[] = {45, 50, 5};  // DHCP, DNS, mDNS
+  int kind = Pick(kKinds, Uniform());
+  if (kind == 0) {
+    script.Dhcp();
     return;
   }
-  Packet query = udp(false);
-  query.app = WiredApp::kDns;
-  query.ipv6 = v6;
-  query.xid = static_cast<uint32_t>(NextRandom() & 0xffff);
-  query.src = client;
-  query.dst = kGatewayMac;
-  query.src_ip = client_ip;
-  query.dst_ip = server_ip;
-  query.src_port = 49152 + static_cast<int>(NextRandom() % 16000);
-  query.dst_port = 53;
-  query.length = l2 + l3 + DnsPayloadSize(query);
-  push(query, 0);
-  if (Uniform() < 0.05) return;  // no answer
-  constexpr int kRcodeWeights[] = {74, 2, 6, 12, 2, 3, 1};
-  constexpr uint8_t kRcodes[] = {0, 1, 2, 3, 4, 5, 9};
-  Packet resp = query;
-  resp.tx = true;
-  resp.seq = static_cast<uint16_t>(seq_++ & 0x0fff);
-  resp.dns_qr = true;
-  resp.dns_rcode = kRcodes[Pick(kRcodeWeights, Uniform())];
-  std::swap(resp.src, resp.dst);
-  std::swap(resp.src_ip, resp.dst_ip);
-  std::swap(resp.src_port, resp.dst_port);
-  resp.length = l2 + l3 + DnsPayloadSize(resp);
-  push(resp, ms(1, 60));
+  bool v6 = Uniform() < (kind == 1 ? 0.25 : 0.3);
+  if (kind == 2) {
+    script.Mdns(v6);
+  } else {
+    script.Dns(v6);
+  }
 }
 
 bool PacketGenerator::NextConnectivity(const StreamTarget& t, const ApRadio& ap, bool wired,

@@ -209,6 +209,8 @@ class PacketGenerator {
   void BaseWired(const StreamTarget& t, const ApRadio& ap, int client_index, uint64_t r, Packet* p);
   void BaseWireless(const StreamTarget& t, const ApRadio& ap, uint64_t client, uint64_t r,
                     Packet* p);
+  class WirelessScript;  // builders of one sequence (packet_gen.cc)
+  class WiredScript;
   bool NextConnectivity(const StreamTarget& t, const ApRadio& ap, bool wired, int64_t now_us,
                         Packet* p);
   void StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us, Script* s);
