@@ -214,6 +214,22 @@ void AppendJsonEscaped(std::string_view s, std::string* out) {
   out->append(s.data() + run, s.size() - run);
 }
 
+// {"event":"data","channel":..., "data": inner} with `inner` as an object or a JSON string.
+void AppendDataEvent(std::string_view channel, std::string_view inner, bool data_as_string,
+                     std::string* out) {
+  out->append("{\"event\":\"data\",\"channel\":\"");
+  out->append(channel);
+  out->append("\",\"data\":");
+  if (data_as_string) {
+    out->push_back('"');
+    AppendJsonEscaped(inner, out);
+    out->push_back('"');
+  } else {
+    out->append(inner);
+  }
+  out->push_back('}');
+}
+
 uint16_t IpChecksum(const char* data, size_t len) {
   uint32_t sum = 0;
   for (size_t i = 0; i + 1 < len; i += 2) {
@@ -1845,17 +1861,7 @@ void PacketGenerator::MakeDataMessage(const StreamTarget& t, double now, bool da
 
   out->clear();
   out->reserve(inner.size() + t.channel.size() + 128);
-  out->append("{\"event\":\"data\",\"channel\":\"");
-  out->append(t.channel);
-  out->append("\",\"data\":");
-  if (data_as_string) {
-    out->push_back('"');
-    AppendJsonEscaped(inner, out);
-    out->push_back('"');
-  } else {
-    out->append(inner);
-  }
-  out->push_back('}');
+  AppendDataEvent(t.channel, inner, data_as_string, out);
 
   TruthDelta& d = *delta;
   d = TruthDelta{};
@@ -1886,17 +1892,7 @@ void PacketGenerator::MakeCaptureEndMessage(std::string_view channel, std::strin
   inner.append(capture_id);
   inner.append("\",\"pcap_dict\":null}");
   out->clear();
-  out->append("{\"event\":\"data\",\"channel\":\"");
-  out->append(channel);
-  out->append("\",\"data\":");
-  if (data_as_string) {
-    out->push_back('"');
-    AppendJsonEscaped(inner, out);
-    out->push_back('"');
-  } else {
-    out->append(inner);
-  }
-  out->push_back('}');
+  AppendDataEvent(channel, inner, data_as_string, out);
 }
 
 }  // namespace mpe::sim
