@@ -685,21 +685,111 @@ HttpReply SimState::Annotate(Site& site, const std::string& pcap_id, std::string
   return Json("{}");
 }
 
+namespace {
+
+// `key`: [MAC, ...] of the MACs `keep` accepts, in their order.
+template <typename Keep>
+void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs, Keep keep) {
+  w.Key(key);
+  w.StartArray();
+  for (uint64_t mac : macs) {
+    if (keep(mac)) w.String(common::FormatMac(mac));
+  }
+  w.EndArray();
+}
+
+void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs) {
+  WriteMacs(w, key, macs, [](uint64_t) { return true; });
+}
+
+// `key`: value, left out when the value is empty.
+void WriteIfSet(Writer& w, const char* key, const std::string& value) {
+  if (value.empty()) return;
+  w.Key(key);
+  w.String(value);
+}
+
+}  // namespace
+
+// JSON pieces of the REST answers that need the model's private types.
+struct SimState::Writers {
+  // The `site` object of GET /api/v1/sites/{id} and of the org's site list.
+  static void SiteObject(Writer& w, const Site& s) {
+    w.StartObject();
+    w.Key("id");
+    w.String(s.id);
+    w.Key("name");
+    w.String(s.name);
+    w.Key("org_id");
+    w.String(s.org_id);
+    w.Key("timezone");
+    w.String("UTC");
+    w.Key("country_code");
+    w.String("US");
+    w.EndObject();
+  }
+
+  // "pcap_aps" of a radio capture's status: its OK APs -> band, bandwidth, channel.
+  static void PcapAps(Writer& w, const Site& site, const Capture& c) {
+    std::vector<Band> bands = BandsOf(c.band);
+    if (bands.empty()) bands = site.stream.bands;
+    Band band = bands.empty() ? Band::k24 : bands.front();
+    w.Key("pcap_aps");
+    w.StartObject();
+    for (uint64_t mac : c.ap_macs) {
+      if (c.failed.count(mac)) continue;
+      std::string key = common::FormatMac(mac);
+      w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+      w.StartObject();
+      w.Key("band");
+      w.Int(MistBand(band));
+      w.Key("bandwidth");
+      w.Int(c.bandwidth ? *c.bandwidth : band == Band::k24 ? 20 : 80);
+      w.Key("channel");
+      w.Int(c.channel ? *c.channel : MakeApRadio(mac).channel[static_cast<int>(band)]);
+      w.Key("tcpdump_expression");
+      w.Null();
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+
+  // One item of response_pcap_search.
+  static void ListItem(Writer& w, const Site& site, const Capture& c, const std::string& url) {
+    w.StartObject();
+    if (c.listed_with_id) {
+      w.Key("id");
+      w.String(c.id);
+    }
+    w.Key("org_id");
+    w.String(site.org_id);
+    w.Key("site_id");
+    w.String(site.id);
+    w.Key("type");
+    w.String(c.type);
+    w.Key("format");
+    w.String(c.format);
+    w.Key("timestamp");
+    WriteEpoch(w, c.started);
+    w.Key("duration");
+    WriteEpoch(w, c.duration);
+    w.Key("max_num_packets");
+    w.Int(c.max_num_packets);
+    WriteMacs(w, "ap_macs", c.ap_macs);
+    w.Key("termination_reason");
+    w.String(c.termination_reason);
+    w.Key("url");
+    w.String(url);
+    w.Key("pcap_url");
+    w.String(url);
+    w.EndObject();
+  }
+};
+
 HttpReply SimState::SiteJson(const Site& s) const {
   rapidjson::StringBuffer sb;
   Writer w(sb);
-  w.StartObject();
-  w.Key("id");
-  w.String(s.id);
-  w.Key("name");
-  w.String(s.name);
-  w.Key("org_id");
-  w.String(s.org_id);
-  w.Key("timezone");
-  w.String("UTC");
-  w.Key("country_code");
-  w.String("US");
-  w.EndObject();
+  Writers::SiteObject(w, s);
   return Json(sb.GetString());
 }
 
@@ -762,19 +852,7 @@ HttpReply SimState::OrgSites(const std::string& org,
   w.StartArray();
   for (int64_t i = (page - 1) * limit; i < page * limit && i < static_cast<int64_t>(list.size());
        ++i) {
-    const Site& s = *list[i];
-    w.StartObject();
-    w.Key("id");
-    w.String(s.id);
-    w.Key("name");
-    w.String(s.name);
-    w.Key("org_id");
-    w.String(s.org_id);
-    w.Key("timezone");
-    w.String("UTC");
-    w.Key("country_code");
-    w.String("US");
-    w.EndObject();
+    Writers::SiteObject(w, *list[i]);
   }
   w.EndArray();
   HttpReply r = Json(sb.GetString());
@@ -890,91 +968,6 @@ HttpReply SimState::ChangesJson(const std::map<std::string, std::string>& q) con
   w.EndObject();
   return Json(sb.GetString());
 }
-
-namespace {
-
-// `key`: [MAC, ...] of the MACs `keep` accepts, in their order.
-template <typename Keep>
-void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs, Keep keep) {
-  w.Key(key);
-  w.StartArray();
-  for (uint64_t mac : macs) {
-    if (keep(mac)) w.String(common::FormatMac(mac));
-  }
-  w.EndArray();
-}
-
-void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs) {
-  WriteMacs(w, key, macs, [](uint64_t) { return true; });
-}
-
-// `key`: value, left out when the value is empty.
-void WriteIfSet(Writer& w, const char* key, const std::string& value) {
-  if (value.empty()) return;
-  w.Key(key);
-  w.String(value);
-}
-
-}  // namespace
-
-// JSON pieces of the REST answers that need the model's private types.
-struct SimState::Writers {
-  // "pcap_aps" of a radio capture's status: its OK APs -> band, bandwidth, channel.
-  static void PcapAps(Writer& w, const Site& site, const Capture& c) {
-    std::vector<Band> bands = BandsOf(c.band);
-    if (bands.empty()) bands = site.stream.bands;
-    Band band = bands.empty() ? Band::k24 : bands.front();
-    w.Key("pcap_aps");
-    w.StartObject();
-    for (uint64_t mac : c.ap_macs) {
-      if (c.failed.count(mac)) continue;
-      std::string key = common::FormatMac(mac);
-      w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-      w.StartObject();
-      w.Key("band");
-      w.Int(MistBand(band));
-      w.Key("bandwidth");
-      w.Int(c.bandwidth ? *c.bandwidth : band == Band::k24 ? 20 : 80);
-      w.Key("channel");
-      w.Int(c.channel ? *c.channel : MakeApRadio(mac).channel[static_cast<int>(band)]);
-      w.Key("tcpdump_expression");
-      w.Null();
-      w.EndObject();
-    }
-    w.EndObject();
-  }
-
-  // One item of response_pcap_search.
-  static void ListItem(Writer& w, const Site& site, const Capture& c, const std::string& url) {
-    w.StartObject();
-    if (c.listed_with_id) {
-      w.Key("id");
-      w.String(c.id);
-    }
-    w.Key("org_id");
-    w.String(site.org_id);
-    w.Key("site_id");
-    w.String(site.id);
-    w.Key("type");
-    w.String(c.type);
-    w.Key("format");
-    w.String(c.format);
-    w.Key("timestamp");
-    WriteEpoch(w, c.started);
-    w.Key("duration");
-    WriteEpoch(w, c.duration);
-    w.Key("max_num_packets");
-    w.Int(c.max_num_packets);
-    WriteMacs(w, "ap_macs", c.ap_macs);
-    w.Key("termination_reason");
-    w.String(c.termination_reason);
-    w.Key("url");
-    w.String(url);
-    w.Key("pcap_url");
-    w.String(url);
-    w.EndObject();
-  }
-};
 
 // response_pcap_status. Mist does not document the body when no capture runs: 404 {"detail"}
 // by default, 200 {} when the scenario says idle_status: empty (POST /sim/idle_status).
