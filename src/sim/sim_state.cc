@@ -1549,6 +1549,20 @@ bool ParseControlBody(std::string_view body, rapidjson::Document* doc) {
   return !doc->HasParseError() && doc->IsObject();
 }
 
+// Applies `set(key, value)` to each member of a /sim/ settings object in order; the first error
+// reply stops it, the settings before it stay applied. {} when every one applied.
+template <typename Set>
+HttpReply ApplySettings(std::string_view body, Set set) {
+  rapidjson::Document doc;
+  if (!ParseControlBody(body, &doc)) return Detail(400, "body must be a JSON object");
+  for (auto& m : doc.GetObject()) {
+    if (std::optional<HttpReply> error = set(std::string(m.name.GetString()), m.value)) {
+      return *error;
+    }
+  }
+  return Json("{}");
+}
+
 const char* StringMember(const rapidjson::Document& doc, const char* key) {
   return doc.HasMember(key) && doc[key].IsString() ? doc[key].GetString() : "";
 }
@@ -1629,45 +1643,41 @@ HttpReply SimState::ControlResetTruth(const ControlCall&) {
 }
 
 HttpReply SimState::ControlFaults(const ControlCall& c) {
-  rapidjson::Document doc;
-  if (!ParseControlBody(c.body, &doc)) return Detail(400, "body must be a JSON object");
   Faults f;
-  for (auto& m : doc.GetObject()) {
-    std::string key = m.name.GetString();
-    const auto& v = m.value;
-    if (key == "hang") {
-      if (!v.IsBool()) return Detail(400, "hang must be a boolean");
-      f.hang = v.GetBool();
-      continue;
-    }
-    if (!v.IsInt()) return Detail(400, key + " must be an integer");
-    auto known = std::find_if(std::begin(kIntFaults), std::end(kIntFaults),
-                              [&key](const auto& e) { return e.first == key; });
-    if (known == std::end(kIntFaults)) return Detail(400, "unknown fault '" + key + "'");
-    f.*(known->second) = v.GetInt();
-  }
-  SetFaults(f);
-  return Json("{}");
+  HttpReply reply = ApplySettings(
+      c.body, [&f](const std::string& key, const rapidjson::Value& v) -> std::optional<HttpReply> {
+        if (key == "hang") {
+          if (!v.IsBool()) return Detail(400, "hang must be a boolean");
+          f.hang = v.GetBool();
+          return std::nullopt;
+        }
+        if (!v.IsInt()) return Detail(400, key + " must be an integer");
+        auto known = std::find_if(std::begin(kIntFaults), std::end(kIntFaults),
+                                  [&key](const auto& e) { return e.first == key; });
+        if (known == std::end(kIntFaults)) return Detail(400, "unknown fault '" + key + "'");
+        f.*(known->second) = v.GetInt();
+        return std::nullopt;
+      });
+  if (reply.status == 200) SetFaults(f);  // all or nothing
+  return reply;
 }
 
-// Settings apply one by one: a bad one answers 400 after the earlier ones took effect.
 HttpReply SimState::ControlStream(const ControlCall& c) {
-  rapidjson::Document doc;
-  if (!ParseControlBody(c.body, &doc)) return Detail(400, "body must be a JSON object");
-  for (auto& m : doc.GetObject()) {
-    std::string key = m.name.GetString();
-    if (!m.value.IsNumber()) return Detail(400, key + " must be a number");
-    double v = m.value.GetDouble();
-    if (key == "limit")
-      SetStreamLimit(static_cast<int64_t>(v));
-    else if (key == "rate" && v > 0)
-      SetRate(v);
-    else if (key == "data_as_string" && v >= 0 && v <= 1)
-      SetDataAsStringRatio(v);
-    else
-      return Detail(400, "bad stream setting '" + key + "'");
-  }
-  return Json("{}");
+  return ApplySettings(
+      c.body,
+      [this](const std::string& key, const rapidjson::Value& value) -> std::optional<HttpReply> {
+        if (!value.IsNumber()) return Detail(400, key + " must be a number");
+        double v = value.GetDouble();
+        if (key == "limit")
+          SetStreamLimit(static_cast<int64_t>(v));
+        else if (key == "rate" && v > 0)
+          SetRate(v);
+        else if (key == "data_as_string" && v >= 0 && v <= 1)
+          SetDataAsStringRatio(v);
+        else
+          return Detail(400, "bad stream setting '" + key + "'");
+        return std::nullopt;
+      });
 }
 
 HttpReply SimState::ControlAddSite(const ControlCall& c) {
@@ -1702,24 +1712,23 @@ HttpReply SimState::ControlClearRequests(const ControlCall&) {
 }
 
 HttpReply SimState::ControlUsage(const ControlCall& c) {
-  rapidjson::Document doc;
-  if (!ParseControlBody(c.body, &doc)) return Detail(400, "body must be a JSON object");
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& m : doc.GetObject()) {
-    std::string key = m.name.GetString();
-    if (key == "enforce") {
-      if (!m.value.IsBool()) return Detail(400, "enforce must be a boolean");
-      usage_enforce_ = m.value.GetBool();
-    } else if (key == "other_requests" || key == "request_limit") {
-      if (!m.value.IsUint64()) return Detail(400, key + " must be a non-negative integer");
-      (key == "other_requests" ? usage_other_ : usage_limit_) = m.value.GetUint64();
-    } else if (key == "reset") {
-      usage_own_ = 0;
-    } else {
-      return Detail(400, "unknown usage setting '" + key + "'");
-    }
-  }
-  return Json("{}");
+  return ApplySettings(
+      c.body,
+      [this](const std::string& key, const rapidjson::Value& v) -> std::optional<HttpReply> {
+        if (key == "enforce") {
+          if (!v.IsBool()) return Detail(400, "enforce must be a boolean");
+          usage_enforce_ = v.GetBool();
+        } else if (key == "other_requests" || key == "request_limit") {
+          if (!v.IsUint64()) return Detail(400, key + " must be a non-negative integer");
+          (key == "other_requests" ? usage_other_ : usage_limit_) = v.GetUint64();
+        } else if (key == "reset") {
+          usage_own_ = 0;
+        } else {
+          return Detail(400, "unknown usage setting '" + key + "'");
+        }
+        return std::nullopt;
+      });
 }
 
 HttpReply SimState::ControlIdleStatus(const ControlCall& c) {
@@ -1737,25 +1746,24 @@ HttpReply SimState::ControlIdleStatus(const ControlCall& c) {
 }
 
 HttpReply SimState::ControlDownloads(const ControlCall& c) {
-  rapidjson::Document doc;
-  if (!ParseControlBody(c.body, &doc)) return Detail(400, "body must be a JSON object");
-  for (auto& m : doc.GetObject()) {
-    std::string key = m.name.GetString();
-    if (!m.value.IsString()) return Detail(400, key + " must be a string");
-    std::string v = m.value.GetString();
-    if (key == "origin") {
-      SetDownloadOrigin(v);
-    } else if (key == "mode") {
-      if (v != "ok" && v != "forbidden" && v != "not_found" && v != "not_pcap") {
-        return Detail(400, "mode must be ok, forbidden, not_found or not_pcap");
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      download_mode_ = v;
-    } else {
-      return Detail(400, "unknown downloads setting '" + key + "'");
-    }
-  }
-  return Json("{}");
+  return ApplySettings(
+      c.body,
+      [this](const std::string& key, const rapidjson::Value& value) -> std::optional<HttpReply> {
+        if (!value.IsString()) return Detail(400, key + " must be a string");
+        std::string v = value.GetString();
+        if (key == "origin") {
+          SetDownloadOrigin(v);
+        } else if (key == "mode") {
+          if (v != "ok" && v != "forbidden" && v != "not_found" && v != "not_pcap") {
+            return Detail(400, "mode must be ok, forbidden, not_found or not_pcap");
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          download_mode_ = v;
+        } else {
+          return Detail(400, "unknown downloads setting '" + key + "'");
+        }
+        return std::nullopt;
+      });
 }
 
 HttpReply SimState::ControlRemoveSite(const ControlCall& c) {
