@@ -213,20 +213,8 @@ class GroundTruth::JsonWriter {
 
   // "messages" and "lost_messages", the totals every answer starts with.
   void Totals() {
-    w_.Key("messages");
-    w_.StartObject();
-    w_.Key("data");
-    w_.Uint64(t_.data_);
-    w_.Key("capture_end");
-    w_.Uint64(t_.capture_end_);
-    w_.EndObject();
-    w_.Key("lost_messages");
-    w_.StartObject();
-    w_.Key("cumulative");
-    w_.Int64(t_.lost_cumulative_);
-    w_.Key("per_message");
-    w_.Int64(t_.lost_per_message_);
-    w_.EndObject();
+    Pair("messages", "data", t_.data_, "capture_end", t_.capture_end_);
+    Pair("lost_messages", "cumulative", t_.lost_cumulative_, "per_message", t_.lost_per_message_);
   }
 
   // "connections", "drops" and "subscriptions", the totals every answer ends with.
@@ -271,6 +259,25 @@ class GroundTruth::JsonWriter {
   template <typename Map, typename Labels>
   void CountFamily(const char* name, const Map& map, Labels labels) {
     Family(name, map, labels, [this](uint64_t v) { Value(v); });
+  }
+  // key: {a: va, b: vb}
+  template <typename A, typename B>
+  void Pair(const char* key, const char* a, A va, const char* b, B vb) {
+    w_.Key(key);
+    w_.StartObject();
+    w_.Key(a);
+    Number(va);
+    w_.Key(b);
+    Number(vb);
+    w_.EndObject();
+  }
+  void Number(uint64_t v) { w_.Uint64(v); }
+  void Number(int64_t v) { w_.Int64(v); }
+  // Two families of one Counter map: its counts and its bytes.
+  template <typename Map, typename Labels>
+  void CountsAndBytes(const char* counts, const char* bytes, const Map& map, Labels labels) {
+    Family(counts, map, labels, [this](const GroundTruth::Counter& v) { Value(v.count); });
+    Family(bytes, map, labels, [this](const GroundTruth::Counter& v) { Bytes(v.bytes); });
   }
   void Value(uint64_t v) {
     w_.Key("value");
@@ -322,10 +329,7 @@ class GroundTruth::JsonWriter {
       Label("interface", std::get<2>(k) == 0 ? "radiotap" : "wired");
       Label("direction", std::get<3>(k) == 0 ? "tx" : "rx");
     };
-    Family("mist_pcap_packets_total", t_.packets_, labels,
-           [this](const GroundTruth::Counter& v) { Value(v.count); });
-    Family("mist_pcap_bytes_total", t_.packets_, labels,
-           [this](const GroundTruth::Counter& v) { Bytes(v.bytes); });
+    CountsAndBytes("mist_pcap_packets_total", "mist_pcap_bytes_total", t_.packets_, labels);
   }
 
   void WirelessFamilies() {
@@ -364,10 +368,8 @@ class GroundTruth::JsonWriter {
       Label("protocol", WiredProtoName(static_cast<WiredProto>(std::get<2>(k))));
       Label("vlan", std::get<3>(k) < 0 ? std::string("none") : std::to_string(std::get<3>(k)));
     };
-    Family("mist_pcap_wired_packets_total", t_.wired_, labels,
-           [this](const GroundTruth::Counter& v) { Value(v.count); });
-    Family("mist_pcap_wired_bytes_total", t_.wired_, labels,
-           [this](const GroundTruth::Counter& v) { Bytes(v.bytes); });
+    CountsAndBytes("mist_pcap_wired_packets_total", "mist_pcap_wired_bytes_total", t_.wired_,
+                   labels);
   }
 
   // Per site: lost_messages (sites that lost any) and messages by event (non-zero ones).
