@@ -211,6 +211,20 @@ class GroundTruth::JsonWriter {
  public:
   JsonWriter(const GroundTruth& t, Writer& w) : t_(t), w_(w) {}
 
+  // The whole answer under the truth's lock: the totals, and every series when `families`.
+  static std::string Snapshot(const GroundTruth& t, bool families) {
+    std::lock_guard<std::mutex> lock(t.mu_);
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    JsonWriter json(t, w);
+    w.StartObject();
+    json.Totals();
+    if (families) json.Families();
+    json.Connections();
+    w.EndObject();
+    return sb.GetString();
+  }
+
   // "messages" and "lost_messages", the totals every answer starts with.
   void Totals() {
     Pair("messages", "data", t_.data_, "capture_end", t_.capture_end_);
@@ -490,29 +504,8 @@ class GroundTruth::JsonWriter {
   Writer& w_;
 };
 
-std::string GroundTruth::SummaryJson() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  JsonWriter json(*this, w);
-  w.StartObject();
-  json.Totals();
-  json.Connections();
-  w.EndObject();
-  return sb.GetString();
-}
+std::string GroundTruth::SummaryJson() const { return JsonWriter::Snapshot(*this, false); }
 
-std::string GroundTruth::ToJson() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  JsonWriter json(*this, w);
-  w.StartObject();
-  json.Totals();
-  json.Families();
-  json.Connections();
-  w.EndObject();
-  return sb.GetString();
-}
+std::string GroundTruth::ToJson() const { return JsonWriter::Snapshot(*this, true); }
 
 }  // namespace mpe::sim
