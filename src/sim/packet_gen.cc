@@ -1032,6 +1032,36 @@ void BuildPcap(const Packet& p, int max_pkt_len, std::string* out, PacketLayout*
   (*out)[caplen_at + 3] = static_cast<char>(caplen >> 24);
 }
 
+namespace {
+
+// The "info" text tshark shows for a base-mix wired packet.
+void FormatWiredInfo(const Packet& p, char* info, size_t n) {
+  switch (p.proto) {
+    case WiredProto::kTcp: {
+      uint32_t payload = p.length - (p.vlan > 0 ? 18 : 14) - 40;
+      std::snprintf(info, n, "%d > %d [%s] Seq=%u Ack=5000 Win=502 Len=%u", p.src_port, p.dst_port,
+                    payload ? "PSH, ACK" : "ACK", 1000u + p.seq, payload);
+      break;
+    }
+    case WiredProto::kUdp:
+      std::snprintf(info, n, "%d > %d Len=%u", p.src_port, p.dst_port,
+                    p.length - (p.vlan > 0 ? 18 : 14) - (p.ipv6 ? 48 : 28));
+      break;
+    case WiredProto::kIcmp:
+      std::snprintf(info, n, "Echo (ping) %s id=0x0001, seq=%u/%u, ttl=64",
+                    p.tx ? "reply" : "request", p.seq, ((p.seq & 0xff) << 8) | (p.seq >> 8));
+      break;
+    default: {
+      std::string dst_ip, src_ip;
+      AppendIp(&dst_ip, p.dst_ip);
+      AppendIp(&src_ip, p.src_ip);
+      std::snprintf(info, n, "Who has %s? Tell %s", dst_ip.c_str(), src_ip.c_str());
+    }
+  }
+}
+
+}  // namespace
+
 void AppendPcapDict(const Packet& p, std::string* out) {
   out->push_back('{');
   char info[160];
@@ -1058,28 +1088,7 @@ void AppendPcapDict(const Packet& p, std::string* out) {
     if (p.src_port >= 0) AppendIntField(out, "src_port", p.src_port);
     if (p.dst_port >= 0) AppendIntField(out, "dst_port", p.dst_port);
     AppendStr(out, "proto", WiredProtoName(p.proto));
-    switch (p.proto) {
-      case WiredProto::kTcp: {
-        uint32_t payload = p.length - (p.vlan > 0 ? 18 : 14) - 40;
-        std::snprintf(info, sizeof info, "%d > %d [%s] Seq=%u Ack=5000 Win=502 Len=%u", p.src_port,
-                      p.dst_port, payload ? "PSH, ACK" : "ACK", 1000u + p.seq, payload);
-        break;
-      }
-      case WiredProto::kUdp:
-        std::snprintf(info, sizeof info, "%d > %d Len=%u", p.src_port, p.dst_port,
-                      p.length - (p.vlan > 0 ? 18 : 14) - (p.ipv6 ? 48 : 28));
-        break;
-      case WiredProto::kIcmp:
-        std::snprintf(info, sizeof info, "Echo (ping) %s id=0x0001, seq=%u/%u, ttl=64",
-                      p.tx ? "reply" : "request", p.seq, ((p.seq & 0xff) << 8) | (p.seq >> 8));
-        break;
-      default: {
-        std::string dst_ip, src_ip;
-        AppendIp(&dst_ip, p.dst_ip);
-        AppendIp(&src_ip, p.src_ip);
-        std::snprintf(info, sizeof info, "Who has %s? Tell %s", dst_ip.c_str(), src_ip.c_str());
-      }
-    }
+    FormatWiredInfo(p, info, sizeof info);
   } else {
     AppendIntField(out, "channel_frequency", p.frequency);
     AppendIntField(out, "channel", p.channel);
