@@ -8,8 +8,10 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 #include <random>
+#include <type_traits>
 
 #include "common/mac.h"
 #include "common/units.h"
