@@ -1034,6 +1034,18 @@ void BuildPcap(const Packet& p, int max_pkt_len, std::string* out, PacketLayout*
 
 namespace {
 
+// "key":"<address>", with the IPv6 address derived from `v4` when `ipv6` (see Ip6Of).
+void AppendIpField(std::string* out, std::string_view key, uint32_t v4, bool ipv6) {
+  AppendKey(out, key);
+  out->push_back('"');
+  if (ipv6) {
+    out->append(FormatIp6(Ip6Of(v4)));
+  } else {
+    AppendIp(out, v4);
+  }
+  out->append("\",");
+}
+
 // The "info" text tshark shows for a base-mix wired packet.
 void FormatWiredInfo(const Packet& p, char* info, size_t n) {
   switch (p.proto) {
@@ -1069,22 +1081,8 @@ void AppendPcapDict(const Packet& p, std::string* out) {
     AppendMacField(out, "dst_mac", p.dst);
     AppendMacField(out, "src_mac", p.src);
     if (p.vlan > 0) AppendIntField(out, "vlan", p.vlan);
-    AppendKey(out, "src_ip");
-    out->push_back('"');
-    if (p.ipv6) {
-      out->append(FormatIp6(Ip6Of(p.src_ip)));
-    } else {
-      AppendIp(out, p.src_ip);
-    }
-    out->append("\",");
-    AppendKey(out, "dst_ip");
-    out->push_back('"');
-    if (p.ipv6) {
-      out->append(FormatIp6(Ip6Of(p.dst_ip)));
-    } else {
-      AppendIp(out, p.dst_ip);
-    }
-    out->append("\",");
+    AppendIpField(out, "src_ip", p.src_ip, p.ipv6);
+    AppendIpField(out, "dst_ip", p.dst_ip, p.ipv6);
     if (p.src_port >= 0) AppendIntField(out, "src_port", p.src_port);
     if (p.dst_port >= 0) AppendIntField(out, "dst_port", p.dst_port);
     AppendStr(out, "proto", WiredProtoName(p.proto));
