@@ -756,6 +756,16 @@ struct SimState::Writers {
     w.EndObject();
   }
 
+  // org_id, site_id and type: whose capture it is, in start replies and list items.
+  static void Owner(Writer& w, const Site& site, const Capture& c) {
+    w.Key("org_id");
+    w.String(site.org_id);
+    w.Key("site_id");
+    w.String(site.id);
+    w.Key("type");
+    w.String(c.type);
+  }
+
   // One item of response_pcap_search.
   static void ListItem(Writer& w, const Site& site, const Capture& c, const std::string& url) {
     w.StartObject();
@@ -763,12 +773,7 @@ struct SimState::Writers {
       w.Key("id");
       w.String(c.id);
     }
-    w.Key("org_id");
-    w.String(site.org_id);
-    w.Key("site_id");
-    w.String(site.id);
-    w.Key("type");
-    w.String(c.type);
+    Owner(w, site, c);
     w.Key("format");
     w.String(c.format);
     w.Key("timestamp");
@@ -1025,12 +1030,7 @@ HttpReply SimState::StartReply(const Site& site) const {
   w.StartObject();
   w.Key("id");
   w.String(c.id);
-  w.Key("org_id");
-  w.String(site.org_id);
-  w.Key("site_id");
-  w.String(site.id);
-  w.Key("type");
-  w.String(c.type);
+  Writers::Owner(w, site, c);
   w.Key("timestamp");
   w.Double(c.started);
   w.Key("expiry");
@@ -1565,6 +1565,11 @@ HttpReply ApplySettings(std::string_view body, Set set) {
   return Json("{}");
 }
 
+// A control body that must carry the string member `key`.
+bool ParseControlBodyWith(std::string_view body, const char* key, rapidjson::Document* doc) {
+  return ParseControlBody(body, doc) && doc->HasMember(key) && (*doc)[key].IsString();
+}
+
 const char* StringMember(const rapidjson::Document& doc, const char* key) {
   return doc.HasMember(key) && doc[key].IsString() ? doc[key].GetString() : "";
 }
@@ -1684,7 +1689,7 @@ HttpReply SimState::ControlStream(const ControlCall& c) {
 
 HttpReply SimState::ControlAddSite(const ControlCall& c) {
   rapidjson::Document doc;
-  if (!ParseControlBody(c.body, &doc) || !doc.HasMember("id") || !doc["id"].IsString()) {
+  if (!ParseControlBodyWith(c.body, "id", &doc)) {
     return Detail(400, "body must be {\"org_id\", \"id\", \"name\", \"aps\"}");
   }
   std::string org = StringMember(doc, "org_id");
@@ -1735,7 +1740,7 @@ HttpReply SimState::ControlUsage(const ControlCall& c) {
 
 HttpReply SimState::ControlIdleStatus(const ControlCall& c) {
   rapidjson::Document doc;
-  if (!ParseControlBody(c.body, &doc) || !doc.HasMember("answer") || !doc["answer"].IsString()) {
+  if (!ParseControlBodyWith(c.body, "answer", &doc)) {
     return Detail(400, "body must be {\"answer\": \"not_found\" | \"empty\"}");
   }
   std::string answer = doc["answer"].GetString();
