@@ -217,6 +217,108 @@ std::optional<common::Error> CheckNested(const Field& f, const rapidjson::Value&
   return std::nullopt;
 }
 
+using Given = std::map<std::string, const rapidjson::Value*>;  // valid fields by name
+
+std::optional<common::Error> CheckString(const Field& f, const rapidjson::Value& v,
+                                         const std::string& for_type) {
+  const std::string name = f.name;
+  if (!v.IsString()) {
+    return Bad(name + ": expected a string" + (f.nullable ? " or null" : "") + for_type + ", got " +
+               JsonTypeName(v));
+  }
+  std::string s = v.GetString();
+  if (!f.enum_values.empty() &&
+      std::find(f.enum_values.begin(), f.enum_values.end(), s) == f.enum_values.end()) {
+    return Bad(name + ": \"" + s + "\" is not one of " + Join(f.enum_values) + for_type);
+  }
+  if (f.mac && !common::ParseMac(s)) {
+    return Bad(name + ": \"" + s + "\" is not a MAC address" + for_type);
+  }
+  return std::nullopt;
+}
+
+std::optional<common::Error> CheckInt(const Field& f, const rapidjson::Value& v,
+                                      const std::string& for_type) {
+  const std::string name = f.name;
+  int64_t n = 0;
+  if (!IsInteger(v, &n)) {
+    return Bad(name + ": expected an integer" + (f.nullable ? " or null" : "") + for_type +
+               ", got " + JsonTypeName(v));
+  }
+  if (f.range && (n < f.range->first || n > f.range->second)) {
+    return Bad(name + ": " + std::to_string(n) + " is out of range " +
+               std::to_string(f.range->first) + ".." + std::to_string(f.range->second) + for_type);
+  }
+  if (!f.int_enum.empty() &&
+      std::find(f.int_enum.begin(), f.int_enum.end(), n) == f.int_enum.end()) {
+    std::vector<std::string> allowed;
+    for (int64_t a : f.int_enum) allowed.push_back(std::to_string(a));
+    return Bad(name + ": " + std::to_string(n) + " is not one of " + Join(allowed) + for_type);
+  }
+  return std::nullopt;
+}
+
+// A non-null value of a declared field against its schema (nested objects fill req->devices).
+std::optional<common::Error> CheckValue(const Field& f, const rapidjson::Value& v,
+                                        const std::string& for_type, CaptureRequest* req) {
+  switch (f.kind) {
+    case Kind::kString:
+      return CheckString(f, v, for_type);
+    case Kind::kInt:
+      return CheckInt(f, v, for_type);
+    case Kind::kBool:
+      if (!v.IsBool()) {
+        return Bad(std::string(f.name) + ": expected a boolean" + for_type + ", got " +
+                   JsonTypeName(v));
+      }
+      return std::nullopt;
+    case Kind::kObject:
+      return CheckNested(f, v, req);
+  }
+  return std::nullopt;
+}
+
+// The rule of the body's "type", or the error naming the field.
+common::Result<const TypeRule*> RuleOf(const rapidjson::Document& doc) {
+  if (!doc.HasMember("type")) return Bad("type: required (one of " + Join(CaptureTypes()) + ")");
+  if (!doc["type"].IsString()) {
+    return Bad(std::string("type: expected a string, got ") + JsonTypeName(doc["type"]));
+  }
+  std::string type = doc["type"].GetString();
+  auto rule = std::find_if(Rules().begin(), Rules().end(),
+                           [&](const TypeRule& r) { return r.type == type; });
+  if (rule == Rules().end()) {
+    return Bad("type: \"" + type + "\" is not one of " + Join(CaptureTypes()));
+  }
+  return &*rule;
+}
+
+// The request's values from the validated fields; the type's defaults for the others.
+void FillRequest(const TypeRule& rule, const Given& given, CaptureRequest* req) {
+  auto str = [&](const char* k, std::string* out) {
+    if (given.count(k)) *out = given.at(k)->GetString();
+  };
+  auto num = [&](const char* k) -> std::optional<int> {
+    if (!given.count(k)) return std::nullopt;
+    int64_t n = 0;
+    IsInteger(*given.at(k), &n);
+    return static_cast<int>(n);
+  };
+  req->format = rule.default_format.empty() ? "stream" : rule.default_format;
+  str("format", &req->format);
+  str("client_mac", &req->client_mac);
+  str("ssid", &req->ssid);
+  str("band", &req->band);
+  str("tcpdump_expression", &req->tcpdump_expression);
+  if (given.count("includes_mcast")) req->includes_mcast = given.at("includes_mcast")->GetBool();
+  if (given.count("ap_mac")) req->ap_mac = common::ParseMac(given.at("ap_mac")->GetString());
+  if (auto n = num("duration")) req->duration = *n;
+  if (auto n = num("num_packets")) req->num_packets = *n;
+  if (auto n = num("max_pkt_len")) req->max_pkt_len = *n;
+  req->channel = num("channel");
+  req->bandwidth = num("bandwidth");
+}
+
 }  // namespace
 
 const std::vector<std::string>& CaptureTypes() {
@@ -240,25 +342,18 @@ common::Result<CaptureRequest> ParseCaptureRequest(std::string_view body) {
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError()) return Bad("JSON parse error - the body is not valid JSON");
   if (!doc.IsObject()) return Bad("body: expected a JSON object");
-  if (!doc.HasMember("type")) return Bad("type: required (one of " + Join(CaptureTypes()) + ")");
-  if (!doc["type"].IsString()) {
-    return Bad(std::string("type: expected a string, got ") + JsonTypeName(doc["type"]));
-  }
+  auto rule = RuleOf(doc);
+  if (!rule.ok()) return rule.error();
   CaptureRequest req;
-  req.type = doc["type"].GetString();
-  auto rule = std::find_if(Rules().begin(), Rules().end(),
-                           [&](const TypeRule& r) { return r.type == req.type; });
-  if (rule == Rules().end()) {
-    return Bad("type: \"" + req.type + "\" is not one of " + Join(CaptureTypes()));
-  }
+  req.type = (*rule)->type;
   const std::string for_type = " for type " + req.type;
-  std::map<std::string, const rapidjson::Value*> given;
+  Given given;
   for (const auto& m : doc.GetObject()) {
     std::string name = m.name.GetString();
     if (name == "type") continue;
-    auto f = std::find_if(rule->fields.begin(), rule->fields.end(),
+    auto f = std::find_if((*rule)->fields.begin(), (*rule)->fields.end(),
                           [&](const Field& x) { return name == x.name; });
-    if (f == rule->fields.end()) {
+    if (f == (*rule)->fields.end()) {
       req.ignored_fields.push_back(name);
       continue;
     }
@@ -267,78 +362,13 @@ common::Result<CaptureRequest> ParseCaptureRequest(std::string_view body) {
       if (!f->nullable) return Bad(name + ": must not be null" + for_type);
       continue;
     }
-    switch (f->kind) {
-      case Kind::kString: {
-        if (!v.IsString()) {
-          return Bad(name + ": expected a string" + (f->nullable ? " or null" : "") + for_type +
-                     ", got " + JsonTypeName(v));
-        }
-        std::string s = v.GetString();
-        if (!f->enum_values.empty() &&
-            std::find(f->enum_values.begin(), f->enum_values.end(), s) == f->enum_values.end()) {
-          return Bad(name + ": \"" + s + "\" is not one of " + Join(f->enum_values) + for_type);
-        }
-        if (f->mac && !common::ParseMac(s)) {
-          return Bad(name + ": \"" + s + "\" is not a MAC address" + for_type);
-        }
-        break;
-      }
-      case Kind::kInt: {
-        int64_t n = 0;
-        if (!IsInteger(v, &n)) {
-          return Bad(name + ": expected an integer" + (f->nullable ? " or null" : "") + for_type +
-                     ", got " + JsonTypeName(v));
-        }
-        if (f->range && (n < f->range->first || n > f->range->second)) {
-          return Bad(name + ": " + std::to_string(n) + " is out of range " +
-                     std::to_string(f->range->first) + ".." + std::to_string(f->range->second) +
-                     for_type);
-        }
-        if (!f->int_enum.empty() &&
-            std::find(f->int_enum.begin(), f->int_enum.end(), n) == f->int_enum.end()) {
-          std::vector<std::string> allowed;
-          for (int64_t a : f->int_enum) allowed.push_back(std::to_string(a));
-          return Bad(name + ": " + std::to_string(n) + " is not one of " + Join(allowed) +
-                     for_type);
-        }
-        break;
-      }
-      case Kind::kBool:
-        if (!v.IsBool()) {
-          return Bad(name + ": expected a boolean" + for_type + ", got " + JsonTypeName(v));
-        }
-        break;
-      case Kind::kObject:
-        if (auto e = CheckNested(*f, v, &req)) return *e;
-        break;
-    }
+    if (auto e = CheckValue(*f, v, for_type, &req)) return *e;
     given[name] = &v;
   }
-  for (const std::string& r : rule->required) {
+  for (const std::string& r : (*rule)->required) {
     if (!given.count(r)) return Bad(r + ": required" + for_type);
   }
-  auto str = [&](const char* k, std::string* out) {
-    if (given.count(k)) *out = given[k]->GetString();
-  };
-  auto num = [&](const char* k) -> std::optional<int> {
-    if (!given.count(k)) return std::nullopt;
-    int64_t n = 0;
-    IsInteger(*given[k], &n);
-    return static_cast<int>(n);
-  };
-  req.format = rule->default_format.empty() ? "stream" : rule->default_format;
-  str("format", &req.format);
-  str("client_mac", &req.client_mac);
-  str("ssid", &req.ssid);
-  str("band", &req.band);
-  str("tcpdump_expression", &req.tcpdump_expression);
-  if (given.count("includes_mcast")) req.includes_mcast = given["includes_mcast"]->GetBool();
-  if (given.count("ap_mac")) req.ap_mac = common::ParseMac(given["ap_mac"]->GetString());
-  if (auto n = num("duration")) req.duration = *n;
-  if (auto n = num("num_packets")) req.num_packets = *n;
-  if (auto n = num("max_pkt_len")) req.max_pkt_len = *n;
-  req.channel = num("channel");
-  req.bandwidth = num("bandwidth");
+  FillRequest(**rule, given, &req);
   return req;
 }
 

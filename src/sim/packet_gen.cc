@@ -17,29 +17,32 @@ struct FrameDef {
   uint8_t fc_subtype;
   int weight;     // share in percent
   int direction;  // 0 AP transmits, 1 AP receives, 2 either
+  // Length of the 802.11 frame (no FCS): min_len + r % (max_len - min_len), min_len when equal.
+  uint16_t min_len;
+  uint16_t max_len;
 };
 
 constexpr FrameDef kFrames[kFrameKindCount] = {
-    {"Management", "Beacon", 0, 8, 19, 0},
-    {"Management", "Probe Request", 0, 4, 6, 1},
-    {"Management", "Probe Response", 0, 5, 6, 0},
-    {"Management", "Authentication", 0, 11, 2, 2},
-    {"Management", "Association Request", 0, 0, 1, 1},
-    {"Management", "Association Response", 0, 1, 1, 0},
-    {"Management", "Reassociation Request", 0, 2, 1, 1},
-    {"Management", "Reassociation Response", 0, 3, 1, 0},
-    {"Management", "Deauthentication", 0, 12, 1, 2},
-    {"Management", "Disassociation", 0, 10, 1, 2},
-    {"Management", "Action", 0, 13, 3, 2},
-    {"Control", "ACK", 1, 13, 10, 2},
-    {"Control", "RTS", 1, 11, 3, 2},
-    {"Control", "CTS", 1, 12, 3, 2},
-    {"Control", "Block Ack", 1, 9, 4, 2},
-    {"Control", "Block Ack Request", 1, 8, 2, 2},
-    {"Data", "Data", 2, 0, 6, 2},
-    {"Data", "QoS Data", 2, 8, 24, 2},
-    {"Data", "Null", 2, 4, 3, 1},
-    {"Data", "QoS Null", 2, 12, 3, 1},
+    {"Management", "Beacon", 0, 8, 19, 0, 160, 380},
+    {"Management", "Probe Request", 0, 4, 6, 1, 60, 180},
+    {"Management", "Probe Response", 0, 5, 6, 0, 160, 380},
+    {"Management", "Authentication", 0, 11, 2, 2, 30, 30},
+    {"Management", "Association Request", 0, 0, 1, 1, 120, 260},
+    {"Management", "Association Response", 0, 1, 1, 0, 100, 220},
+    {"Management", "Reassociation Request", 0, 2, 1, 1, 130, 270},
+    {"Management", "Reassociation Response", 0, 3, 1, 0, 100, 220},
+    {"Management", "Deauthentication", 0, 12, 1, 2, 26, 26},
+    {"Management", "Disassociation", 0, 10, 1, 2, 26, 26},
+    {"Management", "Action", 0, 13, 3, 2, 30, 64},
+    {"Control", "ACK", 1, 13, 10, 2, 10, 10},
+    {"Control", "RTS", 1, 11, 3, 2, 16, 16},
+    {"Control", "CTS", 1, 12, 3, 2, 10, 10},
+    {"Control", "Block Ack", 1, 9, 4, 2, 28, 28},
+    {"Control", "Block Ack Request", 1, 8, 2, 2, 20, 20},
+    {"Data", "Data", 2, 0, 6, 2, 60, 1560},
+    {"Data", "QoS Data", 2, 8, 24, 2, 62, 1562},
+    {"Data", "Null", 2, 4, 3, 1, 24, 24},
+    {"Data", "QoS Null", 2, 12, 3, 1, 26, 26},
 };
 
 enum class RateEncoding : uint8_t { kLegacy, kHt, kVht, kHe };
@@ -211,6 +214,22 @@ void AppendJsonEscaped(std::string_view s, std::string* out) {
   out->append(s.data() + run, s.size() - run);
 }
 
+// {"event":"data","channel":..., "data": inner} with `inner` as an object or a JSON string.
+void AppendDataEvent(std::string_view channel, std::string_view inner, bool data_as_string,
+                     std::string* out) {
+  out->append("{\"event\":\"data\",\"channel\":\"");
+  out->append(channel);
+  out->append("\",\"data\":");
+  if (data_as_string) {
+    out->push_back('"');
+    AppendJsonEscaped(inner, out);
+    out->push_back('"');
+  } else {
+    out->append(inner);
+  }
+  out->push_back('}');
+}
+
 uint16_t IpChecksum(const char* data, size_t len) {
   uint32_t sum = 0;
   for (size_t i = 0; i + 1 < len; i += 2) {
@@ -222,48 +241,10 @@ uint16_t IpChecksum(const char* data, size_t len) {
 
 // Length of the 802.11 frame (no FCS) for a kind; body sizes vary with `r`.
 uint32_t FrameLength(FrameKind k, uint64_t r) {
-  auto range = [r](uint32_t lo, uint32_t hi) { return lo + static_cast<uint32_t>(r % (hi - lo)); };
-  switch (k) {
-    case FrameKind::kBeacon:
-    case FrameKind::kProbeResponse:
-      return range(160, 380);
-    case FrameKind::kProbeRequest:
-      return range(60, 180);
-    case FrameKind::kAuthentication:
-      return 30;
-    case FrameKind::kAssociationRequest:
-      return range(120, 260);
-    case FrameKind::kAssociationResponse:
-    case FrameKind::kReassociationResponse:
-      return range(100, 220);
-    case FrameKind::kReassociationRequest:
-      return range(130, 270);
-    case FrameKind::kDeauthentication:
-    case FrameKind::kDisassociation:
-      return 26;
-    case FrameKind::kAction:
-      return range(30, 64);
-    case FrameKind::kAck:
-    case FrameKind::kCts:
-      return 10;
-    case FrameKind::kRts:
-      return 16;
-    case FrameKind::kBlockAck:
-      return 28;
-    case FrameKind::kBlockAckRequest:
-      return 20;
-    case FrameKind::kData:
-      return range(60, 1560);
-    case FrameKind::kQosData:
-      return range(62, 1562);
-    case FrameKind::kNull:
-      return 24;
-    case FrameKind::kQosNull:
-      return 26;
-    case FrameKind::kCount:
-      break;
-  }
-  return 24;
+  if (k >= FrameKind::kCount) return 24;
+  const FrameDef& def = kFrames[static_cast<int>(k)];
+  if (def.max_len == def.min_len) return def.min_len;
+  return def.min_len + static_cast<uint32_t>(r % (def.max_len - def.min_len));
 }
 
 void AppendSsidIe(std::string* b) {
@@ -520,29 +501,17 @@ void BuildRadiotap(const Packet& p, std::string* b) {
   (*b)[start + 3] = static_cast<char>(len >> 8);
 }
 
-// The full 802.11 frame of `p` (frame_len bytes).
-void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt, PacketLayout* L) {
-  const FrameDef& def = kFrames[static_cast<int>(p.frame)];
-  size_t start = b->size();
-  L->start[static_cast<int>(Layer::kDot11)] = static_cast<int32_t>(start - pkt);
-  uint8_t flags = 0;
-  bool data_kind = def.fc_type == 2;
-  if (data_kind) flags = (p.tx ? 0x02 : 0x01);  // FromDS when the AP sends, else ToDS
-  bool protect = (p.frame == FrameKind::kData || p.frame == FrameKind::kQosData) && p.protect;
-  if (protect) flags |= 0x40;
-  if (p.retry && def.fc_type != 1) flags |= 0x08;
-  Put8(b, static_cast<uint8_t>((def.fc_subtype << 4) | (def.fc_type << 2)));
-  Put8(b, flags);
-  PutLe16(b, def.fc_type == 1 ? 44 : 0);  // duration
+// Control frames carry addresses (and the Block Ack fields) only; false for other kinds.
+bool PutControlFrame(const Packet& p, std::string* b) {
   switch (p.frame) {
     case FrameKind::kAck:
     case FrameKind::kCts:
       PutMac(b, p.dst);
-      return;
+      return true;
     case FrameKind::kRts:
       PutMac(b, p.dst);
       PutMac(b, p.src);
-      return;
+      return true;
     case FrameKind::kBlockAck:
       PutMac(b, p.dst);
       PutMac(b, p.src);
@@ -550,17 +519,20 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
       PutLe16(b, static_cast<uint16_t>(p.seq << 4));
       PutLe32(b, 0xffffffff);
       PutLe32(b, 0x0000ffff);
-      return;
+      return true;
     case FrameKind::kBlockAckRequest:
       PutMac(b, p.dst);
       PutMac(b, p.src);
       PutLe16(b, 0x0004);
       PutLe16(b, static_cast<uint16_t>(p.seq << 4));
-      return;
+      return true;
     default:
-      break;
+      return false;
   }
-  // Three-address frames.
+}
+
+// The three addresses, sequence control and (QoS frames) QoS control.
+void PutThreeAddressHeader(const Packet& p, bool data_kind, std::string* b) {
   uint64_t a1 = p.dst, a2 = p.src, a3 = p.bssid;
   if (data_kind) {
     if (p.tx) {  // FromDS: DA, BSSID, SA
@@ -578,22 +550,35 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
   PutMac(b, a3);
   PutLe16(b, static_cast<uint16_t>(p.seq << 4));
   if (p.frame == FrameKind::kQosData || p.frame == FrameKind::kQosNull) PutLe16(b, 0x0000);
+}
+
+void PutBeaconBody(const Packet& p, std::string* b) {
+  int64_t us = Micros(p.timestamp);
+  PutLe32(b, static_cast<uint32_t>(us));
+  PutLe32(b, static_cast<uint32_t>(us >> 32));
+  PutLe16(b, 100);     // beacon interval
+  PutLe16(b, 0x0431);  // capabilities
+  AppendSsidIe(b);
+  if (p.band == Band::k24) {
+    Put8(b, 3);
+    Put8(b, 1);
+    Put8(b, static_cast<uint8_t>(p.channel));
+  }
+}
+
+// Fixed fields of a management frame, the CCMP header or EAPOL body of a data frame; L->need
+// ends at the status or reason code. The frame started at `start`.
+void PutDot11Body(const Packet& p, uint32_t frame_len, bool protect, size_t start, std::string* b,
+                  size_t pkt, PacketLayout* L) {
+  auto code = [&](int value, int absent) {
+    PutLe16(b, static_cast<uint16_t>(value < 0 ? absent : value));
+    L->need = static_cast<uint32_t>(b->size() - pkt);
+  };
   switch (p.frame) {
     case FrameKind::kBeacon:
-    case FrameKind::kProbeResponse: {
-      int64_t us = Micros(p.timestamp);
-      PutLe32(b, static_cast<uint32_t>(us));
-      PutLe32(b, static_cast<uint32_t>(us >> 32));
-      PutLe16(b, 100);     // beacon interval
-      PutLe16(b, 0x0431);  // capabilities
-      AppendSsidIe(b);
-      if (p.band == Band::k24) {
-        Put8(b, 3);
-        Put8(b, 1);
-        Put8(b, static_cast<uint8_t>(p.channel));
-      }
+    case FrameKind::kProbeResponse:
+      PutBeaconBody(p, b);
       break;
-    }
     case FrameKind::kProbeRequest:
       Put8(b, 0);
       Put8(b, 0);  // wildcard SSID
@@ -604,38 +589,30 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
     case FrameKind::kAuthentication:
       PutLe16(b, p.auth_alg);
       PutLe16(b, p.auth_seq ? p.auth_seq : (p.tx ? 2 : 1));
-      PutLe16(b, static_cast<uint16_t>(p.status < 0 ? 0 : p.status));
-      L->need = static_cast<uint32_t>(b->size() - pkt);
+      code(p.status, 0);
       if (p.auth_alg == 3) {
         PutLe16(b, 19);  // SAE finite cyclic group; scalar/element/token/confirm follow
         PutRandom(b, frame_len - std::min<size_t>(frame_len, b->size() - start), p.fill);
       }
       break;
     case FrameKind::kAssociationRequest:
-      PutLe16(b, 0x0431);
-      PutLe16(b, 10);
-      AppendSsidIe(b);
-      break;
     case FrameKind::kReassociationRequest:
       PutLe16(b, 0x0431);
       PutLe16(b, 10);
-      PutMac(b, p.bssid);
+      if (p.frame == FrameKind::kReassociationRequest) PutMac(b, p.bssid);
       AppendSsidIe(b);
       break;
     case FrameKind::kAssociationResponse:
     case FrameKind::kReassociationResponse:
       PutLe16(b, 0x0431);
-      PutLe16(b, static_cast<uint16_t>(p.status < 0 ? 0 : p.status));
-      L->need = static_cast<uint32_t>(b->size() - pkt);
+      code(p.status, 0);
       PutLe16(b, p.status > 0 ? 0 : 0xc001);
       break;
     case FrameKind::kDeauthentication:
-      PutLe16(b, static_cast<uint16_t>(p.reason < 0 ? 3 : p.reason));
-      L->need = static_cast<uint32_t>(b->size() - pkt);
+      code(p.reason, 3);
       break;
     case FrameKind::kDisassociation:
-      PutLe16(b, static_cast<uint16_t>(p.reason < 0 ? 8 : p.reason));
-      L->need = static_cast<uint32_t>(b->size() - pkt);
+      code(p.reason, 8);
       break;
     case FrameKind::kAction:
       Put8(b, 3);  // block ack
@@ -656,129 +633,173 @@ void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt,
     default:
       break;
   }
+}
+
+// The full 802.11 frame of `p` (frame_len bytes).
+void BuildDot11(const Packet& p, uint32_t frame_len, std::string* b, size_t pkt, PacketLayout* L) {
+  const FrameDef& def = kFrames[static_cast<int>(p.frame)];
+  size_t start = b->size();
+  L->start[static_cast<int>(Layer::kDot11)] = static_cast<int32_t>(start - pkt);
+  uint8_t flags = 0;
+  bool data_kind = def.fc_type == 2;
+  if (data_kind) flags = (p.tx ? 0x02 : 0x01);  // FromDS when the AP sends, else ToDS
+  bool protect = (p.frame == FrameKind::kData || p.frame == FrameKind::kQosData) && p.protect;
+  if (protect) flags |= 0x40;
+  if (p.retry && def.fc_type != 1) flags |= 0x08;
+  Put8(b, static_cast<uint8_t>((def.fc_subtype << 4) | (def.fc_type << 2)));
+  Put8(b, flags);
+  PutLe16(b, def.fc_type == 1 ? 44 : 0);  // duration
+  if (PutControlFrame(p, b)) return;
+  PutThreeAddressHeader(p, data_kind, b);
+  PutDot11Body(p, frame_len, protect, start, b, pkt, L);
   size_t used = b->size() - start;
   // Zero bytes parse as empty tagged parameters (or ciphertext), so padding stays well-formed.
   if (used < frame_len) PutZeros(b, frame_len - used);
 }
 
+// Records where layer `l` starts: here, at the end of what `b` holds so far.
+void MarkLayer(PacketLayout* L, Layer l, const std::string& b, size_t pkt) {
+  L->start[static_cast<int>(l)] = static_cast<int32_t>(b.size() - pkt);
+}
+
+void PutArp(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string* b) {
+  PutBe16(b, 0x0806);
+  PutBe16(b, 1);
+  PutBe16(b, 0x0800);
+  Put8(b, 6);
+  Put8(b, 4);
+  PutBe16(b, p.tx ? 2 : 1);
+  PutMac(b, src_mac);
+  PutBe32(b, p.src_ip);
+  PutMac(b, p.tx ? dst_mac : 0);
+  PutBe32(b, p.dst_ip);
+}
+
+// UDP checksum over the IPv6 pseudo-header (mandatory in IPv6), written into the header.
+void SetUdp6Checksum(size_t ip, size_t udp, uint16_t udp_len, std::string* b) {
+  uint32_t sum = 0;
+  auto add = [&sum](const char* d, size_t n) {
+    for (size_t i = 0; i < n; i += 2) {
+      sum += static_cast<uint32_t>(static_cast<uint8_t>(d[i]) << 8) |
+             (i + 1 < n ? static_cast<uint8_t>(d[i + 1]) : 0u);
+    }
+  };
+  add(b->data() + ip + 8, 32);
+  sum += udp_len + 17u;
+  add(b->data() + udp, b->size() - udp);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t c = static_cast<uint16_t>(~sum);
+  if (c == 0) c = 0xffff;
+  (*b)[udp + 6] = static_cast<char>(c >> 8);
+  (*b)[udp + 7] = static_cast<char>(c & 0xff);
+}
+
+// IPv6 + UDP (DNS, mDNS); the Ethernet header started at `start`.
+void PutIpv6Udp(const Packet& p, size_t start, std::string* b, size_t pkt, PacketLayout* L) {
+  PutBe16(b, 0x86dd);
+  MarkLayer(L, Layer::kIp, *b, pkt);
+  size_t ip = b->size();
+  uint16_t udp_len = static_cast<uint16_t>(p.length - (ip - start) - 40);
+  PutBe32(b, 0x60000000u);
+  PutBe16(b, udp_len);
+  Put8(b, 17);
+  Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
+  PutIp6(b, p.src_ip);
+  PutIp6(b, p.dst_ip);
+  MarkLayer(L, Layer::kUdp, *b, pkt);
+  size_t udp = b->size();
+  PutBe16(b, static_cast<uint16_t>(p.src_port));
+  PutBe16(b, static_cast<uint16_t>(p.dst_port));
+  PutBe16(b, udp_len);
+  PutBe16(b, 0);
+  if (p.app == WiredApp::kDns) MarkLayer(L, Layer::kDns, *b, pkt);
+  size_t payload = b->size();
+  BuildDnsPayload(p, b);
+  if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
+  SetUdp6Checksum(ip, udp, udp_len, b);
+}
+
+// UDP header and payload after an IPv4 header of total length ip_len.
+void PutUdp4(const Packet& p, uint16_t ip_len, std::string* b, size_t pkt, PacketLayout* L) {
+  MarkLayer(L, Layer::kUdp, *b, pkt);
+  PutBe16(b, static_cast<uint16_t>(p.src_port));
+  PutBe16(b, static_cast<uint16_t>(p.dst_port));
+  PutBe16(b, static_cast<uint16_t>(ip_len - 20));
+  PutBe16(b, 0);
+  auto port = [&p](int n) { return p.src_port == n || p.dst_port == n; };
+  // Wireshark's UDP dissector hands ports 67/68 to DHCP and 53 to DNS (5353 is mDNS,
+  // not a listed layer: its bytes stay under "udp").
+  if (port(67) || port(68)) {
+    MarkLayer(L, Layer::kDhcp, *b, pkt);
+  } else if (port(53)) {
+    MarkLayer(L, Layer::kDns, *b, pkt);
+  }
+  size_t payload = b->size();
+  if (p.app == WiredApp::kDhcp) {
+    BuildDhcpPayload(p, b, pkt, L);
+  } else if (p.app == WiredApp::kDns || p.app == WiredApp::kMdns) {
+    BuildDnsPayload(p, b);
+    if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
+  }
+}
+
+// IPv4 + TCP, UDP or ICMP; the Ethernet header started at `start`.
+void PutIpv4(const Packet& p, size_t start, std::string* b, size_t pkt, PacketLayout* L) {
+  PutBe16(b, 0x0800);
+  MarkLayer(L, Layer::kIp, *b, pkt);
+  size_t ip = b->size();
+  uint16_t ip_len = static_cast<uint16_t>(p.length - (ip - start));
+  Put8(b, 0x45);
+  Put8(b, 0);
+  PutBe16(b, ip_len);
+  PutBe16(b, p.seq);
+  PutBe16(b, 0x4000);
+  Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
+  Put8(b, p.proto == WiredProto::kTcp ? 6 : p.proto == WiredProto::kUdp ? 17 : 1);
+  PutBe16(b, 0);
+  PutBe32(b, p.src_ip);
+  PutBe32(b, p.dst_ip);
+  uint16_t sum = IpChecksum(b->data() + ip, 20);
+  (*b)[ip + 10] = static_cast<char>(sum >> 8);
+  (*b)[ip + 11] = static_cast<char>(sum & 0xff);
+  if (p.proto == WiredProto::kTcp) {
+    PutBe16(b, static_cast<uint16_t>(p.src_port));
+    PutBe16(b, static_cast<uint16_t>(p.dst_port));
+    PutBe32(b, 1000u + p.seq);
+    PutBe32(b, 5000u);
+    Put8(b, 0x50);
+    Put8(b, ip_len > 40 ? 0x18 : 0x10);
+    PutBe16(b, 502);
+    PutBe16(b, 0);
+    PutBe16(b, 0);
+  } else if (p.proto == WiredProto::kUdp) {
+    PutUdp4(p, ip_len, b, pkt, L);
+  } else {
+    Put8(b, p.tx ? 0 : 8);  // echo reply / request
+    Put8(b, 0);
+    PutBe16(b, 0);
+    PutBe16(b, 1);
+    PutBe16(b, p.seq);
+  }
+}
+
 void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string* b, size_t pkt,
                 PacketLayout* L) {
   size_t start = b->size();
-  auto mark = [&](Layer l) {
-    L->start[static_cast<int>(l)] = static_cast<int32_t>(b->size() - pkt);
-  };
-  mark(Layer::kEthernet);
+  MarkLayer(L, Layer::kEthernet, *b, pkt);
   PutMac(b, dst_mac);
   PutMac(b, src_mac);
   if (p.vlan > 0) {
     PutBe16(b, 0x8100);
-    mark(Layer::kVlan);
+    MarkLayer(L, Layer::kVlan, *b, pkt);
     PutBe16(b, static_cast<uint16_t>(p.vlan));
   }
   if (p.proto == WiredProto::kArp) {
-    PutBe16(b, 0x0806);
-    PutBe16(b, 1);
-    PutBe16(b, 0x0800);
-    Put8(b, 6);
-    Put8(b, 4);
-    PutBe16(b, p.tx ? 2 : 1);
-    PutMac(b, src_mac);
-    PutBe32(b, p.src_ip);
-    PutMac(b, p.tx ? dst_mac : 0);
-    PutBe32(b, p.dst_ip);
+    PutArp(p, src_mac, dst_mac, b);
   } else if (p.ipv6) {  // UDP only (DNS, mDNS)
-    PutBe16(b, 0x86dd);
-    mark(Layer::kIp);
-    size_t ip = b->size();
-    uint16_t udp_len = static_cast<uint16_t>(p.length - (ip - start) - 40);
-    PutBe32(b, 0x60000000u);
-    PutBe16(b, udp_len);
-    Put8(b, 17);
-    Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
-    PutIp6(b, p.src_ip);
-    PutIp6(b, p.dst_ip);
-    mark(Layer::kUdp);
-    size_t udp = b->size();
-    PutBe16(b, static_cast<uint16_t>(p.src_port));
-    PutBe16(b, static_cast<uint16_t>(p.dst_port));
-    PutBe16(b, udp_len);
-    PutBe16(b, 0);
-    if (p.app == WiredApp::kDns) mark(Layer::kDns);
-    size_t payload = b->size();
-    BuildDnsPayload(p, b);
-    if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
-    // UDP checksum over the IPv6 pseudo-header (mandatory in IPv6).
-    uint32_t sum = 0;
-    auto add = [&sum](const char* d, size_t n) {
-      for (size_t i = 0; i < n; i += 2) {
-        sum += static_cast<uint32_t>(static_cast<uint8_t>(d[i]) << 8) |
-               (i + 1 < n ? static_cast<uint8_t>(d[i + 1]) : 0u);
-      }
-    };
-    add(b->data() + ip + 8, 32);
-    sum += udp_len + 17u;
-    add(b->data() + udp, b->size() - udp);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    uint16_t c = static_cast<uint16_t>(~sum);
-    if (c == 0) c = 0xffff;
-    (*b)[udp + 6] = static_cast<char>(c >> 8);
-    (*b)[udp + 7] = static_cast<char>(c & 0xff);
+    PutIpv6Udp(p, start, b, pkt, L);
   } else {
-    PutBe16(b, 0x0800);
-    mark(Layer::kIp);
-    size_t ip = b->size();
-    uint16_t ip_len = static_cast<uint16_t>(p.length - (ip - start));
-    Put8(b, 0x45);
-    Put8(b, 0);
-    PutBe16(b, ip_len);
-    PutBe16(b, p.seq);
-    PutBe16(b, 0x4000);
-    Put8(b, p.app == WiredApp::kMdns ? 255 : 64);
-    Put8(b, p.proto == WiredProto::kTcp ? 6 : p.proto == WiredProto::kUdp ? 17 : 1);
-    PutBe16(b, 0);
-    PutBe32(b, p.src_ip);
-    PutBe32(b, p.dst_ip);
-    uint16_t sum = IpChecksum(b->data() + ip, 20);
-    (*b)[ip + 10] = static_cast<char>(sum >> 8);
-    (*b)[ip + 11] = static_cast<char>(sum & 0xff);
-    if (p.proto == WiredProto::kTcp) {
-      PutBe16(b, static_cast<uint16_t>(p.src_port));
-      PutBe16(b, static_cast<uint16_t>(p.dst_port));
-      PutBe32(b, 1000u + p.seq);
-      PutBe32(b, 5000u);
-      Put8(b, 0x50);
-      Put8(b, ip_len > 40 ? 0x18 : 0x10);
-      PutBe16(b, 502);
-      PutBe16(b, 0);
-      PutBe16(b, 0);
-    } else if (p.proto == WiredProto::kUdp) {
-      mark(Layer::kUdp);
-      PutBe16(b, static_cast<uint16_t>(p.src_port));
-      PutBe16(b, static_cast<uint16_t>(p.dst_port));
-      PutBe16(b, static_cast<uint16_t>(ip_len - 20));
-      PutBe16(b, 0);
-      auto port = [&p](int n) { return p.src_port == n || p.dst_port == n; };
-      // Wireshark's UDP dissector hands ports 67/68 to DHCP and 53 to DNS (5353 is mDNS,
-      // not a listed layer: its bytes stay under "udp").
-      if (port(67) || port(68)) {
-        mark(Layer::kDhcp);
-      } else if (port(53)) {
-        mark(Layer::kDns);
-      }
-      size_t payload = b->size();
-      if (p.app == WiredApp::kDhcp) {
-        BuildDhcpPayload(p, b, pkt, L);
-      } else if (p.app == WiredApp::kDns || p.app == WiredApp::kMdns) {
-        BuildDnsPayload(p, b);
-        if (p.app == WiredApp::kDns) L->need = static_cast<uint32_t>(payload - pkt + 4);
-      }
-    } else {
-      Put8(b, p.tx ? 0 : 8);  // echo reply / request
-      Put8(b, 0);
-      PutBe16(b, 0);
-      PutBe16(b, 1);
-      PutBe16(b, p.seq);
-    }
+    PutIpv4(p, start, b, pkt, L);
   }
   size_t used = b->size() - start;
   if (used < p.length) PutZeros(b, p.length - used);
@@ -1011,6 +1032,48 @@ void BuildPcap(const Packet& p, int max_pkt_len, std::string* out, PacketLayout*
   (*out)[caplen_at + 3] = static_cast<char>(caplen >> 24);
 }
 
+namespace {
+
+// "key":"<address>", with the IPv6 address derived from `v4` when `ipv6` (see Ip6Of).
+void AppendIpField(std::string* out, std::string_view key, uint32_t v4, bool ipv6) {
+  AppendKey(out, key);
+  out->push_back('"');
+  if (ipv6) {
+    out->append(FormatIp6(Ip6Of(v4)));
+  } else {
+    AppendIp(out, v4);
+  }
+  out->append("\",");
+}
+
+// The "info" text tshark shows for a base-mix wired packet.
+void FormatWiredInfo(const Packet& p, char* info, size_t n) {
+  switch (p.proto) {
+    case WiredProto::kTcp: {
+      uint32_t payload = p.length - (p.vlan > 0 ? 18 : 14) - 40;
+      std::snprintf(info, n, "%d > %d [%s] Seq=%u Ack=5000 Win=502 Len=%u", p.src_port, p.dst_port,
+                    payload ? "PSH, ACK" : "ACK", 1000u + p.seq, payload);
+      break;
+    }
+    case WiredProto::kUdp:
+      std::snprintf(info, n, "%d > %d Len=%u", p.src_port, p.dst_port,
+                    p.length - (p.vlan > 0 ? 18 : 14) - (p.ipv6 ? 48 : 28));
+      break;
+    case WiredProto::kIcmp:
+      std::snprintf(info, n, "Echo (ping) %s id=0x0001, seq=%u/%u, ttl=64",
+                    p.tx ? "reply" : "request", p.seq, ((p.seq & 0xff) << 8) | (p.seq >> 8));
+      break;
+    default: {
+      std::string dst_ip, src_ip;
+      AppendIp(&dst_ip, p.dst_ip);
+      AppendIp(&src_ip, p.src_ip);
+      std::snprintf(info, n, "Who has %s? Tell %s", dst_ip.c_str(), src_ip.c_str());
+    }
+  }
+}
+
+}  // namespace
+
 void AppendPcapDict(const Packet& p, std::string* out) {
   out->push_back('{');
   char info[160];
@@ -1018,47 +1081,12 @@ void AppendPcapDict(const Packet& p, std::string* out) {
     AppendMacField(out, "dst_mac", p.dst);
     AppendMacField(out, "src_mac", p.src);
     if (p.vlan > 0) AppendIntField(out, "vlan", p.vlan);
-    AppendKey(out, "src_ip");
-    out->push_back('"');
-    if (p.ipv6) {
-      out->append(FormatIp6(Ip6Of(p.src_ip)));
-    } else {
-      AppendIp(out, p.src_ip);
-    }
-    out->append("\",");
-    AppendKey(out, "dst_ip");
-    out->push_back('"');
-    if (p.ipv6) {
-      out->append(FormatIp6(Ip6Of(p.dst_ip)));
-    } else {
-      AppendIp(out, p.dst_ip);
-    }
-    out->append("\",");
+    AppendIpField(out, "src_ip", p.src_ip, p.ipv6);
+    AppendIpField(out, "dst_ip", p.dst_ip, p.ipv6);
     if (p.src_port >= 0) AppendIntField(out, "src_port", p.src_port);
     if (p.dst_port >= 0) AppendIntField(out, "dst_port", p.dst_port);
     AppendStr(out, "proto", WiredProtoName(p.proto));
-    switch (p.proto) {
-      case WiredProto::kTcp: {
-        uint32_t payload = p.length - (p.vlan > 0 ? 18 : 14) - 40;
-        std::snprintf(info, sizeof info, "%d > %d [%s] Seq=%u Ack=5000 Win=502 Len=%u", p.src_port,
-                      p.dst_port, payload ? "PSH, ACK" : "ACK", 1000u + p.seq, payload);
-        break;
-      }
-      case WiredProto::kUdp:
-        std::snprintf(info, sizeof info, "%d > %d Len=%u", p.src_port, p.dst_port,
-                      p.length - (p.vlan > 0 ? 18 : 14) - (p.ipv6 ? 48 : 28));
-        break;
-      case WiredProto::kIcmp:
-        std::snprintf(info, sizeof info, "Echo (ping) %s id=0x0001, seq=%u/%u, ttl=64",
-                      p.tx ? "reply" : "request", p.seq, ((p.seq & 0xff) << 8) | (p.seq >> 8));
-        break;
-      default: {
-        std::string dst_ip, src_ip;
-        AppendIp(&dst_ip, p.dst_ip);
-        AppendIp(&src_ip, p.src_ip);
-        std::snprintf(info, sizeof info, "Who has %s? Tell %s", dst_ip.c_str(), src_ip.c_str());
-      }
-    }
+    FormatWiredInfo(p, info, sizeof info);
   } else {
     AppendIntField(out, "channel_frequency", p.frequency);
     AppendIntField(out, "channel", p.channel);
@@ -1099,6 +1127,117 @@ PacketGenerator::PacketGenerator(uint64_t seed) : state_(seed * 0x2545f4914f6cdd
 
 uint64_t PacketGenerator::NextRandom() { return SplitMix(state_); }
 
+namespace {
+
+uint32_t RadiotapLength(int rate) {
+  const RateDef& r = kRates[rate];
+  return r.encoding == RateEncoding::kHt ? 18 : r.encoding == RateEncoding::kVht ? 28 : 15;
+}
+
+// The server end, ports and frame length of a base-mix wired packet (one random draw `r`).
+struct WiredFlow {
+  uint32_t server_ip = 0;
+  int client_port = -1, server_port = -1;
+  uint32_t length = 0;
+};
+
+WiredFlow BaseWiredFlow(WiredProto proto, uint32_t net, int vlan, uint64_t r) {
+  uint32_t gateway_ip = net | 1;
+  uint32_t l2 = 14 + (vlan > 0 ? 4 : 0);
+  WiredFlow f;
+  f.server_ip = gateway_ip;
+  switch (proto) {
+    case WiredProto::kTcp: {
+      constexpr int kPorts[] = {443, 443, 80, 22, 8080};
+      f.server_port = kPorts[r % 5];
+      f.server_ip = f.server_port == 22 ? (net | 20) : (0x34549600u | (10 + (r >> 8) % 20));
+      f.client_port = 49152 + static_cast<int>((r >> 16) % 16000);
+      uint32_t payload = (r >> 32) % 2 ? 0 : static_cast<uint32_t>((r >> 33) % 1460) + 1;
+      f.length = l2 + 40 + payload;
+      break;
+    }
+    case WiredProto::kUdp: {
+      constexpr int kPorts[] = {53, 53, 123, 5353, 67};
+      f.server_port = kPorts[r % 5];
+      f.client_port = f.server_port == 67     ? 68
+                      : f.server_port == 5353 ? 5353
+                                              : 49152 + static_cast<int>((r >> 16) % 16000);
+      if (f.server_port == 123) f.server_ip = 0xa29fc87bu;
+      if (f.server_port == 5353) f.server_ip = 0xe00000fbu;
+      uint32_t payload = f.server_port == 123  ? 48
+                         : f.server_port == 67 ? 300
+                                               : 30 + static_cast<uint32_t>((r >> 32) % 200);
+      f.length = l2 + 28 + payload;
+      break;
+    }
+    case WiredProto::kIcmp:
+      f.server_ip = (r & 1) ? 0x08080808u : gateway_ip;
+      f.length = l2 + 84;
+      break;
+    default:
+      f.length = l2 + 28 < 60 ? 60 : l2 + 28;
+      if (vlan > 0) f.length = 64;
+      break;
+  }
+  return f;
+}
+
+// The base-mix frame kind for a percentile `pick` (kFrames weights).
+FrameKind PickBaseFrame(int pick) {
+  int k = 0;
+  for (int acc = 0; k < kFrameKindCount; ++k) {
+    acc += kFrames[k].weight;
+    if (pick < acc) break;
+  }
+  if (k >= kFrameKindCount) k = kFrameKindCount - 1;
+  return static_cast<FrameKind>(k);
+}
+
+// Addresses of a base-mix 802.11 frame between `client` and the AP's `bssid`.
+void AddressBaseFrame(uint64_t client, uint64_t bssid, Packet* p) {
+  p->bssid = bssid;
+  switch (p->frame) {
+    case FrameKind::kBeacon:
+      p->dst = kBroadcast;
+      p->src = bssid;
+      break;
+    case FrameKind::kProbeRequest:
+      p->dst = kBroadcast;
+      p->src = client;
+      p->bssid = kBroadcast;
+      break;
+    case FrameKind::kAck:
+    case FrameKind::kCts:
+      p->dst = p->tx ? client : bssid;
+      p->has_src = false;
+      p->has_bssid = false;
+      break;
+    case FrameKind::kRts:
+    case FrameKind::kBlockAck:
+    case FrameKind::kBlockAckRequest:
+      p->dst = p->tx ? client : bssid;
+      p->src = p->tx ? bssid : client;
+      p->has_bssid = false;
+      break;
+    case FrameKind::kData:
+    case FrameKind::kQosData:
+      p->dst = p->tx ? client : kGatewayMac;
+      p->src = p->tx ? kGatewayMac : client;
+      break;
+    case FrameKind::kNull:
+    case FrameKind::kQosNull:
+      p->dst = bssid;
+      p->src = client;
+      break;
+    default:
+      p->dst = p->tx ? client : bssid;
+      p->src = p->tx ? bssid : client;
+      break;
+  }
+}
+
+}  // namespace
+
 Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
   Packet p;
   // One site's packets have strictly increasing whole-microsecond timestamps.
@@ -1126,103 +1265,70 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
   }
   r = NextRandom();
   int client_index = static_cast<int>(r % 24);
-  uint64_t client = ClientMac(ap.mac, client_index);
   r >>= 8;
   if (wired) {
-    p.wired = true;
-    const std::vector<int>& vlans = t.settings.vlans;
-    p.vlan = vlans.empty() ? 0 : vlans[r % vlans.size()];
-    r >>= 8;
-    int pick = static_cast<int>(r % 100);
-    r >>= 8;
-    p.proto = pick < 50   ? WiredProto::kTcp
-              : pick < 80 ? WiredProto::kUdp
-              : pick < 90 ? WiredProto::kIcmp
-                          : WiredProto::kArp;
-    p.tx = (r & 1) != 0;
-    r >>= 1;
-    uint32_t net = 0x0a000000u | (static_cast<uint32_t>(p.vlan & 0xff) << 16);
-    uint32_t client_ip = net | static_cast<uint32_t>((ap.mac & 0xff) << 8) |
-                         static_cast<uint32_t>(10 + client_index);
-    uint32_t gateway_ip = net | 1;
-    uint32_t server_ip = gateway_ip;
-    uint32_t l2 = 14 + (p.vlan > 0 ? 4 : 0);
-    uint32_t payload = 0;
-    int client_port = -1, server_port = -1;
-    uint64_t r2 = NextRandom();
-    switch (p.proto) {
-      case WiredProto::kTcp: {
-        constexpr int kPorts[] = {443, 443, 80, 22, 8080};
-        server_port = kPorts[r2 % 5];
-        server_ip = server_port == 22 ? (net | 20) : (0x34549600u | (10 + (r2 >> 8) % 20));
-        client_port = 49152 + static_cast<int>((r2 >> 16) % 16000);
-        payload = (r2 >> 32) % 2 ? 0 : static_cast<uint32_t>((r2 >> 33) % 1460) + 1;
-        p.length = l2 + 40 + payload;
-        break;
-      }
-      case WiredProto::kUdp: {
-        constexpr int kPorts[] = {53, 53, 123, 5353, 67};
-        server_port = kPorts[r2 % 5];
-        client_port = server_port == 67     ? 68
-                      : server_port == 5353 ? 5353
-                                            : 49152 + static_cast<int>((r2 >> 16) % 16000);
-        if (server_port == 123) server_ip = 0xa29fc87bu;
-        if (server_port == 5353) server_ip = 0xe00000fbu;
-        payload = server_port == 123  ? 48
-                  : server_port == 67 ? 300
-                                      : 30 + static_cast<uint32_t>((r2 >> 32) % 200);
-        p.length = l2 + 28 + payload;
-        break;
-      }
-      case WiredProto::kIcmp:
-        server_ip = (r2 & 1) ? 0x08080808u : gateway_ip;
-        p.length = l2 + 84;
-        break;
-      default:
-        p.length = l2 + 28 < 60 ? 60 : l2 + 28;
-        if (p.vlan > 0) p.length = 64;
-        break;
-    }
-    if (p.tx) {  // server/gateway -> client
-      p.src = kGatewayMac;
-      p.dst = client;
-      p.src_ip = server_ip;
-      p.dst_ip = client_ip;
-      p.src_port = server_port;
-      p.dst_port = client_port;
-    } else {
-      p.src = client;
-      p.dst = kGatewayMac;
-      p.src_ip = client_ip;
-      p.dst_ip = server_ip;
-      p.src_port = client_port;
-      p.dst_port = server_port;
-    }
-    if (p.proto == WiredProto::kArp) {
-      p.src_ip = p.tx ? gateway_ip : client_ip;
-      p.dst_ip = p.tx ? client_ip : gateway_ip;
-    }
-    return p;
+    BaseWired(t, ap, client_index, r, &p);
+  } else {
+    BaseWireless(t, ap, ClientMac(ap.mac, client_index), r, &p);
   }
+  return p;
+}
 
+void PacketGenerator::BaseWired(const StreamTarget& t, const ApRadio& ap, int client_index,
+                                uint64_t r, Packet* out) {
+  Packet& p = *out;
+  uint64_t client = ClientMac(ap.mac, client_index);
+  p.wired = true;
+  const std::vector<int>& vlans = t.settings.vlans;
+  p.vlan = vlans.empty() ? 0 : vlans[r % vlans.size()];
+  r >>= 8;
+  int pick = static_cast<int>(r % 100);
+  r >>= 8;
+  p.proto = pick < 50   ? WiredProto::kTcp
+            : pick < 80 ? WiredProto::kUdp
+            : pick < 90 ? WiredProto::kIcmp
+                        : WiredProto::kArp;
+  p.tx = (r & 1) != 0;
+  uint32_t net = 0x0a000000u | (static_cast<uint32_t>(p.vlan & 0xff) << 16);
+  uint32_t client_ip =
+      net | static_cast<uint32_t>((ap.mac & 0xff) << 8) | static_cast<uint32_t>(10 + client_index);
+  uint32_t gateway_ip = net | 1;
+  WiredFlow f = BaseWiredFlow(p.proto, net, p.vlan, NextRandom());
+  p.length = f.length;
+  if (p.tx) {  // server/gateway -> client
+    p.src = kGatewayMac;
+    p.dst = client;
+    p.src_ip = f.server_ip;
+    p.dst_ip = client_ip;
+    p.src_port = f.server_port;
+    p.dst_port = f.client_port;
+  } else {
+    p.src = client;
+    p.dst = kGatewayMac;
+    p.src_ip = client_ip;
+    p.dst_ip = f.server_ip;
+    p.src_port = f.client_port;
+    p.dst_port = f.server_port;
+  }
+  if (p.proto == WiredProto::kArp) {
+    p.src_ip = p.tx ? gateway_ip : client_ip;
+    p.dst_ip = p.tx ? client_ip : gateway_ip;
+  }
+}
+
+void PacketGenerator::BaseWireless(const StreamTarget& t, const ApRadio& ap, uint64_t client,
+                                   uint64_t r, Packet* out) {
+  Packet& p = *out;
   const std::vector<Band>& bands = t.settings.bands;
   p.band = bands.empty() ? Band::k24 : bands[r % bands.size()];
   r >>= 8;
   int b = static_cast<int>(p.band);
   p.channel = ap.channel[b];
   p.frequency = ChannelFrequency(p.band, p.channel);
-  int pick = static_cast<int>(r % 100);
+  p.frame = PickBaseFrame(static_cast<int>(r % 100));
   r >>= 8;
-  int k = 0;
-  for (int acc = 0; k < kFrameKindCount; ++k) {
-    acc += kFrames[k].weight;
-    if (pick < acc) break;
-  }
-  if (k >= kFrameKindCount) k = kFrameKindCount - 1;
-  p.frame = static_cast<FrameKind>(k);
-  const FrameDef& def = kFrames[k];
+  const FrameDef& def = kFrames[static_cast<int>(p.frame)];
   p.tx = def.direction == 2 ? (r & 1) != 0 : def.direction == 0;
-  r >>= 1;
   uint64_t r2 = NextRandom();
   p.rssi = -95 + static_cast<int>(r2 % 71);
   r2 >>= 8;
@@ -1234,58 +1340,13 @@ Packet PacketGenerator::NextPacket(const StreamTarget& t, double now) {
     p.rate = kDataRates[b][r2 % 6];
   }
   r2 >>= 8;
-  uint64_t bssid = BssidFor(ap.mac, p.band);
-  p.bssid = bssid;
-  switch (p.frame) {
-    case FrameKind::kBeacon:
-      p.dst = kBroadcast;
-      p.src = bssid;
-      break;
-    case FrameKind::kProbeRequest:
-      p.dst = kBroadcast;
-      p.src = client;
-      p.bssid = kBroadcast;
-      break;
-    case FrameKind::kAck:
-    case FrameKind::kCts:
-      p.dst = p.tx ? client : bssid;
-      p.has_src = false;
-      p.has_bssid = false;
-      break;
-    case FrameKind::kRts:
-    case FrameKind::kBlockAck:
-    case FrameKind::kBlockAckRequest:
-      p.dst = p.tx ? client : bssid;
-      p.src = p.tx ? bssid : client;
-      p.has_bssid = false;
-      break;
-    case FrameKind::kData:
-    case FrameKind::kQosData:
-      p.dst = p.tx ? client : kGatewayMac;
-      p.src = p.tx ? kGatewayMac : client;
-      break;
-    case FrameKind::kNull:
-    case FrameKind::kQosNull:
-      p.dst = bssid;
-      p.src = client;
-      break;
-    default:
-      p.dst = p.tx ? client : bssid;
-      p.src = p.tx ? bssid : client;
-      break;
-  }
-  // Radiotap is 15 bytes, 18 with the MCS field, 28 with the VHT field.
-  const RateDef& rate = kRates[p.rate];
-  uint32_t radiotap = rate.encoding == RateEncoding::kHt    ? 18
-                      : rate.encoding == RateEncoding::kVht ? 28
-                                                            : 15;
-  p.length = radiotap + FrameLength(p.frame, r2);
+  AddressBaseFrame(client, BssidFor(ap.mac, p.band), &p);
+  p.length = RadiotapLength(p.rate) + FrameLength(p.frame, r2);
   // Retransmissions: individually addressed management and data frames only.
   if (t.settings.connectivity && def.fc_type != 1 && ((p.dst >> 40) & 1) == 0 &&
       Uniform() < t.settings.retry_share) {
     p.retry = true;
   }
-  return p;
 }
 
 double PacketGenerator::Uniform() { return static_cast<double>(NextRandom() >> 11) * 0x1.0p-53; }
@@ -1295,11 +1356,6 @@ namespace {
 constexpr int kClientsPerAp = 60;  // connectivity clients per AP; 0..2 are the heavy ones
 constexpr int kHeavyClients = 3;
 constexpr size_t kMaxScripts = 8;  // running sequences per site
-
-uint32_t RadiotapLength(int rate) {
-  const RateDef& r = kRates[rate];
-  return r.encoding == RateEncoding::kHt ? 18 : r.encoding == RateEncoding::kVht ? 28 : 15;
-}
 
 template <size_t N>
 int Pick(const int (&weights)[N], double u) {
@@ -1370,293 +1426,369 @@ void PacketGenerator::ClientData(const StreamTarget& t, const ApRadio& ap, Packe
   *p = q;
 }
 
-void PacketGenerator::StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
-                                          Script* s) {
-  const std::vector<Band>& bands = t.settings.bands;
-  Band band = bands.empty() ? Band::k24 : bands[NextRandom() % bands.size()];
-  uint64_t client = ClientMac(ap.mac, static_cast<int>(NextRandom() % kClientsPerAp));
-  int64_t at = now_us;
-  auto ms = [this](int lo, int hi) {
-    return static_cast<int64_t>(lo) * 1000 +
-           static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
-  };
-  auto frame = [&](FrameKind k, bool from_ap) {
-    Packet q;
-    q.frame = k;
-    Radio(t, ap, band, &q);
-    q.tx = from_ap;
-    q.dst = from_ap ? client : q.bssid;  // EAPOL data frames too: DA/SA are the two ends
-    q.src = from_ap ? q.bssid : client;
-    q.protect = kFrames[static_cast<int>(k)].fc_type != 2;
-    return q;
-  };
-  // Adds `q` (802.11 length `dot11`) `gap` after the previous one; ~retry_share of them are
-  // followed by a retransmitted copy (Retry bit, same sequence number) 1..4 ms later.
-  auto push = [&](Packet q, uint32_t dot11, int64_t gap, bool may_retry = true) {
-    at += gap;
-    q.length = RadiotapLength(q.rate) + dot11;
-    s->packets.emplace_back(at, q);
-    if (may_retry && Uniform() < t.settings.retry_share) {
-      q.retry = true;
-      at += ms(1, 4);
-      s->packets.emplace_back(at, q);
-    }
-  };
-  constexpr int kScripts[] = {55, 25, 20};  // join, deauthentication burst, disassociation
-  int kind = Pick(kScripts, Uniform());
-  if (kind == 1) {
+// Builds one wireless connectivity sequence into a Script: frames between one client and one
+// AP on one band, each due some time after the previous one. Draws from the generator in the
+// order the sequence is written, so a seed gives the same packets.
+class PacketGenerator::WirelessScript {
+ public:
+  WirelessScript(PacketGenerator& g, const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                 Script* s)
+      : g_(g), t_(t), ap_(ap), at_(now_us), s_(s) {
+    const std::vector<Band>& bands = t.settings.bands;
+    band_ = bands.empty() ? Band::k24 : bands[g.NextRandom() % bands.size()];
+    client_ = ClientMac(ap.mac, static_cast<int>(g.NextRandom() % kClientsPerAp));
+  }
+
+  // 3..8 deauthentications, from the AP (a fifth of those to broadcast) or the client.
+  void DeauthenticationBurst() {
     constexpr int kReasons[] = {1, 2, 3, 4, 6, 7, 8, 15, 23};
-    int reason = kReasons[NextRandom() % 9];
-    bool from_ap = Uniform() < 0.6;
-    bool broadcast = from_ap && Uniform() < 0.2;
-    int n = 3 + static_cast<int>(NextRandom() % 6);
+    int reason = kReasons[g_.NextRandom() % 9];
+    bool from_ap = g_.Uniform() < 0.6;
+    bool broadcast = from_ap && g_.Uniform() < 0.2;
+    int n = 3 + static_cast<int>(g_.NextRandom() % 6);
     for (int i = 0; i < n; ++i) {
-      Packet q = frame(FrameKind::kDeauthentication, from_ap);
+      Packet q = Frame(FrameKind::kDeauthentication, from_ap);
       if (broadcast) q.dst = kBroadcast;
       q.reason = reason;
-      push(q, 26, i == 0 ? 0 : ms(1, 5), false);
+      Push(q, 26, i == 0 ? 0 : Ms(1, 5), false);
     }
-    return;
   }
-  if (kind == 2) {
+
+  void Disassociation() {
     constexpr int kReasons[] = {1, 3, 4, 8};
-    int reason = kReasons[NextRandom() % 4];
-    bool from_ap = Uniform() < 0.5;
-    int n = 1 + static_cast<int>(NextRandom() % 2);
+    int reason = kReasons[g_.NextRandom() % 4];
+    bool from_ap = g_.Uniform() < 0.5;
+    int n = 1 + static_cast<int>(g_.NextRandom() % 2);
     for (int i = 0; i < n; ++i) {
-      Packet q = frame(FrameKind::kDisassociation, from_ap);
+      Packet q = Frame(FrameKind::kDisassociation, from_ap);
       q.reason = reason;
-      push(q, 26, i == 0 ? 0 : ms(1, 5), false);
+      Push(q, 26, i == 0 ? 0 : Ms(1, 5), false);
     }
-    return;
   }
-  // Join: authentication (open or SAE), (re)association, 4-way handshake, group key.
-  if (Uniform() < 0.75) {
-    Packet req = frame(FrameKind::kAuthentication, false);
+
+  // Authentication (open or SAE), (re)association, 4-way handshake, group key; each step
+  // only when the previous one succeeded.
+  void Join() {
+    bool authenticated = g_.Uniform() < 0.75 ? OpenAuthentication() : SaeAuthentication();
+    if (!authenticated || !Associate()) return;
+    Handshake();
+  }
+
+ private:
+  int64_t Ms(int lo, int hi) {
+    return static_cast<int64_t>(lo) * 1000 +
+           static_cast<int64_t>(g_.NextRandom() % ((hi - lo) * 1000));
+  }
+
+  Packet Frame(FrameKind k, bool from_ap) {
+    Packet q;
+    q.frame = k;
+    g_.Radio(t_, ap_, band_, &q);
+    q.tx = from_ap;
+    q.dst = from_ap ? client_ : q.bssid;  // EAPOL data frames too: DA/SA are the two ends
+    q.src = from_ap ? q.bssid : client_;
+    q.protect = kFrames[static_cast<int>(k)].fc_type != 2;
+    return q;
+  }
+
+  Packet SaeFrame(bool from_ap, uint8_t auth_seq) {
+    Packet q = Frame(FrameKind::kAuthentication, from_ap);
+    q.auth_alg = 3;
+    q.auth_seq = auth_seq;
+    return q;
+  }
+
+  // Adds `q` (802.11 length `dot11`) `gap` after the previous one; ~retry_share of them are
+  // followed by a retransmitted copy (Retry bit, same sequence number) 1..4 ms later.
+  void Push(Packet q, uint32_t dot11, int64_t gap, bool may_retry = true) {
+    at_ += gap;
+    q.length = RadiotapLength(q.rate) + dot11;
+    s_->packets.emplace_back(at_, q);
+    if (may_retry && g_.Uniform() < t_.settings.retry_share) {
+      q.retry = true;
+      at_ += Ms(1, 4);
+      s_->packets.emplace_back(at_, q);
+    }
+  }
+
+  bool OpenAuthentication() {
+    Packet req = Frame(FrameKind::kAuthentication, false);
     req.auth_seq = 1;
-    push(req, 30, 0);
+    Push(req, 30, 0);
     constexpr int kStatus[] = {80, 5, 5, 5, 5};
     constexpr int kCodes[] = {0, 1, 15, 17, 37};
-    Packet resp = frame(FrameKind::kAuthentication, true);
+    Packet resp = Frame(FrameKind::kAuthentication, true);
     resp.auth_seq = 2;
-    resp.status = kCodes[Pick(kStatus, Uniform())];
-    push(resp, 30, ms(1, 3));
-    if (resp.status != 0) return;
-  } else {  // SAE: commit (maybe an anti-clogging round, 76), commit (0 or 126), confirm
-    Packet commit = frame(FrameKind::kAuthentication, false);
-    commit.auth_alg = 3;
-    commit.auth_seq = 1;
-    push(commit, 128, 0);
-    if (Uniform() < 0.4) {
-      Packet token = frame(FrameKind::kAuthentication, true);
-      token.auth_alg = 3;
-      token.auth_seq = 1;
-      token.status = 76;
-      push(token, 64, ms(1, 5));
-      commit.fill = NextRandom();
-      push(commit, 160, ms(1, 5));
-    }
-    Packet ap_commit = frame(FrameKind::kAuthentication, true);
-    ap_commit.auth_alg = 3;
-    ap_commit.auth_seq = 1;
-    ap_commit.status = Uniform() < 0.5 ? 0 : 126;
-    push(ap_commit, 128, ms(2, 20));
-    Packet confirm = frame(FrameKind::kAuthentication, false);
-    confirm.auth_alg = 3;
-    confirm.auth_seq = 2;
-    push(confirm, 64, ms(1, 5));
-    Packet ap_confirm = frame(FrameKind::kAuthentication, true);
-    ap_confirm.auth_alg = 3;
-    ap_confirm.auth_seq = 2;
-    ap_confirm.status = Uniform() < 0.9 ? 0 : 15;
-    push(ap_confirm, 64, ms(1, 5));
-    if (ap_confirm.status != 0) return;
+    resp.status = kCodes[Pick(kStatus, g_.Uniform())];
+    Push(resp, 30, Ms(1, 3));
+    return resp.status == 0;
   }
-  bool reassoc = Uniform() < 0.3;
-  Packet areq =
-      frame(reassoc ? FrameKind::kReassociationRequest : FrameKind::kAssociationRequest, false);
-  push(areq, FrameLength(areq.frame, NextRandom()), ms(2, 10));
-  constexpr int kStatus[] = {85, 4, 4, 4, 3};
-  constexpr int kCodes[] = {0, 1, 12, 17, 30};
-  Packet aresp =
-      frame(reassoc ? FrameKind::kReassociationResponse : FrameKind::kAssociationResponse, true);
-  aresp.status = kCodes[Pick(kStatus, Uniform())];
-  push(aresp, FrameLength(aresp.frame, NextRandom()), ms(2, 8));
-  if (aresp.status != 0) return;
+
+  // Commit (maybe an anti-clogging round, 76), commit (0 or 126), confirm, confirm.
+  bool SaeAuthentication() {
+    Packet commit = SaeFrame(false, 1);
+    Push(commit, 128, 0);
+    if (g_.Uniform() < 0.4) {
+      Packet token = SaeFrame(true, 1);
+      token.status = 76;
+      Push(token, 64, Ms(1, 5));
+      commit.fill = g_.NextRandom();
+      Push(commit, 160, Ms(1, 5));
+    }
+    Packet ap_commit = SaeFrame(true, 1);
+    ap_commit.status = g_.Uniform() < 0.5 ? 0 : 126;
+    Push(ap_commit, 128, Ms(2, 20));
+    Packet confirm = SaeFrame(false, 2);
+    Push(confirm, 64, Ms(1, 5));
+    Packet ap_confirm = SaeFrame(true, 2);
+    ap_confirm.status = g_.Uniform() < 0.9 ? 0 : 15;
+    Push(ap_confirm, 64, Ms(1, 5));
+    return ap_confirm.status == 0;
+  }
+
+  bool Associate() {
+    bool reassoc = g_.Uniform() < 0.3;
+    Packet areq =
+        Frame(reassoc ? FrameKind::kReassociationRequest : FrameKind::kAssociationRequest, false);
+    Push(areq, FrameLength(areq.frame, g_.NextRandom()), Ms(2, 10));
+    constexpr int kStatus[] = {85, 4, 4, 4, 3};
+    constexpr int kCodes[] = {0, 1, 12, 17, 30};
+    Packet aresp =
+        Frame(reassoc ? FrameKind::kReassociationResponse : FrameKind::kAssociationResponse, true);
+    aresp.status = kCodes[Pick(kStatus, g_.Uniform())];
+    Push(aresp, FrameLength(aresp.frame, g_.NextRandom()), Ms(2, 8));
+    return aresp.status == 0;
+  }
 
   // 4-way handshake: complete, no message 3, no message 4, message 1 repeated, or a > 5 s gap.
-  constexpr int kVariants[] = {70, 8, 7, 7, 8};
-  int variant = Pick(kVariants, Uniform());
-  bool qos = Uniform() < 0.8;
-  uint64_t fill = NextRandom();
-  auto step = [&]() { return Uniform() < 0.15 ? ms(100, 1500) : ms(2, 40); };
-  auto eapol = [&](EapolKind k, uint16_t key_data, int64_t gap) {
-    Packet q = frame(qos ? FrameKind::kQosData : FrameKind::kData,
+  void Handshake() {
+    constexpr int kVariants[] = {70, 8, 7, 7, 8};
+    int variant = Pick(kVariants, g_.Uniform());
+    qos_ = g_.Uniform() < 0.8;
+    fill_ = g_.NextRandom();
+    uint16_t m1_data = g_.Uniform() < 0.5 ? 22 : 0;
+    Eapol(EapolKind::kMsg1, m1_data, Ms(2, 10));
+    if (variant == 3) Eapol(EapolKind::kMsg1, m1_data, Ms(900, 1100));  // AP times msg 2 out
+    Eapol(EapolKind::kMsg2, 22, Step());
+    if (variant == 1) return;
+    Eapol(EapolKind::kMsg3, 56, variant == 4 ? Ms(5200, 7000) : Step());
+    if (variant == 2) return;
+    Eapol(EapolKind::kMsg4, 0, Step());
+    if (variant == 0 && g_.Uniform() < 0.5) {
+      Eapol(EapolKind::kGroup1, 40, Ms(5, 50));
+      Eapol(EapolKind::kGroup2, 0, Ms(1, 10));
+    }
+  }
+
+  int64_t Step() { return g_.Uniform() < 0.15 ? Ms(100, 1500) : Ms(2, 40); }
+
+  void Eapol(EapolKind k, uint16_t key_data, int64_t gap) {
+    Packet q = Frame(qos_ ? FrameKind::kQosData : FrameKind::kData,
                      k == EapolKind::kMsg1 || k == EapolKind::kMsg3 || k == EapolKind::kGroup1);
     q.eapol = k;
     q.key_data_len = key_data;
-    q.fill = fill;
-    push(q, EapolFrameLength(qos, key_data), gap);
-  };
-  uint16_t m1_data = Uniform() < 0.5 ? 22 : 0;
-  eapol(EapolKind::kMsg1, m1_data, ms(2, 10));
-  if (variant == 3) eapol(EapolKind::kMsg1, m1_data, ms(900, 1100));  // AP times msg 2 out
-  eapol(EapolKind::kMsg2, 22, step());
-  if (variant == 1) return;
-  eapol(EapolKind::kMsg3, 56, variant == 4 ? ms(5200, 7000) : step());
-  if (variant == 2) return;
-  eapol(EapolKind::kMsg4, 0, step());
-  if (variant == 0 && Uniform() < 0.5) {
-    eapol(EapolKind::kGroup1, 40, ms(5, 50));
-    eapol(EapolKind::kGroup2, 0, ms(1, 10));
+    q.fill = fill_;
+    Push(q, EapolFrameLength(qos_, key_data), gap);
+  }
+
+  PacketGenerator& g_;
+  const StreamTarget& t_;
+  const ApRadio& ap_;
+  int64_t at_;
+  Script* s_;
+  Band band_ = Band::k24;
+  uint64_t client_ = 0;
+  bool qos_ = false;   // handshake in QoS Data frames
+  uint64_t fill_ = 0;  // handshake nonces and MICs
+};
+
+void PacketGenerator::StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                                          Script* s) {
+  WirelessScript script(*this, t, ap, now_us, s);
+  constexpr int kScripts[] = {55, 25, 20};  // join, deauthentication burst, disassociation
+  int kind = Pick(kScripts, Uniform());
+  if (kind == 1) {
+    script.DeauthenticationBurst();
+  } else if (kind == 2) {
+    script.Disassociation();
+  } else {
+    script.Join();
   }
 }
 
-void PacketGenerator::StartWiredScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
-                                       Script* s) {
-  const std::vector<int>& vlans = t.settings.vlans;
-  int vlan = vlans.empty() ? 0 : vlans[NextRandom() % vlans.size()];
-  int index = static_cast<int>(NextRandom() % kClientsPerAp);
-  uint64_t client = ClientMac(ap.mac, index);
-  uint32_t net = 0x0a000000u | (static_cast<uint32_t>(vlan & 0xff) << 16);
-  uint32_t client_ip =
-      net | static_cast<uint32_t>((ap.mac & 0xff) << 8) | static_cast<uint32_t>(10 + index);
-  uint32_t server_ip = net | 1;
-  uint32_t l2 = vlan > 0 ? 18 : 14;
-  int64_t at = now_us;
-  auto ms = [this](int lo, int hi) {
-    return static_cast<int64_t>(lo) * 1000 +
-           static_cast<int64_t>(NextRandom() % ((hi - lo) * 1000));
-  };
-  auto udp = [&](bool from_server) {
-    Packet q;
-    q.wired = true;
-    q.ap_mac = ap.mac;
-    q.vlan = vlan;
-    q.proto = WiredProto::kUdp;
-    q.tx = from_server;
-    q.seq = static_cast<uint16_t>(seq_++ & 0x0fff);
-    return q;
-  };
-  auto push = [&](const Packet& q, int64_t gap) {
-    at += gap;
-    s->packets.emplace_back(at, q);
-  };
-  constexpr int kKinds[] = {45, 50, 5};  // DHCP, DNS, mDNS
-  int kind = Pick(kKinds, Uniform());
-  if (kind == 0) {
-    uint32_t xid = static_cast<uint32_t>(NextRandom());
-    // type, from the server, broadcast destination
-    auto dhcp = [&](uint8_t type, int64_t gap) {
-      bool from_server = type == 2 || type == 5 || type == 6;
-      Packet q = udp(from_server);
-      q.app = WiredApp::kDhcp;
-      q.dhcp_type = type;
-      q.xid = xid;
-      q.fill = client;
-      q.yiaddr = client_ip;
-      bool bound = type == 7 || type == 8;  // release, inform: from the client's address
-      if (from_server) {
-        q.src = kGatewayMac;
-        q.src_ip = server_ip;
-        q.src_port = 67;
-        q.dst_port = 68;
-        bool bcast = type == 6;
-        q.dst = bcast ? kBroadcast : client;
-        q.dst_ip = bcast ? 0xffffffffu : client_ip;
-      } else {
-        q.src = client;
-        q.src_ip = bound ? client_ip : 0;
-        q.src_port = 68;
-        q.dst_port = 67;
-        q.dst = type == 7 ? kGatewayMac : kBroadcast;
-        q.dst_ip = type == 7 ? server_ip : 0xffffffffu;
-      }
-      q.length = l2 + 28 + kDhcpPayload;
-      push(q, gap);
-      return q;
-    };
+// Builds one wired connectivity sequence (DHCP, DNS or mDNS) of one client into a Script, on
+// one VLAN, each packet due some time after the previous one. Draws in the order written.
+class PacketGenerator::WiredScript {
+ public:
+  WiredScript(PacketGenerator& g, const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+              Script* s)
+      : g_(g), ap_(ap), at_(now_us), s_(s) {
+    const std::vector<int>& vlans = t.settings.vlans;
+    vlan_ = vlans.empty() ? 0 : vlans[g.NextRandom() % vlans.size()];
+    int index = static_cast<int>(g.NextRandom() % kClientsPerAp);
+    client_ = ClientMac(ap.mac, index);
+    uint32_t net = 0x0a000000u | (static_cast<uint32_t>(vlan_ & 0xff) << 16);
+    client_ip_ =
+        net | static_cast<uint32_t>((ap.mac & 0xff) << 8) | static_cast<uint32_t>(10 + index);
+    server_ip_ = net | 1;
+    l2_ = vlan_ > 0 ? 18 : 14;
+  }
+
+  // DORA (5 % then declined), NAK then DORA, three unanswered discovers, release, inform.
+  void Dhcp() {
+    xid_ = static_cast<uint32_t>(g_.NextRandom());
     constexpr int kVariants[] = {65, 12, 10, 7, 6};  // DORA, NAK, timeout, release, inform
-    int variant = Pick(kVariants, Uniform());
+    int variant = Pick(kVariants, g_.Uniform());
     int64_t gap = 0;
     if (variant == 1) {
-      dhcp(3, 0);
-      dhcp(6, ms(1, 20));
-      gap = ms(50, 500);
-      xid = static_cast<uint32_t>(NextRandom());
+      DhcpMessage(3, 0);
+      DhcpMessage(6, Ms(1, 20));
+      gap = Ms(50, 500);
+      xid_ = static_cast<uint32_t>(g_.NextRandom());
     }
     if (variant <= 1) {
-      dhcp(1, gap);
-      dhcp(2, ms(2, 200));
-      dhcp(3, ms(1, 20));
-      dhcp(5, ms(1, 20));
-      if (Uniform() < 0.05) dhcp(4, ms(500, 1500));  // the address is in use: decline
+      DhcpMessage(1, gap);
+      DhcpMessage(2, Ms(2, 200));
+      DhcpMessage(3, Ms(1, 20));
+      DhcpMessage(5, Ms(1, 20));
+      if (g_.Uniform() < 0.05) DhcpMessage(4, Ms(500, 1500));  // the address is in use: decline
     } else if (variant == 2) {
-      dhcp(1, 0);
-      dhcp(1, ms(1000, 3000));
-      dhcp(1, ms(2000, 4000));
+      DhcpMessage(1, 0);
+      DhcpMessage(1, Ms(1000, 3000));
+      DhcpMessage(1, Ms(2000, 4000));
     } else if (variant == 3) {
-      dhcp(7, 0);
+      DhcpMessage(7, 0);
     } else {
-      dhcp(8, 0);
-      Packet ack = udp(true);
-      ack.app = WiredApp::kDhcp;
-      ack.dhcp_type = 5;
-      ack.xid = xid;
-      ack.fill = client;
-      ack.yiaddr = 0;
-      ack.src = kGatewayMac;
-      ack.src_ip = server_ip;
-      ack.src_port = 67;
-      ack.dst_port = 68;
-      ack.dst = client;
-      ack.dst_ip = client_ip;
-      ack.length = l2 + 28 + kDhcpPayload;
-      push(ack, ms(1, 20));
+      DhcpMessage(8, 0);
+      DhcpMessage(5, Ms(1, 20), /*yiaddr=*/false);  // the ack of an inform assigns nothing
     }
-    return;
   }
-  bool v6 = Uniform() < (kind == 1 ? 0.25 : 0.3);
-  uint32_t l3 = v6 ? 48 : 28;
-  if (kind == 2) {  // mDNS announcement: not a DNS response of port 53
-    Packet q = udp(false);
+
+  // An mDNS announcement: not a DNS response of port 53.
+  void Mdns(bool v6) {
+    Packet q = Udp(false);
     q.app = WiredApp::kMdns;
     q.ipv6 = v6;
     q.dns_qr = true;
-    q.src = client;
+    q.src = client_;
     q.dst = v6 ? 0x3333000000fbULL : 0x01005e0000fbULL;
-    q.src_ip = client_ip;
+    q.src_ip = client_ip_;
     q.dst_ip = 0xe00000fbu;
     q.src_port = q.dst_port = 5353;
-    q.length = l2 + l3 + DnsPayloadSize(q);
-    push(q, 0);
+    q.length = l2_ + L3(v6) + DnsPayloadSize(q);
+    Push(q, 0);
+  }
+
+  // A query and (95 %) its response from port 53.
+  void Dns(bool v6) {
+    Packet query = Udp(false);
+    query.app = WiredApp::kDns;
+    query.ipv6 = v6;
+    query.xid = static_cast<uint32_t>(g_.NextRandom() & 0xffff);
+    query.src = client_;
+    query.dst = kGatewayMac;
+    query.src_ip = client_ip_;
+    query.dst_ip = server_ip_;
+    query.src_port = 49152 + static_cast<int>(g_.NextRandom() % 16000);
+    query.dst_port = 53;
+    query.length = l2_ + L3(v6) + DnsPayloadSize(query);
+    Push(query, 0);
+    if (g_.Uniform() < 0.05) return;  // no answer
+    constexpr int kRcodeWeights[] = {74, 2, 6, 12, 2, 3, 1};
+    constexpr uint8_t kRcodes[] = {0, 1, 2, 3, 4, 5, 9};
+    Packet resp = query;
+    resp.tx = true;
+    resp.seq = static_cast<uint16_t>(g_.seq_++ & 0x0fff);
+    resp.dns_qr = true;
+    resp.dns_rcode = kRcodes[Pick(kRcodeWeights, g_.Uniform())];
+    std::swap(resp.src, resp.dst);
+    std::swap(resp.src_ip, resp.dst_ip);
+    std::swap(resp.src_port, resp.dst_port);
+    resp.length = l2_ + L3(v6) + DnsPayloadSize(resp);
+    Push(resp, Ms(1, 60));
+  }
+
+ private:
+  static uint32_t L3(bool v6) { return v6 ? 48 : 28; }
+
+  int64_t Ms(int lo, int hi) {
+    return static_cast<int64_t>(lo) * 1000 +
+           static_cast<int64_t>(g_.NextRandom() % ((hi - lo) * 1000));
+  }
+
+  Packet Udp(bool from_server) {
+    Packet q;
+    q.wired = true;
+    q.ap_mac = ap_.mac;
+    q.vlan = vlan_;
+    q.proto = WiredProto::kUdp;
+    q.tx = from_server;
+    q.seq = static_cast<uint16_t>(g_.seq_++ & 0x0fff);
+    return q;
+  }
+
+  void Push(const Packet& q, int64_t gap) {
+    at_ += gap;
+    s_->packets.emplace_back(at_, q);
+  }
+
+  // A DHCP message of option 53 `type`, from the server (offer, ack, nak) or the client;
+  // yiaddr carries the client's address unless `yiaddr` is false.
+  void DhcpMessage(uint8_t type, int64_t gap, bool yiaddr = true) {
+    bool from_server = type == 2 || type == 5 || type == 6;
+    Packet q = Udp(from_server);
+    q.app = WiredApp::kDhcp;
+    q.dhcp_type = type;
+    q.xid = xid_;
+    q.fill = client_;
+    q.yiaddr = yiaddr ? client_ip_ : 0;
+    bool bound = type == 7 || type == 8;  // release, inform: from the client's address
+    if (from_server) {
+      q.src = kGatewayMac;
+      q.src_ip = server_ip_;
+      q.src_port = 67;
+      q.dst_port = 68;
+      bool bcast = type == 6;
+      q.dst = bcast ? kBroadcast : client_;
+      q.dst_ip = bcast ? 0xffffffffu : client_ip_;
+    } else {
+      q.src = client_;
+      q.src_ip = bound ? client_ip_ : 0;
+      q.src_port = 68;
+      q.dst_port = 67;
+      q.dst = type == 7 ? kGatewayMac : kBroadcast;
+      q.dst_ip = type == 7 ? server_ip_ : 0xffffffffu;
+    }
+    q.length = l2_ + 28 + kDhcpPayload;
+    Push(q, gap);
+  }
+
+  PacketGenerator& g_;
+  const ApRadio& ap_;
+  int64_t at_;
+  Script* s_;
+  int vlan_ = 0;
+  uint64_t client_ = 0;
+  uint32_t client_ip_ = 0, server_ip_ = 0;
+  uint32_t l2_ = 14;
+  uint32_t xid_ = 0;
+};
+
+void PacketGenerator::StartWiredScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us,
+                                       Script* s) {
+  WiredScript script(*this, t, ap, now_us, s);
+  constexpr int kKinds[] = {45, 50, 5};  // DHCP, DNS, mDNS
+  int kind = Pick(kKinds, Uniform());
+  if (kind == 0) {
+    script.Dhcp();
     return;
   }
-  Packet query = udp(false);
-  query.app = WiredApp::kDns;
-  query.ipv6 = v6;
-  query.xid = static_cast<uint32_t>(NextRandom() & 0xffff);
-  query.src = client;
-  query.dst = kGatewayMac;
-  query.src_ip = client_ip;
-  query.dst_ip = server_ip;
-  query.src_port = 49152 + static_cast<int>(NextRandom() % 16000);
-  query.dst_port = 53;
-  query.length = l2 + l3 + DnsPayloadSize(query);
-  push(query, 0);
-  if (Uniform() < 0.05) return;  // no answer
-  constexpr int kRcodeWeights[] = {74, 2, 6, 12, 2, 3, 1};
-  constexpr uint8_t kRcodes[] = {0, 1, 2, 3, 4, 5, 9};
-  Packet resp = query;
-  resp.tx = true;
-  resp.seq = static_cast<uint16_t>(seq_++ & 0x0fff);
-  resp.dns_qr = true;
-  resp.dns_rcode = kRcodes[Pick(kRcodeWeights, Uniform())];
-  std::swap(resp.src, resp.dst);
-  std::swap(resp.src_ip, resp.dst_ip);
-  std::swap(resp.src_port, resp.dst_port);
-  resp.length = l2 + l3 + DnsPayloadSize(resp);
-  push(resp, ms(1, 60));
+  bool v6 = Uniform() < (kind == 1 ? 0.25 : 0.3);
+  if (kind == 2) {
+    script.Mdns(v6);
+  } else {
+    script.Dns(v6);
+  }
 }
 
 bool PacketGenerator::NextConnectivity(const StreamTarget& t, const ApRadio& ap, bool wired,
@@ -1736,17 +1868,7 @@ void PacketGenerator::MakeDataMessage(const StreamTarget& t, double now, bool da
 
   out->clear();
   out->reserve(inner.size() + t.channel.size() + 128);
-  out->append("{\"event\":\"data\",\"channel\":\"");
-  out->append(t.channel);
-  out->append("\",\"data\":");
-  if (data_as_string) {
-    out->push_back('"');
-    AppendJsonEscaped(inner, out);
-    out->push_back('"');
-  } else {
-    out->append(inner);
-  }
-  out->push_back('}');
+  AppendDataEvent(t.channel, inner, data_as_string, out);
 
   TruthDelta& d = *delta;
   d = TruthDelta{};
@@ -1777,17 +1899,7 @@ void PacketGenerator::MakeCaptureEndMessage(std::string_view channel, std::strin
   inner.append(capture_id);
   inner.append("\",\"pcap_dict\":null}");
   out->clear();
-  out->append("{\"event\":\"data\",\"channel\":\"");
-  out->append(channel);
-  out->append("\",\"data\":");
-  if (data_as_string) {
-    out->push_back('"');
-    AppendJsonEscaped(inner, out);
-    out->push_back('"');
-  } else {
-    out->append(inner);
-  }
-  out->push_back('}');
+  AppendDataEvent(channel, inner, data_as_string, out);
 }
 
 }  // namespace mpe::sim

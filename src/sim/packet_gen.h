@@ -205,6 +205,12 @@ class PacketGenerator {
     uint64_t capture_serial = 0;
     std::vector<Script> scripts;
   };
+  // The base mix (connectivity off, or no sequence packet): r holds the rest of a draw.
+  void BaseWired(const StreamTarget& t, const ApRadio& ap, int client_index, uint64_t r, Packet* p);
+  void BaseWireless(const StreamTarget& t, const ApRadio& ap, uint64_t client, uint64_t r,
+                    Packet* p);
+  class WirelessScript;  // builders of one sequence (packet_gen.cc)
+  class WiredScript;
   bool NextConnectivity(const StreamTarget& t, const ApRadio& ap, bool wired, int64_t now_us,
                         Packet* p);
   void StartWirelessScript(const StreamTarget& t, const ApRadio& ap, int64_t now_us, Script* s);

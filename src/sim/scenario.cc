@@ -291,6 +291,81 @@ HistoryCaptureSpec ParseHistory(const YAML::Node& node, const std::string& where
   return h;
 }
 
+std::vector<OrgSpec> ParseOrgs(const YAML::Node& orgs, std::set<std::string>* org_ids) {
+  if (!orgs.IsSequence()) Fail("orgs", "expected a list");
+  std::vector<OrgSpec> out;
+  for (size_t i = 0; i < orgs.size(); ++i) {
+    std::string where = "orgs[" + std::to_string(i) + "]";
+    CheckKeys(orgs[i], where, {"id", "name"});
+    OrgSpec org;
+    if (!orgs[i]["id"]) Fail(where + ".id", "missing");
+    org.id = Str(orgs[i]["id"], where + ".id");
+    if (orgs[i]["name"]) org.name = Str(orgs[i]["name"], where + ".name");
+    if (!org_ids->insert(org.id).second) Fail(where + ".id", "duplicate org id");
+    out.push_back(org);
+  }
+  return out;
+}
+
+SiteSpec ParseSite(const YAML::Node& n, const std::string& where,
+                   const std::set<std::string>& org_ids, std::set<std::string>* site_ids) {
+  CheckKeys(n, where, {"id", "name", "org", "aps", "failing_aps", "stream", "capture", "history"});
+  SiteSpec s;
+  if (!n["id"]) Fail(where + ".id", "missing");
+  s.id = Str(n["id"], where + ".id");
+  if (!site_ids->insert(s.id).second) Fail(where + ".id", "duplicate site id");
+  if (n["name"]) s.name = Str(n["name"], where + ".name");
+  if (!n["org"]) Fail(where + ".org", "missing");
+  s.org_id = Str(n["org"], where + ".org");
+  if (!org_ids.count(s.org_id)) Fail(where + ".org", "unknown org '" + s.org_id + "'");
+  if (n["aps"]) ParseAps(n["aps"], where + ".aps", &s);
+  if (n["failing_aps"]) s.failing_aps = Macs(n["failing_aps"], where + ".failing_aps");
+  if (n["stream"]) s.stream = ParseStream(n["stream"], where + ".stream");
+  if (n["capture"] && !n["capture"].IsNull()) {
+    s.capture = ParseRunning(n["capture"], where + ".capture");
+  }
+  if (const YAML::Node& hist = n["history"]) {
+    if (!hist.IsSequence()) Fail(where + ".history", "expected a list");
+    for (size_t j = 0; j < hist.size(); ++j) {
+      s.history.push_back(ParseHistory(hist[j], where + ".history[" + std::to_string(j) + "]"));
+    }
+  }
+  return s;
+}
+
+// `generate_sites:` ids, names and MACs as bench/simbench.py writes them, so `simbench.py
+// config N` lists the same sites for the exporter without a 2,000-entry scenario file.
+void GenerateSites(const YAML::Node& gen, const std::set<std::string>& org_ids,
+                   std::set<std::string>* site_ids, std::vector<SiteSpec>* sites) {
+  const std::string where = "generate_sites";
+  CheckKeys(gen, where, {"count", "org", "aps_per_site", "stream"});
+  if (!gen["count"]) Fail(where + ".count", "missing");
+  int count = Int(gen["count"], where + ".count");
+  if (count < 0 || count > 100000) Fail(where + ".count", "not in 0..100000");
+  if (!gen["org"]) Fail(where + ".org", "missing");
+  std::string org = Str(gen["org"], where + ".org");
+  if (!org_ids.count(org)) Fail(where + ".org", "unknown org '" + org + "'");
+  int aps = gen["aps_per_site"] ? Int(gen["aps_per_site"], where + ".aps_per_site") : 2;
+  if (aps < 0 || aps > 4096) Fail(where + ".aps_per_site", "not in 0..4096");
+  StreamSettings stream;
+  if (gen["stream"]) stream = ParseStream(gen["stream"], where + ".stream");
+  for (int i = 0; i < count; ++i) {
+    SiteSpec s;
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "5be1e000-0000-4000-8000-%012d", i);
+    s.id = buf;
+    if (!site_ids->insert(s.id).second) Fail(where, "generated site id " + s.id + " is taken");
+    std::snprintf(buf, sizeof buf, "site-%04d", i);
+    s.name = buf;
+    s.org_id = org;
+    for (int a = 0; a < aps; ++a) {
+      s.aps.push_back(0x5c5b35000000ULL + static_cast<uint64_t>(i) * 4096 + a);
+    }
+    s.stream = stream;
+    sites->push_back(std::move(s));
+  }
+}
+
 Scenario Parse(const YAML::Node& root) {
   Scenario sc;
   if (root.IsNull()) return sc;
@@ -305,80 +380,17 @@ Scenario Parse(const YAML::Node& root) {
     sc.idle_status_empty = idle == "empty";
   }
   std::set<std::string> org_ids;
-  if (const YAML::Node& orgs = root["orgs"]) {
-    if (!orgs.IsSequence()) Fail("orgs", "expected a list");
-    for (size_t i = 0; i < orgs.size(); ++i) {
-      std::string where = "orgs[" + std::to_string(i) + "]";
-      CheckKeys(orgs[i], where, {"id", "name"});
-      OrgSpec org;
-      if (!orgs[i]["id"]) Fail(where + ".id", "missing");
-      org.id = Str(orgs[i]["id"], where + ".id");
-      if (orgs[i]["name"]) org.name = Str(orgs[i]["name"], where + ".name");
-      if (!org_ids.insert(org.id).second) Fail(where + ".id", "duplicate org id");
-      sc.orgs.push_back(org);
-    }
-  }
+  if (const YAML::Node& orgs = root["orgs"]) sc.orgs = ParseOrgs(orgs, &org_ids);
   std::set<std::string> site_ids;
   if (const YAML::Node& sites = root["sites"]) {
     if (!sites.IsSequence()) Fail("sites", "expected a list");
     for (size_t i = 0; i < sites.size(); ++i) {
       std::string where = "sites[" + std::to_string(i) + "]";
-      const YAML::Node& n = sites[i];
-      CheckKeys(n, where,
-                {"id", "name", "org", "aps", "failing_aps", "stream", "capture", "history"});
-      SiteSpec s;
-      if (!n["id"]) Fail(where + ".id", "missing");
-      s.id = Str(n["id"], where + ".id");
-      if (!site_ids.insert(s.id).second) Fail(where + ".id", "duplicate site id");
-      if (n["name"]) s.name = Str(n["name"], where + ".name");
-      if (!n["org"]) Fail(where + ".org", "missing");
-      s.org_id = Str(n["org"], where + ".org");
-      if (!org_ids.count(s.org_id)) Fail(where + ".org", "unknown org '" + s.org_id + "'");
-      if (n["aps"]) ParseAps(n["aps"], where + ".aps", &s);
-      if (n["failing_aps"]) s.failing_aps = Macs(n["failing_aps"], where + ".failing_aps");
-      if (n["stream"]) s.stream = ParseStream(n["stream"], where + ".stream");
-      if (n["capture"] && !n["capture"].IsNull()) {
-        s.capture = ParseRunning(n["capture"], where + ".capture");
-      }
-      if (const YAML::Node& hist = n["history"]) {
-        if (!hist.IsSequence()) Fail(where + ".history", "expected a list");
-        for (size_t j = 0; j < hist.size(); ++j) {
-          s.history.push_back(ParseHistory(hist[j], where + ".history[" + std::to_string(j) + "]"));
-        }
-      }
-      sc.sites.push_back(std::move(s));
+      sc.sites.push_back(ParseSite(sites[i], where, org_ids, &site_ids));
     }
   }
   if (const YAML::Node& gen = root["generate_sites"]) {
-    // Ids, names and MACs as bench/simbench.py writes them, so `simbench.py config N` lists
-    // the same sites for the exporter without a 2,000-entry scenario file.
-    const std::string where = "generate_sites";
-    CheckKeys(gen, where, {"count", "org", "aps_per_site", "stream"});
-    if (!gen["count"]) Fail(where + ".count", "missing");
-    int count = Int(gen["count"], where + ".count");
-    if (count < 0 || count > 100000) Fail(where + ".count", "not in 0..100000");
-    if (!gen["org"]) Fail(where + ".org", "missing");
-    std::string org = Str(gen["org"], where + ".org");
-    if (!org_ids.count(org)) Fail(where + ".org", "unknown org '" + org + "'");
-    int aps = gen["aps_per_site"] ? Int(gen["aps_per_site"], where + ".aps_per_site") : 2;
-    if (aps < 0 || aps > 4096) Fail(where + ".aps_per_site", "not in 0..4096");
-    StreamSettings stream;
-    if (gen["stream"]) stream = ParseStream(gen["stream"], where + ".stream");
-    for (int i = 0; i < count; ++i) {
-      SiteSpec s;
-      char buf[48];
-      std::snprintf(buf, sizeof buf, "5be1e000-0000-4000-8000-%012d", i);
-      s.id = buf;
-      if (!site_ids.insert(s.id).second) Fail(where, "generated site id " + s.id + " is taken");
-      std::snprintf(buf, sizeof buf, "site-%04d", i);
-      s.name = buf;
-      s.org_id = org;
-      for (int a = 0; a < aps; ++a) {
-        s.aps.push_back(0x5c5b35000000ULL + static_cast<uint64_t>(i) * 4096 + a);
-      }
-      s.stream = stream;
-      sc.sites.push_back(std::move(s));
-    }
+    GenerateSites(gen, org_ids, &site_ids, &sc.sites);
   }
   if (root["churn"]) sc.churn = ParseChurn(root["churn"], "churn");
   if (root["inventory"]) sc.inventory = ParseInventory(root["inventory"], "inventory");

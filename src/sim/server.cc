@@ -576,10 +576,15 @@ SimServer::SimServer(std::shared_ptr<SimState> state, const SimOptions& opts)
 
 SimServer::~SimServer() { Stop(); }
 
-common::Status SimServer::Start() {
-  Impl& m = *impl_;
-  if (m.running) return common::Ok{};
-  std::string listen = m.opts.listen;
+namespace {
+
+struct ListenAddress {
+  net::ip::address address;
+  int port = 0;
+};
+
+// --listen HOST:PORT ([v6] brackets allowed; empty or localhost = 127.0.0.1).
+common::Result<ListenAddress> ParseListen(const std::string& listen) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return common::MakeError("--listen must be HOST:PORT");
   std::string host = listen.substr(0, colon);
@@ -600,7 +605,18 @@ common::Status SimServer::Start() {
   beast::error_code ec;
   auto address = net::ip::make_address(host, ec);
   if (ec) return common::MakeError("--listen: bad address '" + host + "'");
+  return ListenAddress{address, port};
+}
 
+}  // namespace
+
+common::Status SimServer::Start() {
+  Impl& m = *impl_;
+  if (m.running) return common::Ok{};
+  auto listen = ParseListen(m.opts.listen);
+  if (!listen.ok()) return listen.error();
+  const net::ip::address& address = listen->address;
+  beast::error_code ec;
   if (!m.opts.tls_cert.empty() || !m.opts.tls_key.empty()) {
     if (m.opts.tls_cert.empty() || m.opts.tls_key.empty()) {
       return common::MakeError("TLS needs both --tls-cert and --tls-key");
@@ -614,14 +630,14 @@ common::Status SimServer::Start() {
 
   m.ioc = std::make_unique<net::io_context>(2);
   tcp::acceptor acceptor(*m.ioc);
-  tcp::endpoint endpoint(address, static_cast<uint16_t>(port));
+  tcp::endpoint endpoint(address, static_cast<uint16_t>(listen->port));
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     m.ioc.reset();
-    return common::MakeError("cannot listen on " + listen + ": " + ec.message());
+    return common::MakeError("cannot listen on " + m.opts.listen + ": " + ec.message());
   }
   m.port = acceptor.local_endpoint().port();
   m.host = address.is_unspecified() ? "127.0.0.1"

@@ -8,8 +8,10 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 #include <random>
+#include <type_traits>
 
 #include "common/mac.h"
 #include "common/units.h"
@@ -685,21 +687,116 @@ HttpReply SimState::Annotate(Site& site, const std::string& pcap_id, std::string
   return Json("{}");
 }
 
+namespace {
+
+// `key`: [MAC, ...] of the MACs `keep` accepts, in their order.
+template <typename Keep>
+void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs, Keep keep) {
+  w.Key(key);
+  w.StartArray();
+  for (uint64_t mac : macs) {
+    if (keep(mac)) w.String(common::FormatMac(mac));
+  }
+  w.EndArray();
+}
+
+void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs) {
+  WriteMacs(w, key, macs, [](uint64_t) { return true; });
+}
+
+// `key`: value, left out when the value is empty.
+void WriteIfSet(Writer& w, const char* key, const std::string& value) {
+  if (value.empty()) return;
+  w.Key(key);
+  w.String(value);
+}
+
+}  // namespace
+
+// JSON pieces of the REST answers that need the model's private types.
+struct SimState::Writers {
+  // The `site` object of GET /api/v1/sites/{id} and of the org's site list.
+  static void SiteObject(Writer& w, const Site& s) {
+    w.StartObject();
+    w.Key("id");
+    w.String(s.id);
+    w.Key("name");
+    w.String(s.name);
+    w.Key("org_id");
+    w.String(s.org_id);
+    w.Key("timezone");
+    w.String("UTC");
+    w.Key("country_code");
+    w.String("US");
+    w.EndObject();
+  }
+
+  // "pcap_aps" of a radio capture's status: its OK APs -> band, bandwidth, channel.
+  static void PcapAps(Writer& w, const Site& site, const Capture& c) {
+    std::vector<Band> bands = BandsOf(c.band);
+    if (bands.empty()) bands = site.stream.bands;
+    Band band = bands.empty() ? Band::k24 : bands.front();
+    w.Key("pcap_aps");
+    w.StartObject();
+    for (uint64_t mac : c.ap_macs) {
+      if (c.failed.count(mac)) continue;
+      std::string key = common::FormatMac(mac);
+      w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+      w.StartObject();
+      w.Key("band");
+      w.Int(MistBand(band));
+      w.Key("bandwidth");
+      w.Int(c.bandwidth ? *c.bandwidth : band == Band::k24 ? 20 : 80);
+      w.Key("channel");
+      w.Int(c.channel ? *c.channel : MakeApRadio(mac).channel[static_cast<int>(band)]);
+      w.Key("tcpdump_expression");
+      w.Null();
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+
+  // org_id, site_id and type: whose capture it is, in start replies and list items.
+  static void Owner(Writer& w, const Site& site, const Capture& c) {
+    w.Key("org_id");
+    w.String(site.org_id);
+    w.Key("site_id");
+    w.String(site.id);
+    w.Key("type");
+    w.String(c.type);
+  }
+
+  // One item of response_pcap_search.
+  static void ListItem(Writer& w, const Site& site, const Capture& c, const std::string& url) {
+    w.StartObject();
+    if (c.listed_with_id) {
+      w.Key("id");
+      w.String(c.id);
+    }
+    Owner(w, site, c);
+    w.Key("format");
+    w.String(c.format);
+    w.Key("timestamp");
+    WriteEpoch(w, c.started);
+    w.Key("duration");
+    WriteEpoch(w, c.duration);
+    w.Key("max_num_packets");
+    w.Int(c.max_num_packets);
+    WriteMacs(w, "ap_macs", c.ap_macs);
+    w.Key("termination_reason");
+    w.String(c.termination_reason);
+    w.Key("url");
+    w.String(url);
+    w.Key("pcap_url");
+    w.String(url);
+    w.EndObject();
+  }
+};
+
 HttpReply SimState::SiteJson(const Site& s) const {
   rapidjson::StringBuffer sb;
   Writer w(sb);
-  w.StartObject();
-  w.Key("id");
-  w.String(s.id);
-  w.Key("name");
-  w.String(s.name);
-  w.Key("org_id");
-  w.String(s.org_id);
-  w.Key("timezone");
-  w.String("UTC");
-  w.Key("country_code");
-  w.String("US");
-  w.EndObject();
+  Writers::SiteObject(w, s);
   return Json(sb.GetString());
 }
 
@@ -762,19 +859,7 @@ HttpReply SimState::OrgSites(const std::string& org,
   w.StartArray();
   for (int64_t i = (page - 1) * limit; i < page * limit && i < static_cast<int64_t>(list.size());
        ++i) {
-    const Site& s = *list[i];
-    w.StartObject();
-    w.Key("id");
-    w.String(s.id);
-    w.Key("name");
-    w.String(s.name);
-    w.Key("org_id");
-    w.String(s.org_id);
-    w.Key("timezone");
-    w.String("UTC");
-    w.Key("country_code");
-    w.String("US");
-    w.EndObject();
+    Writers::SiteObject(w, *list[i]);
   }
   w.EndArray();
   HttpReply r = Json(sb.GetString());
@@ -905,7 +990,8 @@ HttpReply SimState::CaptureStatus(const Site& site) const {
   w.String(c.id);
   w.Key("type");
   w.String(c.type);
-  if (c.type != "client" && c.type != "new_assoc") {  // those types take no format
+  bool client_type = c.type == "client" || c.type == "new_assoc";
+  if (!client_type) {  // those types take no format
     w.Key("format");
     w.String(c.format);
   }
@@ -921,61 +1007,17 @@ HttpReply SimState::CaptureStatus(const Site& site) const {
     w.Key("num_packets");
     w.Uint64(c.recording ? c.recording->delivered() : 0);
   }
-  w.Key("aps");
-  w.StartArray();
-  for (uint64_t mac : c.ap_macs) w.String(common::FormatMac(mac));
-  w.EndArray();
-  w.Key("ok");
-  w.StartArray();
-  for (uint64_t mac : c.ap_macs) {
-    if (!c.failed.count(mac)) w.String(common::FormatMac(mac));
-  }
-  w.EndArray();
-  w.Key("failed");
-  w.StartArray();
-  for (uint64_t mac : c.ap_macs) {
-    if (c.failed.count(mac)) w.String(common::FormatMac(mac));
-  }
-  w.EndArray();
-  if (CapturesRadio(c.type)) {
-    std::vector<Band> bands = BandsOf(c.band);
-    if (bands.empty()) bands = site.stream.bands;
-    Band band = bands.empty() ? Band::k24 : bands.front();
-    w.Key("pcap_aps");
-    w.StartObject();
-    for (uint64_t mac : c.ap_macs) {
-      if (c.failed.count(mac)) continue;
-      std::string key = common::FormatMac(mac);
-      w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-      w.StartObject();
-      w.Key("band");
-      w.Int(MistBand(band));
-      w.Key("bandwidth");
-      w.Int(c.bandwidth ? *c.bandwidth : band == Band::k24 ? 20 : 80);
-      w.Key("channel");
-      w.Int(c.channel ? *c.channel : MakeApRadio(mac).channel[static_cast<int>(band)]);
-      w.Key("tcpdump_expression");
-      w.Null();
-      w.EndObject();
-    }
-    w.EndObject();
-  }
-  if (!c.client_mac.empty()) {
-    w.Key("client_mac");
-    w.String(c.client_mac);
-  }
-  if (!c.ssid.empty()) {
-    w.Key("ssid");
-    w.String(c.ssid);
-  }
-  if (c.type == "client" || c.type == "new_assoc") {
+  WriteMacs(w, "aps", c.ap_macs);
+  WriteMacs(w, "ok", c.ap_macs, [&c](uint64_t mac) { return !c.failed.count(mac); });
+  WriteMacs(w, "failed", c.ap_macs, [&c](uint64_t mac) { return c.failed.count(mac) > 0; });
+  if (CapturesRadio(c.type)) Writers::PcapAps(w, site, c);
+  WriteIfSet(w, "client_mac", c.client_mac);
+  WriteIfSet(w, "ssid", c.ssid);
+  if (client_type) {
     w.Key("includes_mcast");
     w.Bool(c.includes_mcast);
   }
-  if (!c.tcpdump_expression.empty()) {
-    w.Key("tcpdump_expression");
-    w.String(c.tcpdump_expression);
-  }
+  WriteIfSet(w, "tcpdump_expression", c.tcpdump_expression);
   w.EndObject();
   return Json(sb.GetString());
 }
@@ -988,12 +1030,7 @@ HttpReply SimState::StartReply(const Site& site) const {
   w.StartObject();
   w.Key("id");
   w.String(c.id);
-  w.Key("org_id");
-  w.String(site.org_id);
-  w.Key("site_id");
-  w.String(site.id);
-  w.Key("type");
-  w.String(c.type);
+  Writers::Owner(w, site, c);
   w.Key("timestamp");
   w.Double(c.started);
   w.Key("expiry");
@@ -1002,10 +1039,7 @@ HttpReply SimState::StartReply(const Site& site) const {
   w.Int64(static_cast<int64_t>(c.duration));
   w.Key("ap_count");
   w.Uint64(c.ap_macs.size());
-  w.Key("aps");
-  w.StartArray();
-  for (uint64_t mac : c.ap_macs) w.String(common::FormatMac(mac));
-  w.EndArray();
+  WriteMacs(w, "aps", c.ap_macs);
   w.Key("include_mcast");
   w.Bool(c.includes_mcast);
   w.Key("format");
@@ -1030,24 +1064,51 @@ HttpReply SimState::StartReply(const Site& site) const {
   return Json(sb.GetString());
 }
 
-HttpReply SimState::CaptureList(const Site& site,
-                                const std::map<std::string, std::string>& q) const {
-  double now = std::floor(Now());
+namespace {
+
+// The query of GET .../pcaps: the time window, the page and the client filter.
+struct ListQuery {
+  double start = 0, end = 0;
+  int64_t limit = 100, page = 1;
+  std::string client_mac;  // normalised; empty = any
+};
+
+std::optional<ListQuery> ParseListQuery(const std::map<std::string, std::string>& q, double now) {
   auto start = NumberParam(q, "start");
   auto end = NumberParam(q, "end");
   auto duration = DurationParam(q);
-  if (q.count("duration") && !duration) return Detail(400, "invalid duration");
-  double e = end ? *end : (start && duration ? *start + *duration : now);
-  double s = start ? *start : e - (duration ? *duration : 86400);
-  int64_t limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
-  int64_t page = std::max<int64_t>(IntParam(q, "page", 1), 1);
-  std::string client_mac;
-  if (auto it = q.find("client_mac"); it != q.end()) client_mac = common::NormaliseMac(it->second);
+  if (q.count("duration") && !duration) return std::nullopt;
+  ListQuery l;
+  l.end = end ? *end : (start && duration ? *start + *duration : now);
+  l.start = start ? *start : l.end - (duration ? *duration : 86400);
+  l.limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
+  l.page = std::max<int64_t>(IntParam(q, "page", 1), 1);
+  if (auto it = q.find("client_mac"); it != q.end())
+    l.client_mac = common::NormaliseMac(it->second);
+  return l;
+}
 
+// The relative link to the page after `l`'s.
+std::string NextPageLink(const std::string& site_id, const ListQuery& l) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "?start=%lld&end=%lld&limit=%lld&page=%lld",
+                static_cast<long long>(l.start), static_cast<long long>(l.end),
+                static_cast<long long>(l.limit), static_cast<long long>(l.page + 1));
+  std::string next = "/api/v1/sites/" + site_id + "/pcaps" + buf;
+  if (!l.client_mac.empty()) next += "&client_mac=" + l.client_mac;
+  return next;
+}
+
+}  // namespace
+
+HttpReply SimState::CaptureList(const Site& site,
+                                const std::map<std::string, std::string>& q) const {
+  std::optional<ListQuery> l = ParseListQuery(q, std::floor(Now()));
+  if (!l) return Detail(400, "invalid duration");
   std::vector<const Capture*> items;
   for (const Capture& c : site.history) {
-    if (c.started < s || c.started > e) continue;
-    if (!client_mac.empty() && common::NormaliseMac(c.client_mac) != client_mac) continue;
+    if (c.started < l->start || c.started > l->end) continue;
+    if (!l->client_mac.empty() && common::NormaliseMac(c.client_mac) != l->client_mac) continue;
     items.push_back(&c);
   }
   std::stable_sort(items.begin(), items.end(), [](const Capture* a, const Capture* b) {
@@ -1060,58 +1121,21 @@ HttpReply SimState::CaptureList(const Site& site,
   w.Key("results");
   w.StartArray();
   int64_t total = static_cast<int64_t>(items.size());
-  for (int64_t i = (page - 1) * limit; i < page * limit && i < total; ++i) {
-    const Capture& c = *items[i];
-    w.StartObject();
-    if (c.listed_with_id) {
-      w.Key("id");
-      w.String(c.id);
-    }
-    w.Key("org_id");
-    w.String(site.org_id);
-    w.Key("site_id");
-    w.String(site.id);
-    w.Key("type");
-    w.String(c.type);
-    w.Key("format");
-    w.String(c.format);
-    w.Key("timestamp");
-    WriteEpoch(w, c.started);
-    w.Key("duration");
-    WriteEpoch(w, c.duration);
-    w.Key("max_num_packets");
-    w.Int(c.max_num_packets);
-    w.Key("ap_macs");
-    w.StartArray();
-    for (uint64_t mac : c.ap_macs) w.String(common::FormatMac(mac));
-    w.EndArray();
-    w.Key("termination_reason");
-    w.String(c.termination_reason);
-    std::string url = PcapUrl(c);
-    w.Key("url");
-    w.String(url);
-    w.Key("pcap_url");
-    w.String(url);
-    w.EndObject();
+  for (int64_t i = (l->page - 1) * l->limit; i < l->page * l->limit && i < total; ++i) {
+    Writers::ListItem(w, site, *items[i], PcapUrl(*items[i]));
   }
   w.EndArray();
   w.Key("start");
-  w.Int64(static_cast<int64_t>(std::floor(s)));
+  w.Int64(static_cast<int64_t>(std::floor(l->start)));
   w.Key("end");
-  w.Int64(static_cast<int64_t>(std::floor(e)));
+  w.Int64(static_cast<int64_t>(std::floor(l->end)));
   w.Key("limit");
-  w.Int64(limit);
+  w.Int64(l->limit);
   w.Key("total");
   w.Int64(total);
-  if (page * limit < total) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "?start=%lld&end=%lld&limit=%lld&page=%lld",
-                  static_cast<long long>(s), static_cast<long long>(e),
-                  static_cast<long long>(limit), static_cast<long long>(page + 1));
-    std::string next = "/api/v1/sites/" + site.id + "/pcaps" + buf;
-    if (!client_mac.empty()) next += "&client_mac=" + client_mac;
+  if (l->page * l->limit < total) {
     w.Key("next");
-    w.String(next);
+    w.String(NextPageLink(site.id, *l));
   }
   w.EndObject();
   return Json(sb.GetString());
@@ -1412,6 +1436,46 @@ HttpReply SimState::RequestsJson() const {
   return Json(sb.GetString());
 }
 
+namespace {
+
+const std::string& CountKey(const std::string& key) { return key; }
+std::string CountKey(int key) { return std::to_string(key); }
+
+// `key`: {"<map key>": count, ...}; a signed count below 1 (e.g. connections that left) is not
+// listed.
+template <typename Map>
+void WriteCounts(Writer& w, const char* key, const Map& counts) {
+  w.Key(key);
+  w.StartObject();
+  for (const auto& entry : counts) {
+    const std::string& name = CountKey(entry.first);
+    if constexpr (std::is_signed_v<typename Map::mapped_type>) {
+      if (entry.second <= 0) continue;
+      w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+      w.Int64(entry.second);
+    } else {
+      w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+      w.Uint64(entry.second);
+    }
+  }
+  w.EndObject();
+}
+
+// `key`: {"<name>": count, ...} for each fixed name, 0 when it was never counted.
+void WriteNamedCounts(Writer& w, const char* key, std::initializer_list<const char*> names,
+                      const std::map<std::string, uint64_t>& counts) {
+  w.Key(key);
+  w.StartObject();
+  for (const char* name : names) {
+    auto it = counts.find(name);
+    w.Key(name);
+    w.Uint64(it == counts.end() ? 0 : it->second);
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
 std::string SimState::StatsJson() const {
   std::lock_guard<std::mutex> lock(mu_);
   rapidjson::StringBuffer sb;
@@ -1431,57 +1495,19 @@ std::string SimState::StatsJson() const {
     w.Uint64(it->second);
   }
   w.EndObject();
-  w.Key("codes");
-  w.StartObject();
-  for (const auto& [code, n] : codes_) {
-    std::string key = std::to_string(code);
-    w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-    w.Uint64(n);
-  }
-  w.EndObject();
-  w.Key("site_requests");
-  w.StartObject();
-  for (const auto& [site, n] : site_requests_) {
-    w.Key(site.c_str(), static_cast<rapidjson::SizeType>(site.size()));
-    w.Uint64(n);
-  }
-  w.EndObject();
-  w.Key("subscribed");
-  w.StartObject();
-  for (const auto& [site, n] : subscribed_) {
-    if (n <= 0) continue;
-    w.Key(site.c_str(), static_cast<rapidjson::SizeType>(site.size()));
-    w.Int64(n);
-  }
-  w.EndObject();
+  WriteCounts(w, "codes", codes_);
+  WriteCounts(w, "site_requests", site_requests_);
+  WriteCounts(w, "subscribed", subscribed_);
   w.Key("ws_connections");
   w.Uint64(ws_connections_);
   w.Key("ws_upgrade_rejected");
   w.Uint64(ws_upgrade_rejected_);
-  w.Key("ws_close_codes");
-  w.StartObject();
-  for (const auto& [code, n] : ws_close_codes_) {
-    std::string key = std::to_string(code);
-    w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-    w.Uint64(n);
-  }
-  w.EndObject();
-  w.Key("ignored_request_fields");
-  w.StartObject();
-  for (const auto& [name, n] : ignored_request_fields_) {
-    w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
-    w.Uint64(n);
-  }
-  w.EndObject();
-  w.Key("downloads");
-  w.StartObject();
-  for (const char* name :
-       {"requests", "served", "with_authorization", "injected_failures", "not_found", "expired"}) {
-    auto it = downloads_.find(name);
-    w.Key(name);
-    w.Uint64(it == downloads_.end() ? 0 : it->second);
-  }
-  w.EndObject();
+  WriteCounts(w, "ws_close_codes", ws_close_codes_);
+  WriteCounts(w, "ignored_request_fields", ignored_request_fields_);
+  WriteNamedCounts(
+      w, "downloads",
+      {"requests", "served", "with_authorization", "injected_failures", "not_found", "expired"},
+      downloads_);
   w.Key("capture_files");
   w.StartObject();
   w.Key("packets_recorded");
@@ -1509,190 +1535,247 @@ std::string SimState::StatsJson() const {
   w.Key("changes");
   w.Uint64(change_seq_);
   if (churn_) {
-    w.Key("churn");
-    w.StartObject();
-    for (const char* name :
-         {"starts", "ends", "ap_failures", "skipped_starts", "skipped_ap_failures"}) {
-      auto it = churn_counts_.find(name);
-      w.Key(name);
-      w.Uint64(it == churn_counts_.end() ? 0 : it->second);
-    }
-    w.EndObject();
+    WriteNamedCounts(w, "churn",
+                     {"starts", "ends", "ap_failures", "skipped_starts", "skipped_ap_failures"},
+                     churn_counts_);
   }
   w.EndObject();
   return sb.GetString();
 }
 
+namespace {
+
+// A /sim/ control body: empty means {}; false when it is not a JSON object.
+bool ParseControlBody(std::string_view body, rapidjson::Document* doc) {
+  doc->Parse(body.empty() ? "{}" : std::string(body).c_str());
+  return !doc->HasParseError() && doc->IsObject();
+}
+
+// Applies `set(key, value)` to each member of a /sim/ settings object in order; the first error
+// reply stops it, the settings before it stay applied. {} when every one applied.
+template <typename Set>
+HttpReply ApplySettings(std::string_view body, Set set) {
+  rapidjson::Document doc;
+  if (!ParseControlBody(body, &doc)) return Detail(400, "body must be a JSON object");
+  for (auto& m : doc.GetObject()) {
+    if (std::optional<HttpReply> error = set(std::string(m.name.GetString()), m.value)) {
+      return *error;
+    }
+  }
+  return Json("{}");
+}
+
+// A control body that must carry the string member `key`.
+bool ParseControlBodyWith(std::string_view body, const char* key, rapidjson::Document* doc) {
+  return ParseControlBody(body, doc) && doc->HasMember(key) && (*doc)[key].IsString();
+}
+
+const char* StringMember(const rapidjson::Document& doc, const char* key) {
+  return doc.HasMember(key) && doc[key].IsString() ? doc[key].GetString() : "";
+}
+
+// The integer faults of POST /sim/faults by name ("hang" is the boolean one).
+constexpr std::pair<std::string_view, int Faults::*> kIntFaults[] = {
+    {"status_429_every", &Faults::status_429_every},
+    {"retry_after_s", &Faults::retry_after_s},
+    {"error_5xx_every", &Faults::error_5xx_every},
+    {"error_code", &Faults::error_code},
+    {"latency_ms", &Faults::latency_ms},
+    {"drop_stream_after", &Faults::drop_stream_after},
+    {"drop_stream_times", &Faults::drop_stream_times},
+    {"upgrade_status", &Faults::upgrade_status},
+};
+
+}  // namespace
+
+// One parsed /sim/ request, as the control handlers see it.
+struct SimState::ControlCall {
+  std::vector<std::string> segments;
+  std::map<std::string, std::string> query;
+  std::string_view body;
+};
+
 HttpReply SimState::HandleControl(std::string_view method, std::string_view target,
                                   std::string_view body) {
+  // (method, second path segment, number of segments) -> handler; pairs are unique.
+  struct Route {
+    std::string_view method;
+    std::string_view what;
+    size_t segments;
+    HttpReply (SimState::*handle)(const ControlCall&);
+  };
+  static constexpr Route kRoutes[] = {
+      {"GET", "truth", 2, &SimState::ControlTruth},
+      {"GET", "stats", 2, &SimState::ControlStats},
+      {"GET", "changes", 2, &SimState::ControlChanges},
+      {"POST", "reset_truth", 2, &SimState::ControlResetTruth},
+      {"POST", "faults", 2, &SimState::ControlFaults},
+      {"POST", "stream", 2, &SimState::ControlStream},
+      {"POST", "sites", 2, &SimState::ControlAddSite},
+      {"GET", "requests", 2, &SimState::ControlRequests},
+      {"DELETE", "requests", 2, &SimState::ControlClearRequests},
+      {"POST", "usage", 2, &SimState::ControlUsage},
+      {"POST", "idle_status", 2, &SimState::ControlIdleStatus},
+      {"POST", "downloads", 2, &SimState::ControlDownloads},
+      {"DELETE", "sites", 3, &SimState::ControlRemoveSite},
+  };
   Target t = ParseTarget(target);
   const auto& s = t.segments;
   if (s.size() < 2 || s[0] != "sim") return Detail(404, "Not found.");
-  const std::string& what = s[1];
-  auto parse = [&](rapidjson::Document* doc) {
-    doc->Parse(body.empty() ? "{}" : std::string(body).c_str());
-    return !doc->HasParseError() && doc->IsObject();
-  };
-  if (method == "GET" && what == "truth" && s.size() == 2) {
-    auto f = t.query.find("families");
-    bool families = f == t.query.end() || (f->second != "0" && f->second != "false");
-    return Json(families ? truth_.ToJson() : truth_.SummaryJson());
-  }
-  if (method == "GET" && what == "stats" && s.size() == 2) return Json(StatsJson());
-  if (method == "GET" && what == "changes" && s.size() == 2) {
-    Reap();  // what is due by now is in the answer
-    std::lock_guard<std::mutex> lock(mu_);
-    return ChangesJson(t.query);
-  }
-  if (method == "POST" && what == "reset_truth" && s.size() == 2) {
-    truth_.Reset();
-    return Json("{}");
-  }
-  if (method == "POST" && what == "faults" && s.size() == 2) {
-    rapidjson::Document doc;
-    if (!parse(&doc)) return Detail(400, "body must be a JSON object");
-    Faults f;
-    for (auto& m : doc.GetObject()) {
-      std::string key = m.name.GetString();
-      const auto& v = m.value;
-      if (key == "hang") {
-        if (!v.IsBool()) return Detail(400, "hang must be a boolean");
-        f.hang = v.GetBool();
-        continue;
-      }
-      if (!v.IsInt()) return Detail(400, key + " must be an integer");
-      int n = v.GetInt();
-      if (key == "status_429_every")
-        f.status_429_every = n;
-      else if (key == "retry_after_s")
-        f.retry_after_s = n;
-      else if (key == "error_5xx_every")
-        f.error_5xx_every = n;
-      else if (key == "error_code")
-        f.error_code = n;
-      else if (key == "latency_ms")
-        f.latency_ms = n;
-      else if (key == "drop_stream_after")
-        f.drop_stream_after = n;
-      else if (key == "drop_stream_times")
-        f.drop_stream_times = n;
-      else if (key == "upgrade_status")
-        f.upgrade_status = n;
-      else
-        return Detail(400, "unknown fault '" + key + "'");
+  for (const Route& r : kRoutes) {
+    if (method == r.method && s[1] == r.what && s.size() == r.segments) {
+      return (this->*r.handle)(ControlCall{std::move(t.segments), std::move(t.query), body});
     }
-    SetFaults(f);
-    return Json("{}");
-  }
-  if (method == "POST" && what == "stream" && s.size() == 2) {
-    rapidjson::Document doc;
-    if (!parse(&doc)) return Detail(400, "body must be a JSON object");
-    for (auto& m : doc.GetObject()) {
-      std::string key = m.name.GetString();
-      if (!m.value.IsNumber()) return Detail(400, key + " must be a number");
-      double v = m.value.GetDouble();
-      if (key == "limit")
-        SetStreamLimit(static_cast<int64_t>(v));
-      else if (key == "rate" && v > 0)
-        SetRate(v);
-      else if (key == "data_as_string" && v >= 0 && v <= 1)
-        SetDataAsStringRatio(v);
-      else
-        return Detail(400, "bad stream setting '" + key + "'");
-    }
-    return Json("{}");
-  }
-  if (method == "POST" && what == "sites" && s.size() == 2) {
-    rapidjson::Document doc;
-    if (!parse(&doc) || !doc.HasMember("id") || !doc["id"].IsString()) {
-      return Detail(400, "body must be {\"org_id\", \"id\", \"name\", \"aps\"}");
-    }
-    std::string org =
-        doc.HasMember("org_id") && doc["org_id"].IsString() ? doc["org_id"].GetString() : "";
-    if (org.empty()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!orgs_.empty()) org = orgs_.front().id;
-    }
-    std::string name =
-        doc.HasMember("name") && doc["name"].IsString() ? doc["name"].GetString() : "";
-    std::vector<uint64_t> aps;
-    if (doc.HasMember("aps") && doc["aps"].IsArray()) {
-      for (const auto& v : doc["aps"].GetArray()) {
-        auto mac = v.IsString() ? common::ParseMac(v.GetString()) : std::nullopt;
-        if (!mac) return Detail(400, "aps must hold MAC strings");
-        aps.push_back(*mac);
-      }
-    }
-    AddSite(org, doc["id"].GetString(), name, aps);
-    return Json("{}");
-  }
-  if (what == "requests" && s.size() == 2) {
-    if (method == "GET") return RequestsJson();
-    if (method == "DELETE") {
-      std::lock_guard<std::mutex> lock(mu_);
-      request_log_.clear();
-      return Json("{}");
-    }
-  }
-  if (method == "POST" && what == "usage" && s.size() == 2) {
-    rapidjson::Document doc;
-    if (!parse(&doc)) return Detail(400, "body must be a JSON object");
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& m : doc.GetObject()) {
-      std::string key = m.name.GetString();
-      if (key == "enforce") {
-        if (!m.value.IsBool()) return Detail(400, "enforce must be a boolean");
-        usage_enforce_ = m.value.GetBool();
-      } else if (key == "other_requests" || key == "request_limit") {
-        if (!m.value.IsUint64()) return Detail(400, key + " must be a non-negative integer");
-        (key == "other_requests" ? usage_other_ : usage_limit_) = m.value.GetUint64();
-      } else if (key == "reset") {
-        usage_own_ = 0;
-      } else {
-        return Detail(400, "unknown usage setting '" + key + "'");
-      }
-    }
-    return Json("{}");
-  }
-  if (method == "POST" && what == "idle_status" && s.size() == 2) {
-    rapidjson::Document doc;
-    if (!parse(&doc) || !doc.HasMember("answer") || !doc["answer"].IsString()) {
-      return Detail(400, "body must be {\"answer\": \"not_found\" | \"empty\"}");
-    }
-    std::string answer = doc["answer"].GetString();
-    if (answer != "not_found" && answer != "empty") {
-      return Detail(400, "answer must be not_found or empty");
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    idle_status_empty_ = answer == "empty";
-    return Json("{}");
-  }
-  if (method == "POST" && what == "downloads" && s.size() == 2) {
-    rapidjson::Document doc;
-    if (!parse(&doc)) return Detail(400, "body must be a JSON object");
-    for (auto& m : doc.GetObject()) {
-      std::string key = m.name.GetString();
-      if (!m.value.IsString()) return Detail(400, key + " must be a string");
-      std::string v = m.value.GetString();
-      if (key == "origin") {
-        SetDownloadOrigin(v);
-      } else if (key == "mode") {
-        if (v != "ok" && v != "forbidden" && v != "not_found" && v != "not_pcap") {
-          return Detail(400, "mode must be ok, forbidden, not_found or not_pcap");
-        }
-        std::lock_guard<std::mutex> lock(mu_);
-        download_mode_ = v;
-      } else {
-        return Detail(400, "unknown downloads setting '" + key + "'");
-      }
-    }
-    return Json("{}");
-  }
-  if (method == "DELETE" && what == "sites" && s.size() == 3) {
-    if (!RemoveSite(s[2])) return Detail(404, "site not found");
-    return Json("{}");
   }
   return Detail(404, "Not found.");
+}
+
+HttpReply SimState::ControlTruth(const ControlCall& c) {
+  auto f = c.query.find("families");
+  bool families = f == c.query.end() || (f->second != "0" && f->second != "false");
+  return Json(families ? truth_.ToJson() : truth_.SummaryJson());
+}
+
+HttpReply SimState::ControlStats(const ControlCall&) { return Json(StatsJson()); }
+
+HttpReply SimState::ControlChanges(const ControlCall& c) {
+  Reap();  // what is due by now is in the answer
+  std::lock_guard<std::mutex> lock(mu_);
+  return ChangesJson(c.query);
+}
+
+HttpReply SimState::ControlResetTruth(const ControlCall&) {
+  truth_.Reset();
+  return Json("{}");
+}
+
+HttpReply SimState::ControlFaults(const ControlCall& c) {
+  Faults f;
+  HttpReply reply = ApplySettings(
+      c.body, [&f](const std::string& key, const rapidjson::Value& v) -> std::optional<HttpReply> {
+        if (key == "hang") {
+          if (!v.IsBool()) return Detail(400, "hang must be a boolean");
+          f.hang = v.GetBool();
+          return std::nullopt;
+        }
+        if (!v.IsInt()) return Detail(400, key + " must be an integer");
+        auto known = std::find_if(std::begin(kIntFaults), std::end(kIntFaults),
+                                  [&key](const auto& e) { return e.first == key; });
+        if (known == std::end(kIntFaults)) return Detail(400, "unknown fault '" + key + "'");
+        f.*(known->second) = v.GetInt();
+        return std::nullopt;
+      });
+  if (reply.status == 200) SetFaults(f);  // all or nothing
+  return reply;
+}
+
+HttpReply SimState::ControlStream(const ControlCall& c) {
+  return ApplySettings(
+      c.body,
+      [this](const std::string& key, const rapidjson::Value& value) -> std::optional<HttpReply> {
+        if (!value.IsNumber()) return Detail(400, key + " must be a number");
+        double v = value.GetDouble();
+        if (key == "limit")
+          SetStreamLimit(static_cast<int64_t>(v));
+        else if (key == "rate" && v > 0)
+          SetRate(v);
+        else if (key == "data_as_string" && v >= 0 && v <= 1)
+          SetDataAsStringRatio(v);
+        else
+          return Detail(400, "bad stream setting '" + key + "'");
+        return std::nullopt;
+      });
+}
+
+HttpReply SimState::ControlAddSite(const ControlCall& c) {
+  rapidjson::Document doc;
+  if (!ParseControlBodyWith(c.body, "id", &doc)) {
+    return Detail(400, "body must be {\"org_id\", \"id\", \"name\", \"aps\"}");
+  }
+  std::string org = StringMember(doc, "org_id");
+  if (org.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!orgs_.empty()) org = orgs_.front().id;
+  }
+  std::string name = StringMember(doc, "name");
+  std::vector<uint64_t> aps;
+  if (doc.HasMember("aps") && doc["aps"].IsArray()) {
+    for (const auto& v : doc["aps"].GetArray()) {
+      auto mac = v.IsString() ? common::ParseMac(v.GetString()) : std::nullopt;
+      if (!mac) return Detail(400, "aps must hold MAC strings");
+      aps.push_back(*mac);
+    }
+  }
+  AddSite(org, doc["id"].GetString(), name, aps);
+  return Json("{}");
+}
+
+HttpReply SimState::ControlRequests(const ControlCall&) { return RequestsJson(); }
+
+HttpReply SimState::ControlClearRequests(const ControlCall&) {
+  std::lock_guard<std::mutex> lock(mu_);
+  request_log_.clear();
+  return Json("{}");
+}
+
+HttpReply SimState::ControlUsage(const ControlCall& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ApplySettings(
+      c.body,
+      [this](const std::string& key, const rapidjson::Value& v) -> std::optional<HttpReply> {
+        if (key == "enforce") {
+          if (!v.IsBool()) return Detail(400, "enforce must be a boolean");
+          usage_enforce_ = v.GetBool();
+        } else if (key == "other_requests" || key == "request_limit") {
+          if (!v.IsUint64()) return Detail(400, key + " must be a non-negative integer");
+          (key == "other_requests" ? usage_other_ : usage_limit_) = v.GetUint64();
+        } else if (key == "reset") {
+          usage_own_ = 0;
+        } else {
+          return Detail(400, "unknown usage setting '" + key + "'");
+        }
+        return std::nullopt;
+      });
+}
+
+HttpReply SimState::ControlIdleStatus(const ControlCall& c) {
+  rapidjson::Document doc;
+  if (!ParseControlBodyWith(c.body, "answer", &doc)) {
+    return Detail(400, "body must be {\"answer\": \"not_found\" | \"empty\"}");
+  }
+  std::string answer = doc["answer"].GetString();
+  if (answer != "not_found" && answer != "empty") {
+    return Detail(400, "answer must be not_found or empty");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_status_empty_ = answer == "empty";
+  return Json("{}");
+}
+
+HttpReply SimState::ControlDownloads(const ControlCall& c) {
+  return ApplySettings(
+      c.body,
+      [this](const std::string& key, const rapidjson::Value& value) -> std::optional<HttpReply> {
+        if (!value.IsString()) return Detail(400, key + " must be a string");
+        std::string v = value.GetString();
+        if (key == "origin") {
+          SetDownloadOrigin(v);
+        } else if (key == "mode") {
+          if (v != "ok" && v != "forbidden" && v != "not_found" && v != "not_pcap") {
+            return Detail(400, "mode must be ok, forbidden, not_found or not_pcap");
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          download_mode_ = v;
+        } else {
+          return Detail(400, "unknown downloads setting '" + key + "'");
+        }
+        return std::nullopt;
+      });
+}
+
+HttpReply SimState::ControlRemoveSite(const ControlCall& c) {
+  if (!RemoveSite(c.segments[2])) return Detail(404, "site not found");
+  return Json("{}");
 }
 
 }  // namespace mpe::sim

@@ -175,6 +175,23 @@ class SimState {
   void SetInventory(Site& site, const std::map<uint64_t, ApDetails>& details);  // requires mu_
   void Notify(const std::vector<Ended>& ended);
 
+  // /sim/ control endpoints (HandleControl routes to them).
+  struct ControlCall;
+  HttpReply ControlTruth(const ControlCall& c);
+  HttpReply ControlStats(const ControlCall& c);
+  HttpReply ControlChanges(const ControlCall& c);
+  HttpReply ControlResetTruth(const ControlCall& c);
+  HttpReply ControlFaults(const ControlCall& c);
+  HttpReply ControlStream(const ControlCall& c);
+  HttpReply ControlAddSite(const ControlCall& c);
+  HttpReply ControlRequests(const ControlCall& c);
+  HttpReply ControlClearRequests(const ControlCall& c);
+  HttpReply ControlUsage(const ControlCall& c);
+  HttpReply ControlIdleStatus(const ControlCall& c);
+  HttpReply ControlDownloads(const ControlCall& c);
+  HttpReply ControlRemoveSite(const ControlCall& c);
+
+  struct Writers;  // JSON pieces of REST answers (sim_state.cc)
   HttpReply CaptureStatus(const Site& site) const;
   HttpReply StartReply(const Site& site) const;
   HttpReply SiteJson(const Site& site) const;

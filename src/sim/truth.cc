@@ -206,338 +206,306 @@ uint64_t GroundTruth::data_messages() const {
   return data_;
 }
 
-std::string GroundTruth::SummaryJson() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  w.StartObject();
-  w.Key("messages");
-  w.StartObject();
-  w.Key("data");
-  w.Uint64(data_);
-  w.Key("capture_end");
-  w.Uint64(capture_end_);
-  w.EndObject();
-  w.Key("lost_messages");
-  w.StartObject();
-  w.Key("cumulative");
-  w.Int64(lost_cumulative_);
-  w.Key("per_message");
-  w.Int64(lost_per_message_);
-  w.EndObject();
-  w.Key("connections");
-  w.Uint64(connections_);
-  w.Key("drops");
-  w.Uint64(drops_);
-  w.Key("subscriptions");
-  w.Uint64(subscriptions_);
-  w.EndObject();
-  return sb.GetString();
-}
+// Writes one snapshot of the truth as JSON, family by family. The caller holds mu_.
+class GroundTruth::JsonWriter {
+ public:
+  JsonWriter(const GroundTruth& t, Writer& w) : t_(t), w_(w) {}
 
-std::string GroundTruth::ToJson() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  auto site_labels = [&](uint32_t site) {
-    static const std::pair<std::string, std::string> kUnknown{"unknown", "unknown"};
-    const auto& s = site < sites_.size() ? sites_[site] : kUnknown;
-    w.Key("site_id");
-    w.String(s.first);
-    w.Key("site");
-    w.String(s.second);
-  };
-  auto label = [&](const char* key, const std::string& value) {
-    w.Key(key);
-    w.String(value);
-  };
-  auto hist = [&](const Histogram& h, const char* const* names, size_t n) {
-    w.Key("buckets");
+  // The whole answer under the truth's lock: the totals, and every series when `families`.
+  static std::string Snapshot(const GroundTruth& t, bool families) {
+    std::lock_guard<std::mutex> lock(t.mu_);
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    JsonWriter json(t, w);
     w.StartObject();
+    json.Totals();
+    if (families) json.Families();
+    json.Connections();
+    w.EndObject();
+    return sb.GetString();
+  }
+
+  // "messages" and "lost_messages", the totals every answer starts with.
+  void Totals() {
+    Pair("messages", "data", t_.data_, "capture_end", t_.capture_end_);
+    Pair("lost_messages", "cumulative", t_.lost_cumulative_, "per_message", t_.lost_per_message_);
+  }
+
+  // "connections", "drops" and "subscriptions", the totals every answer ends with.
+  void Connections() {
+    w_.Key("connections");
+    w_.Uint64(t_.connections_);
+    w_.Key("drops");
+    w_.Uint64(t_.drops_);
+    w_.Key("subscriptions");
+    w_.Uint64(t_.subscriptions_);
+  }
+
+  void Families() {
+    w_.Key("families");
+    w_.StartObject();
+    PacketFamilies();
+    WirelessFamilies();
+    WiredFamilies();
+    StreamFamilies();
+    ConnectivityFamilies();
+    w_.EndObject();
+  }
+
+ private:
+  // One family: an array of {"labels": {...}, <values>} per entry of `map`.
+  template <typename Map, typename Labels, typename Values>
+  void Family(const char* name, const Map& map, Labels labels, Values values) {
+    w_.Key(name);
+    w_.StartArray();
+    for (const auto& entry : map) {
+      w_.StartObject();
+      w_.Key("labels");
+      w_.StartObject();
+      labels(entry.first);
+      w_.EndObject();
+      values(entry.second);
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  // A family whose entries carry one integer "value".
+  template <typename Map, typename Labels>
+  void CountFamily(const char* name, const Map& map, Labels labels) {
+    Family(name, map, labels, [this](uint64_t v) { Value(v); });
+  }
+  // key: {a: va, b: vb}
+  template <typename A, typename B>
+  void Pair(const char* key, const char* a, A va, const char* b, B vb) {
+    w_.Key(key);
+    w_.StartObject();
+    w_.Key(a);
+    Number(va);
+    w_.Key(b);
+    Number(vb);
+    w_.EndObject();
+  }
+  void Number(uint64_t v) { w_.Uint64(v); }
+  void Number(int64_t v) { w_.Int64(v); }
+  // Two families of one Counter map: its counts and its bytes.
+  template <typename Map, typename Labels>
+  void CountsAndBytes(const char* counts, const char* bytes, const Map& map, Labels labels) {
+    Family(counts, map, labels, [this](const GroundTruth::Counter& v) { Value(v.count); });
+    Family(bytes, map, labels, [this](const GroundTruth::Counter& v) { Bytes(v.bytes); });
+  }
+  void Value(uint64_t v) {
+    w_.Key("value");
+    w_.Uint64(v);
+  }
+  void Bytes(double v) {
+    w_.Key("value");
+    w_.Double(v);
+  }
+  void SiteLabels(uint32_t site) {
+    static const std::pair<std::string, std::string> kUnknown{"unknown", "unknown"};
+    const auto& s = site < t_.sites_.size() ? t_.sites_[site] : kUnknown;
+    w_.Key("site_id");
+    w_.String(s.first);
+    w_.Key("site");
+    w_.String(s.second);
+  }
+  void ApLabels(uint32_t site, uint64_t ap) {
+    SiteLabels(site);
+    Label("ap_mac", common::FormatMac(ap));
+  }
+  void Label(const char* key, const std::string& value) {
+    w_.Key(key);
+    w_.String(value);
+  }
+  void BandLabel(uint8_t band) { Label("band", BandName(static_cast<Band>(band))); }
+  void Buckets(const GroundTruth::Histogram& h, const char* const* names, size_t n) {
+    w_.Key("buckets");
+    w_.StartObject();
     uint64_t cum = 0;
     for (size_t i = 0; i < n; ++i) {
       cum += h.buckets[i];
-      w.Key(names[i]);
-      w.Uint64(cum);
+      w_.Key(names[i]);
+      w_.Uint64(cum);
     }
     cum += h.buckets[n];
-    w.Key("+Inf");
-    w.Uint64(cum);
-    w.EndObject();
-    w.Key("count");
-    w.Uint64(h.count);
-    w.Key("sum");
-    w.Double(h.sum);
-  };
+    w_.Key("+Inf");
+    w_.Uint64(cum);
+    w_.EndObject();
+    w_.Key("count");
+    w_.Uint64(h.count);
+    w_.Key("sum");
+    w_.Double(h.sum);
+  }
 
-  w.StartObject();
-  w.Key("messages");
-  w.StartObject();
-  w.Key("data");
-  w.Uint64(data_);
-  w.Key("capture_end");
-  w.Uint64(capture_end_);
-  w.EndObject();
-  w.Key("lost_messages");
-  w.StartObject();
-  w.Key("cumulative");
-  w.Int64(lost_cumulative_);
-  w.Key("per_message");
-  w.Int64(lost_per_message_);
-  w.EndObject();
+  void PacketFamilies() {
+    auto labels = [this](const PacketKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      Label("interface", std::get<2>(k) == 0 ? "radiotap" : "wired");
+      Label("direction", std::get<3>(k) == 0 ? "tx" : "rx");
+    };
+    CountsAndBytes("mist_pcap_packets_total", "mist_pcap_bytes_total", t_.packets_, labels);
+  }
 
-  w.Key("families");
-  w.StartObject();
-  for (bool bytes : {false, true}) {
-    w.Key(bytes ? "mist_pcap_bytes_total" : "mist_pcap_packets_total");
-    w.StartArray();
-    for (const auto& [k, v] : packets_) {
-      w.StartObject();
-      w.Key("labels");
-      w.StartObject();
-      site_labels(std::get<0>(k));
-      label("ap_mac", common::FormatMac(std::get<1>(k)));
-      label("interface", std::get<2>(k) == 0 ? "radiotap" : "wired");
-      label("direction", std::get<3>(k) == 0 ? "tx" : "rx");
-      w.EndObject();
-      w.Key("value");
-      if (bytes)
-        w.Double(v.bytes);
-      else
-        w.Uint64(v.count);
-      w.EndObject();
+  void WirelessFamilies() {
+    CountFamily("mist_pcap_wireless_frames_total", t_.frames_, [this](const FrameKey& k) {
+      auto kind = static_cast<FrameKind>(std::get<3>(k));
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      BandLabel(std::get<2>(k));
+      Label("frame_type", FrameTypeName(kind));
+      Label("frame_subtype", FrameSubtypeName(kind));
+    });
+    Family(
+        "mist_pcap_wireless_rssi_dbm", t_.rssi_,
+        [this](const RssiKey& k) {
+          ApLabels(std::get<0>(k), std::get<1>(k));
+          BandLabel(std::get<2>(k));
+        },
+        [this](const GroundTruth::Histogram& h) { Buckets(h, kRssiNames, 7); });
+    CountFamily("mist_pcap_wireless_channel_frames_total", t_.channels_,
+                [this](const ChannelKey& k) {
+                  SiteLabels(std::get<0>(k));
+                  BandLabel(std::get<1>(k));
+                  Label("channel", std::to_string(std::get<2>(k)));
+                });
+    Family(
+        "mist_pcap_wireless_data_rate_mbps", t_.rates_,
+        [this](const RateKey& k) {
+          SiteLabels(std::get<0>(k));
+          BandLabel(std::get<1>(k));
+        },
+        [this](const GroundTruth::Histogram& h) { Buckets(h, kRateNames, 10); });
+  }
+
+  void WiredFamilies() {
+    auto labels = [this](const WiredKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      Label("protocol", WiredProtoName(static_cast<WiredProto>(std::get<2>(k))));
+      Label("vlan", std::get<3>(k) < 0 ? std::string("none") : std::to_string(std::get<3>(k)));
+    };
+    CountsAndBytes("mist_pcap_wired_packets_total", "mist_pcap_wired_bytes_total", t_.wired_,
+                   labels);
+  }
+
+  // Per site: lost_messages (sites that lost any) and messages by event (non-zero ones).
+  void StreamFamilies() {
+    w_.Key("mist_pcap_stream_lost_messages_total");
+    w_.StartArray();
+    for (const auto& [site, c] : t_.site_counts_) {
+      if (c.lost_cumulative == 0 && c.lost_per_message == 0) continue;
+      w_.StartObject();
+      w_.Key("labels");
+      w_.StartObject();
+      SiteLabels(site);
+      w_.EndObject();
+      w_.Key("value_cumulative");
+      w_.Int64(c.lost_cumulative);
+      w_.Key("value_per_message");
+      w_.Int64(c.lost_per_message);
+      w_.EndObject();
     }
-    w.EndArray();
-  }
-
-  w.Key("mist_pcap_wireless_frames_total");
-  w.StartArray();
-  for (const auto& [k, v] : frames_) {
-    auto kind = static_cast<FrameKind>(std::get<3>(k));
-    w.StartObject();
-    w.Key("labels");
-    w.StartObject();
-    site_labels(std::get<0>(k));
-    label("ap_mac", common::FormatMac(std::get<1>(k)));
-    label("band", BandName(static_cast<Band>(std::get<2>(k))));
-    label("frame_type", FrameTypeName(kind));
-    label("frame_subtype", FrameSubtypeName(kind));
-    w.EndObject();
-    w.Key("value");
-    w.Uint64(v);
-    w.EndObject();
-  }
-  w.EndArray();
-
-  w.Key("mist_pcap_wireless_rssi_dbm");
-  w.StartArray();
-  for (const auto& [k, v] : rssi_) {
-    w.StartObject();
-    w.Key("labels");
-    w.StartObject();
-    site_labels(std::get<0>(k));
-    label("ap_mac", common::FormatMac(std::get<1>(k)));
-    label("band", BandName(static_cast<Band>(std::get<2>(k))));
-    w.EndObject();
-    hist(v, kRssiNames, 7);
-    w.EndObject();
-  }
-  w.EndArray();
-
-  w.Key("mist_pcap_wireless_channel_frames_total");
-  w.StartArray();
-  for (const auto& [k, v] : channels_) {
-    w.StartObject();
-    w.Key("labels");
-    w.StartObject();
-    site_labels(std::get<0>(k));
-    label("band", BandName(static_cast<Band>(std::get<1>(k))));
-    label("channel", std::to_string(std::get<2>(k)));
-    w.EndObject();
-    w.Key("value");
-    w.Uint64(v);
-    w.EndObject();
-  }
-  w.EndArray();
-
-  w.Key("mist_pcap_wireless_data_rate_mbps");
-  w.StartArray();
-  for (const auto& [k, v] : rates_) {
-    w.StartObject();
-    w.Key("labels");
-    w.StartObject();
-    site_labels(std::get<0>(k));
-    label("band", BandName(static_cast<Band>(std::get<1>(k))));
-    w.EndObject();
-    hist(v, kRateNames, 10);
-    w.EndObject();
-  }
-  w.EndArray();
-
-  for (bool bytes : {false, true}) {
-    w.Key(bytes ? "mist_pcap_wired_bytes_total" : "mist_pcap_wired_packets_total");
-    w.StartArray();
-    for (const auto& [k, v] : wired_) {
-      w.StartObject();
-      w.Key("labels");
-      w.StartObject();
-      site_labels(std::get<0>(k));
-      label("ap_mac", common::FormatMac(std::get<1>(k)));
-      label("protocol", WiredProtoName(static_cast<WiredProto>(std::get<2>(k))));
-      label("vlan", std::get<3>(k) < 0 ? std::string("none") : std::to_string(std::get<3>(k)));
-      w.EndObject();
-      w.Key("value");
-      if (bytes)
-        w.Double(v.bytes);
-      else
-        w.Uint64(v.count);
-      w.EndObject();
+    w_.EndArray();
+    w_.Key("mist_pcap_stream_messages_total");
+    w_.StartArray();
+    for (const auto& [site, c] : t_.site_counts_) {
+      for (int e = 0; e < 2; ++e) {
+        uint64_t value = e == 0 ? c.data : c.capture_end;
+        if (value == 0) continue;
+        w_.StartObject();
+        w_.Key("labels");
+        w_.StartObject();
+        SiteLabels(site);
+        Label("event", e == 0 ? "data" : "capture_end");
+        w_.EndObject();
+        Value(value);
+        w_.EndObject();
+      }
     }
-    w.EndArray();
+    w_.EndArray();
   }
 
-  w.Key("mist_pcap_stream_lost_messages_total");
-  w.StartArray();
-  for (const auto& [site, c] : site_counts_) {
-    if (c.lost_cumulative == 0 && c.lost_per_message == 0) continue;
-    w.StartObject();
-    w.Key("labels");
-    w.StartObject();
-    site_labels(site);
-    w.EndObject();
-    w.Key("value_cumulative");
-    w.Int64(c.lost_cumulative);
-    w.Key("value_per_message");
-    w.Int64(c.lost_per_message);
-    w.EndObject();
+  // Issue 18: joins, disconnects, EAPOL, DHCP, DNS, top clients, truncation.
+  void ConnectivityFamilies() {
+    CountFamily("mist_pcap_wireless_retries_total", t_.retries_, [this](const RssiKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      BandLabel(std::get<2>(k));
+    });
+    CountFamily("mist_pcap_wireless_join_responses_total", t_.joins_, [this](const CodeKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      Label("frame_subtype", kJoinNames[std::get<2>(k)]);
+      Label("status_code", std::to_string(std::get<3>(k)));
+    });
+    CountFamily("mist_pcap_wireless_disconnects_total", t_.disconnects_, [this](const CodeKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      Label("frame_subtype", kDisconnectNames[std::get<2>(k)]);
+      Label("reason_code", std::to_string(std::get<3>(k)));
+    });
+    CountFamily("mist_pcap_eapol_messages_total", t_.eapol_messages_, [this](const RssiKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      Label("message", std::to_string(std::get<2>(k)));
+    });
+    CountFamily("mist_pcap_eapol_handshakes_total", t_.handshakes_, [this](const RssiKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      Label("result", std::get<2>(k) == 0 ? "complete" : "incomplete");
+    });
+    Family(
+        "mist_pcap_eapol_handshake_duration_seconds", t_.durations_,
+        [this](const ApKey& k) { ApLabels(std::get<0>(k), std::get<1>(k)); },
+        [this](const std::vector<int64_t>& durations) { Durations(durations); });
+    CountFamily("mist_pcap_wired_dhcp_messages_total", t_.dhcp_, [this](const RssiKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      Label("message_type", kDhcpNames[std::get<2>(k)]);
+    });
+    CountFamily("mist_pcap_wired_dns_responses_total", t_.dns_, [this](const RssiKey& k) {
+      ApLabels(std::get<0>(k), std::get<1>(k));
+      Label("rcode", kRcodeNames[std::get<2>(k)]);
+    });
+    CountFamily("mist_pcap_top_clients_bytes", t_.top_clients_,
+                [this](const std::tuple<uint32_t, uint64_t>& k) {
+                  SiteLabels(std::get<0>(k));
+                  Label("client_mac", common::FormatMac(std::get<1>(k)));
+                });
+    CountFamily("mist_pcap_decode_truncated_total", t_.truncated_,
+                [this](const std::tuple<uint32_t, uint8_t>& k) {
+                  SiteLabels(std::get<0>(k));
+                  Label("layer", LayerName(static_cast<Layer>(std::get<1>(k))));
+                });
   }
-  w.EndArray();
 
-  w.Key("mist_pcap_stream_messages_total");
-  w.StartArray();
-  for (const auto& [site, c] : site_counts_) {
-    for (int e = 0; e < 2; ++e) {
-      uint64_t value = e == 0 ? c.data : c.capture_end;
-      if (value == 0) continue;
-      w.StartObject();
-      w.Key("labels");
-      w.StartObject();
-      site_labels(site);
-      label("event", e == 0 ? "data" : "capture_end");
-      w.EndObject();
-      w.Key("value");
-      w.Uint64(value);
-      w.EndObject();
-    }
-  }
-  w.EndArray();
-
-  // Connectivity families (issue 18).
-  auto ap_site = [&](uint32_t site, uint64_t ap) {
-    site_labels(site);
-    label("ap_mac", common::FormatMac(ap));
-  };
-  auto counter = [&](const char* family, const auto& map, const auto& labels) {
-    w.Key(family);
-    w.StartArray();
-    for (const auto& [k, v] : map) {
-      w.StartObject();
-      w.Key("labels");
-      w.StartObject();
-      labels(k);
-      w.EndObject();
-      w.Key("value");
-      w.Uint64(v);
-      w.EndObject();
-    }
-    w.EndArray();
-  };
-  counter("mist_pcap_wireless_retries_total", retries_, [&](const RssiKey& k) {
-    ap_site(std::get<0>(k), std::get<1>(k));
-    label("band", BandName(static_cast<Band>(std::get<2>(k))));
-  });
-  counter("mist_pcap_wireless_join_responses_total", joins_, [&](const CodeKey& k) {
-    ap_site(std::get<0>(k), std::get<1>(k));
-    label("frame_subtype", kJoinNames[std::get<2>(k)]);
-    label("status_code", std::to_string(std::get<3>(k)));
-  });
-  counter("mist_pcap_wireless_disconnects_total", disconnects_, [&](const CodeKey& k) {
-    ap_site(std::get<0>(k), std::get<1>(k));
-    label("frame_subtype", kDisconnectNames[std::get<2>(k)]);
-    label("reason_code", std::to_string(std::get<3>(k)));
-  });
-  counter("mist_pcap_eapol_messages_total", eapol_messages_, [&](const RssiKey& k) {
-    ap_site(std::get<0>(k), std::get<1>(k));
-    label("message", std::to_string(std::get<2>(k)));
-  });
-  counter("mist_pcap_eapol_handshakes_total", handshakes_, [&](const RssiKey& k) {
-    ap_site(std::get<0>(k), std::get<1>(k));
-    label("result", std::get<2>(k) == 0 ? "complete" : "incomplete");
-  });
-  w.Key("mist_pcap_eapol_handshake_duration_seconds");
-  w.StartArray();
-  for (const auto& [k, durations] : durations_) {
-    w.StartObject();
-    w.Key("labels");
-    w.StartObject();
-    ap_site(std::get<0>(k), std::get<1>(k));
-    w.EndObject();
-    w.Key("durations_us");
-    w.StartArray();
+  // The handshake durations of one AP: every one, the cumulative buckets, count and sums.
+  void Durations(const std::vector<int64_t>& durations) {
+    w_.Key("durations_us");
+    w_.StartArray();
     int64_t sum = 0;
     for (int64_t us : durations) {
-      w.Int64(us);
+      w_.Int64(us);
       sum += us;
     }
-    w.EndArray();
-    w.Key("buckets");
-    w.StartObject();
+    w_.EndArray();
+    w_.Key("buckets");
+    w_.StartObject();
     for (size_t i = 0; i < std::size(kDurationBoundsUs); ++i) {
       uint64_t n = 0;
       for (int64_t us : durations) n += us <= kDurationBoundsUs[i] ? 1 : 0;
-      w.Key(kDurationNames[i]);
-      w.Uint64(n);
+      w_.Key(kDurationNames[i]);
+      w_.Uint64(n);
     }
-    w.Key("+Inf");
-    w.Uint64(durations.size());
-    w.EndObject();
-    w.Key("count");
-    w.Uint64(durations.size());
-    w.Key("sum_us");
-    w.Int64(sum);
-    w.Key("sum");
-    w.Double(static_cast<double>(sum) / 1e6);
-    w.EndObject();
+    w_.Key("+Inf");
+    w_.Uint64(durations.size());
+    w_.EndObject();
+    w_.Key("count");
+    w_.Uint64(durations.size());
+    w_.Key("sum_us");
+    w_.Int64(sum);
+    w_.Key("sum");
+    w_.Double(static_cast<double>(sum) / 1e6);
   }
-  w.EndArray();
-  counter("mist_pcap_wired_dhcp_messages_total", dhcp_, [&](const RssiKey& k) {
-    ap_site(std::get<0>(k), std::get<1>(k));
-    label("message_type", kDhcpNames[std::get<2>(k)]);
-  });
-  counter("mist_pcap_wired_dns_responses_total", dns_, [&](const RssiKey& k) {
-    ap_site(std::get<0>(k), std::get<1>(k));
-    label("rcode", kRcodeNames[std::get<2>(k)]);
-  });
-  counter("mist_pcap_top_clients_bytes", top_clients_,
-          [&](const std::tuple<uint32_t, uint64_t>& k) {
-            site_labels(std::get<0>(k));
-            label("client_mac", common::FormatMac(std::get<1>(k)));
-          });
-  counter("mist_pcap_decode_truncated_total", truncated_,
-          [&](const std::tuple<uint32_t, uint8_t>& k) {
-            site_labels(std::get<0>(k));
-            label("layer", LayerName(static_cast<Layer>(std::get<1>(k))));
-          });
-  w.EndObject();  // families
 
-  w.Key("connections");
-  w.Uint64(connections_);
-  w.Key("drops");
-  w.Uint64(drops_);
-  w.Key("subscriptions");
-  w.Uint64(subscriptions_);
-  w.EndObject();
-  return sb.GetString();
-}
+  const GroundTruth& t_;
+  Writer& w_;
+};
+
+std::string GroundTruth::SummaryJson() const { return JsonWriter::Snapshot(*this, false); }
+
+std::string GroundTruth::ToJson() const { return JsonWriter::Snapshot(*this, true); }
 
 }  // namespace mpe::sim

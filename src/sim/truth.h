@@ -95,6 +95,7 @@ class GroundTruth {
     int64_t last_us = 0;
     uint8_t next = 2;
   };
+  class JsonWriter;  // ToJson / SummaryJson (truth.cc)
   void AddConnectivity(const TruthDelta& d);
   void ExpireHandshakes(uint32_t site, int64_t now_us, bool all);
 
