@@ -447,6 +447,8 @@ inline bool NextKey(Reader<kEscaped>& r, KeyChain* chain, int* at, Lookup lookup
   return true;
 }
 
+// Long on purpose: the fast path's one pass over pcap_dict, a key switch the compiler keeps in
+// registers (bench/README.md: decode_bench); every key is one case of it.
 template <bool kEscaped>
 bool ParsePcap(Reader<kEscaped>& r, PacketFields* pkt, KeyChain* chain) {
   r.Advance();  // '{'

@@ -523,6 +523,8 @@ class Handler {
     }
   }
 
+  // Long on purpose: one switch over every pcap_dict key, run for each field of each message
+  // (the general reader's hot path); split, it would pass the same state to each piece.
   void OnPcapValue(const Scalar& v) {
     int64_t n = 0;
     double d = 0;
@@ -804,6 +806,8 @@ Event FrameDecoder::DecodeBinary(size_t) {
   return ev;
 }
 
+// Long on purpose: the per-message entry of the ingest path, the fast path, its fallback and
+// the envelope checks in the order a frame is read (bench/README.md: ingest_bench).
 Event FrameDecoder::Decode(char* data, size_t len) {
   Event ev;
   if (len > kMaxFrameBytes) return Invalid(ev, DecodeError::kFrameTooLarge);

@@ -327,6 +327,7 @@ class InsituJsonReader {
 
   // Escaped mode, a string that holds escapes of its own: `start` follows its opening \".
   // Unescapes both levels into scratch_ and passes the result from there.
+  // Long on purpose: one pass decoding both escape levels in place, a case per escape.
   bool ParseStringWithEscapes(char* start, bool key) {
     if (scratch_ == nullptr) return Fail();
     char* const out_start = scratch_;

@@ -77,6 +77,7 @@ size_t AlignUp(size_t offset, size_t align) { return (offset + align - 1) & ~(al
 // Walks the radiotap header: present-bit chain first, then the fields in bit order with
 // their alignment (relative to the header start). Reads only the first occurrence of a field
 // (later radiotap namespaces repeat per-antenna fields). Returns false when truncated.
+// Long on purpose: one case per radiotap field in bit order, each with its own alignment.
 bool DecodeRadiotap(const Reader& r, PacketInfo* info) {
   if (!r.Has(0, 8)) return false;
   const size_t it_len = r.Le16(2);

@@ -90,6 +90,8 @@ bool FrameReader::Fail(Error* error, websocket::error code, std::string message,
   return false;
 }
 
+// Long on purpose: RFC 6455 framing as one loop over the bytes of a socket read (header,
+// length forms, mask, control frames, fragments), every branch bounded in the same place.
 bool FrameReader::Parse(Handler& handler, Error* error) {
   for (;;) {
     const size_t avail = end_ - begin_;
