@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fakes/stream_fake_server.h"
+#include "fakes/wait.h"
 
 namespace mpe::app {
 namespace {
@@ -16,14 +17,8 @@ using std::chrono::milliseconds;
 using Channels = std::vector<std::string>;
 using Connections = std::vector<Channels>;
 
-template <class Pred>
-bool WaitUntil(Pred pred, milliseconds timeout = milliseconds(10000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return true;
+bool WaitUntil(const std::function<bool()>& done, milliseconds timeout = milliseconds(10000)) {
+  return fakes::WaitUntil(done, timeout, milliseconds(2));
 }
 
 // The pool's StreamIngests connect to a fake Mist stream on loopback that acknowledges

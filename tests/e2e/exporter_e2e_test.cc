@@ -16,6 +16,7 @@
 #include "app/app.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
+#include "fakes/wait.h"
 #include "sim/cloud_sim.h"
 
 namespace mpe {
@@ -33,12 +34,7 @@ constexpr char kWarehouse[] = "a1b2c3d4-0000-4000-8000-000000000003";
 constexpr char kToken[] = "e2e-token-7c1d";
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
+  return fakes::WaitUntil(done, timeout, std::chrono::milliseconds(50));
 }
 
 class ExporterE2ETest : public ::testing::Test {

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
+#include "fakes/wait.h"
 #include "sim/cloud_sim.h"
 
 namespace mpe {
@@ -36,12 +37,7 @@ constexpr char kToken[] = "managed-e2e-token-3b9e";
 constexpr char kStarts[] = "mist_pcap_managed_capture_starts_total";
 
 bool WaitUntil(const std::function<bool()>& done, seconds timeout = seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
+  return fakes::WaitUntil(done, timeout, std::chrono::milliseconds(20));
 }
 
 // What the simulator says runs at a site (GET .../pcaps/capture, as any Mist client sees it).

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "e2e/metrics_text.h"
 #include "fakes/mist_fake_server.h"
+#include "fakes/wait.h"
 
 namespace mpe {
 namespace {
@@ -31,12 +32,7 @@ constexpr char kStatusPath[] = "/api/v1/sites/978c48e6-6ef6-11e6-8bbf-02e208b2d3
 constexpr char kListPath[] = "/api/v1/sites/978c48e6-6ef6-11e6-8bbf-02e208b2d34f/pcaps";
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
+  return fakes::WaitUntil(done, timeout, std::chrono::milliseconds(50));
 }
 
 Labels Site(Labels extra = {}) {

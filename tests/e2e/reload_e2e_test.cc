@@ -23,6 +23,7 @@
 #include "app/app.h"
 #include "config/config_loader.h"
 #include "e2e/metrics_text.h"
+#include "fakes/wait.h"
 #include "sim/cloud_sim.h"
 
 namespace mpe {
@@ -40,12 +41,7 @@ constexpr char kToken[] = "e2e-reload-token-31b7";
 constexpr auto kPollInterval = std::chrono::milliseconds(300);
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
+  return fakes::WaitUntil(done, timeout, std::chrono::milliseconds(20));
 }
 
 class ReloadE2ETest : public ::testing::Test {

@@ -25,6 +25,7 @@
 #include "app/shard.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
+#include "fakes/wait.h"
 #include "mist/mist_client.h"
 #include "poll/capture_metrics.h"
 #include "poll/site_poller.h"
@@ -41,12 +42,7 @@ using Clock = std::chrono::steady_clock;
 constexpr char kToken[] = "scale-token-51f0";
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
+  return fakes::WaitUntil(done, timeout, std::chrono::milliseconds(50));
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }

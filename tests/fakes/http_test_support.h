@@ -6,21 +6,12 @@
 #include <optional>
 #include <string>
 
+#include "fakes/temp_dir.h"
+
 namespace mpe::http::testing {
 
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using fakes::TempDir;
 
 void WriteFile(const std::string& path, const std::string& content);
 

@@ -22,17 +22,14 @@
 #include <utility>
 #include <vector>
 
+#include "fakes/wait.h"
+
 namespace mpe::fakes {
 
 // Polls `done` until it is true or `timeout` passes; returns its last value.
 inline bool WaitFor(const std::function<bool()>& done,
                     std::chrono::milliseconds timeout = std::chrono::seconds(3)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return done();
+  return WaitUntil(done, timeout);
 }
 
 // An spdlog sink keeping every formatted line in memory. Thread-safe.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fakes/http_test_support.h"
+#include "fakes/wait.h"
 #include "http/server.h"
 
 namespace mpe::http {
@@ -97,14 +98,8 @@ std::string GzipBomb(size_t size) {
 
 // Waits (up to 5 s) for `done`: a counter moves on the server's thread just after the client
 // sees the connection close.
-template <class F>
-bool WaitFor(F done) {
-  const auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
+bool WaitFor(const std::function<bool()>& done) {
+  return fakes::WaitUntil(done, std::chrono::seconds(5), milliseconds(1));
 }
 
 class ServerLimitsTest : public ::testing::Test {

@@ -25,8 +25,9 @@ wait_for counts_data
 wait_for all_subscribed
 grep -q "stream connected url=ws://127.0.0.1:$P_SIM/" "$WORK/demo.err" ||
   fail "the exporter's stream did not connect to SIM_PORT $P_SIM: $(grep 'stream' "$WORK/demo.err" | tail -3)"
-grep -q "Exporter metrics: *http://127.0.0.1:$P_EXP/metrics" "$WORK/demo.out" ||
-  fail "the demo prints another metrics URL: $(grep 'metrics' "$WORK/demo.out")"
+# The banner may come after the first data: wait for it rather than read it once.
+prints_url() { grep -q "Exporter metrics: *http://127.0.0.1:$P_EXP/metrics" "$WORK/demo.out"; }
+run_wait 30 "the demo prints the metrics URL of EXPORTER_PORT $P_EXP" prints_url
 got="$(data_messages)"
 
 gone() { ! kill -0 "$1" 2>/dev/null; }

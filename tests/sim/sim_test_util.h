@@ -16,17 +16,14 @@
 #include <string>
 #include <thread>
 
+#include "fakes/wait.h"
+
 namespace mpe::sim::testing {
 
 // Polls `pred` until it holds or the deadline passes (no fixed sleeps in tests).
 inline bool WaitFor(const std::function<bool()>& pred,
                     std::chrono::milliseconds deadline = std::chrono::milliseconds(3000)) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return pred();
+  return fakes::WaitUntil(pred, deadline);
 }
 
 inline rapidjson::Document ParseJson(const std::string& text) {

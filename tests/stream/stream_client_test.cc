@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fakes/stream_fake_server.h"
+#include "fakes/wait.h"
 
 namespace mpe::stream {
 namespace {
@@ -26,14 +27,8 @@ constexpr const char* kA = "/sites/aaaa/pcaps";
 constexpr const char* kB = "/sites/bbbb/pcaps";
 constexpr const char* kC = "/sites/cccc/pcaps";
 
-template <class Pred>
-bool WaitUntil(Pred pred, milliseconds timeout = milliseconds(5000)) {
-  auto deadline = SteadyClock::now() + timeout;
-  while (!pred()) {
-    if (SteadyClock::now() > deadline) return pred();
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return true;
+bool WaitUntil(const std::function<bool()>& done, milliseconds timeout = milliseconds(5000)) {
+  return fakes::WaitUntil(done, timeout, milliseconds(2));
 }
 
 std::string Sub(std::string_view channel) {
