@@ -519,57 +519,65 @@ class Cli {
 
   void PrintStatus(const mist::CaptureStatus& s) {
     if (json_) {
-      PrintJson(out_, [&](JsonWriter& w) {
-        w.StartObject();
-        w.Key("site_id");
-        w.String(site_.id);
-        w.Key("site");
-        w.String(site_.name);
-        w.Key("running");
-        w.Bool(s.running);
-        if (s.running) {
-          w.Key("id");
-          w.String(s.id);
-          w.Key("type");
-          w.String(s.type);
-          w.Key("format");
-          w.String(s.format);
-          w.Key("started_time");
-          w.Double(s.started_time);
-          w.Key("expiry");
-          w.Double(s.expiry);
-          w.Key("duration");
-          w.Double(s.duration);
-          w.Key("max_num_packets");
-          w.Int64(s.max_num_packets);
-          if (s.num_packets) {
-            w.Key("num_packets");
-            w.Int64(*s.num_packets);
-          }
-          w.Key("max_pkt_len");
-          w.Int64(s.max_pkt_len);
-          WriteStrings(w, "requested_aps", s.requested_aps);
-          WriteStrings(w, "ok_aps", s.ok_aps);
-          WriteStrings(w, "failed_aps", s.failed_aps);
-          w.Key("pcap_aps");
-          w.StartObject();
-          for (const auto& ap : s.pcap_aps) {
-            w.Key(ap.mac);
-            w.StartObject();
-            w.Key("band");
-            w.String(ap.band);
-            w.Key("bandwidth");
-            w.Int64(ap.bandwidth);
-            w.Key("channel");
-            w.Int64(ap.channel);
-            w.EndObject();
-          }
-          w.EndObject();
-        }
-        w.EndObject();
-      });
+      PrintJson(out_, [&](JsonWriter& w) { WriteStatusJson(w, s); });
       return;
     }
+    PrintFields(StatusFields(s));
+  }
+
+  void WriteStatusJson(JsonWriter& w, const mist::CaptureStatus& s) const {
+    w.StartObject();
+    w.Key("site_id");
+    w.String(site_.id);
+    w.Key("site");
+    w.String(site_.name);
+    w.Key("running");
+    w.Bool(s.running);
+    if (s.running) {
+      w.Key("id");
+      w.String(s.id);
+      w.Key("type");
+      w.String(s.type);
+      w.Key("format");
+      w.String(s.format);
+      w.Key("started_time");
+      w.Double(s.started_time);
+      w.Key("expiry");
+      w.Double(s.expiry);
+      w.Key("duration");
+      w.Double(s.duration);
+      w.Key("max_num_packets");
+      w.Int64(s.max_num_packets);
+      if (s.num_packets) {
+        w.Key("num_packets");
+        w.Int64(*s.num_packets);
+      }
+      w.Key("max_pkt_len");
+      w.Int64(s.max_pkt_len);
+      WriteStrings(w, "requested_aps", s.requested_aps);
+      WriteStrings(w, "ok_aps", s.ok_aps);
+      WriteStrings(w, "failed_aps", s.failed_aps);
+      w.Key("pcap_aps");
+      w.StartObject();
+      for (const auto& ap : s.pcap_aps) {
+        w.Key(ap.mac);
+        w.StartObject();
+        w.Key("band");
+        w.String(ap.band);
+        w.Key("bandwidth");
+        w.Int64(ap.bandwidth);
+        w.Key("channel");
+        w.Int64(ap.channel);
+        w.EndObject();
+      }
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+
+  // The status as "key: value" lines for the table output; an empty value prints as "-".
+  std::vector<std::pair<std::string, std::string>> StatusFields(
+      const mist::CaptureStatus& s) const {
     std::vector<std::pair<std::string, std::string>> kv = {
         {"site", site_.name}, {"site_id", site_.id}, {"running", s.running ? "yes" : "no"}};
     if (s.running) {
@@ -593,6 +601,10 @@ class Cli {
       }
       if (!radios.empty()) kv.emplace_back("pcap_aps", radios);
     }
+    return kv;
+  }
+
+  void PrintFields(const std::vector<std::pair<std::string, std::string>>& kv) {
     size_t width = 0;
     for (const auto& [k, v] : kv) width = std::max(width, k.size());
     for (const auto& [k, v] : kv) {
