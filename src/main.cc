@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include "app/app.h"
 #include "capture/cli.h"
@@ -23,6 +25,86 @@ std::optional<std::string> GetEnv(const std::string& name) {
   return std::string(v);
 }
 
+// --help and --version: the exit code when one was given.
+std::optional<int> PrintInfo(const mpe::config::CommandLine& cl) {
+  if (cl.help) {
+    std::cout << mpe::config::UsageText();
+    return 0;
+  }
+  if (cl.version) {
+    std::cout << "mist_pcap_exporter " << MPE_VERSION << " (revision " << mpe::common::Revision()
+              << ")\n";
+    return 0;
+  }
+  return std::nullopt;
+}
+
+int RunSubcommand(const mpe::config::CommandLine& cl,
+                  const mpe::config::LoadOptions& load_options) {
+  if (cl.subcommand.front() != "captures") {
+    std::cerr << "mist_pcap_exporter: unknown command \"" << cl.subcommand.front()
+              << "\" (see --help)\n";
+    return 1;
+  }
+  return mpe::capture::RunCapturesCli(cl, load_options, std::cout, std::cerr);
+}
+
+int CheckConfig(const mpe::config::Config& cfg) {
+  // The web config is part of the deployment: check it (YAML, certificate, key, client CA,
+  // cipher suites) as the start would.
+  if (!cfg.web.config_file.empty()) {
+    auto web = mpe::http::LoadWebConfig(cfg.web.config_file);
+    if (!web.ok()) {
+      std::cerr << "mist_pcap_exporter: " << web.error().message << "\n";
+      return 1;
+    }
+  }
+  std::cout << mpe::config::Summary(cfg) << "\n";
+  return 0;
+}
+
+// Signals are taken synchronously by this thread; every other thread inherits the mask.
+sigset_t BlockSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+// SIGHUP reloads the config file; SIGTERM and SIGINT end the wait.
+void WaitForShutdown(mpe::app::App& app, const sigset_t& signals, const std::string& config_file) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP received, reloading {}", config_file);
+      app.Reload();  // logs its outcome; a bad file keeps the running config
+      continue;
+    }
+    spdlog::info("signal {} received, shutting down", sig);
+    break;
+  }
+}
+
+int Serve(mpe::config::Config cfg, const mpe::config::CommandLine& cl,
+          const mpe::config::LoadOptions& load_options) {
+  const sigset_t signals = BlockSignals();
+  mpe::app::App app(std::move(cfg));
+  app.EnableReload(mpe::app::ReloadSource{cl.config_file, cl, load_options});
+  if (auto st = app.Start(); !st.ok()) {
+    spdlog::error("cannot start: {}", st.error().message);
+    app.Stop();
+    return 1;
+  }
+  WaitForShutdown(app, signals, cl.config_file);
+  app.Stop();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -37,74 +119,18 @@ int main(int argc, char** argv) {
     std::cerr << "mist_pcap_exporter: " << cl.error().message << "\n";
     return 1;
   }
-  if (cl->help) {
-    std::cout << config::UsageText();
-    return 0;
-  }
-  if (cl->version) {
-    std::cout << "mist_pcap_exporter " << MPE_VERSION << " (revision " << mpe::common::Revision()
-              << ")\n";
-    return 0;
-  }
+  if (auto done = PrintInfo(*cl)) return *done;
 
   config::LoadOptions load_options;
   load_options.env = GetEnv;
-  if (!cl->subcommand.empty()) {
-    if (cl->subcommand.front() != "captures") {
-      std::cerr << "mist_pcap_exporter: unknown command \"" << cl->subcommand.front()
-                << "\" (see --help)\n";
-      return 1;
-    }
-    return capture::RunCapturesCli(*cl, load_options, std::cout, std::cerr);
-  }
+  if (!cl->subcommand.empty()) return RunSubcommand(*cl, load_options);
 
   auto cfg = config::LoadConfigFile(cl->config_file, *cl, load_options);
   if (!cfg.ok()) {
     std::cerr << "mist_pcap_exporter: " << cfg.error().message << "\n";
     return 1;
   }
-  if (cl->check_config) {
-    // The web config is part of the deployment: check it (YAML, certificate, key, client CA,
-    // cipher suites) as the start would.
-    if (!cfg->web.config_file.empty()) {
-      auto web = http::LoadWebConfig(cfg->web.config_file);
-      if (!web.ok()) {
-        std::cerr << "mist_pcap_exporter: " << web.error().message << "\n";
-        return 1;
-      }
-    }
-    std::cout << config::Summary(*cfg) << "\n";
-    return 0;
-  }
+  if (cl->check_config) return CheckConfig(*cfg);
   common::SetupLogging(cfg->log.level, cfg->log.format);
-
-  // Signals are taken synchronously by this thread; every other thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  app::App app(std::move(cfg).value());
-  app.EnableReload(app::ReloadSource{cl->config_file, *cl, load_options});
-  if (auto st = app.Start(); !st.ok()) {
-    spdlog::error("cannot start: {}", st.error().message);
-    app.Stop();
-    return 1;
-  }
-  for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      spdlog::info("SIGHUP received, reloading {}", cl->config_file);
-      app.Reload();  // logs its outcome; a bad file keeps the running config
-      continue;
-    }
-    spdlog::info("signal {} received, shutting down", sig);
-    break;
-  }
-  app.Stop();
-  return 0;
+  return Serve(std::move(cfg).value(), *cl, load_options);
 }

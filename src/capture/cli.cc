@@ -239,6 +239,25 @@ std::string ApiFailure(const common::Error& error) {
   return m;
 }
 
+// Warnings only, on stderr: stdout carries the command's output (possibly JSON). The
+// previous logger comes back afterwards (the CLI also runs inside tests).
+class CliLoggerScope {
+ public:
+  CliLoggerScope() {
+    auto logger = std::make_shared<spdlog::logger>(
+        "mpe-cli", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger->set_pattern("mist_pcap_exporter: %l: %v");
+    logger->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+  }
+  ~CliLoggerScope() { spdlog::set_default_logger(previous_); }
+  CliLoggerScope(const CliLoggerScope&) = delete;
+  CliLoggerScope& operator=(const CliLoggerScope&) = delete;
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_ = spdlog::default_logger();
+};
+
 class Cli {
  public:
   Cli(const config::CommandLine& cl, const config::LoadOptions& load_options, std::ostream& out,
@@ -246,6 +265,19 @@ class Cli {
       : cl_(cl), load_options_(load_options), out_(out), err_(err) {}
 
   int Run() {
+    if (auto done = ParseCommandLine()) return *done;
+    // Everything the user typed is checked before the config is read or Mist is called.
+    if (auto done = CheckArguments()) return *done;
+    if (auto done = LoadConfigAndSite()) return *done;
+    CliLoggerScope logger_scope;
+    mist::MistClient client(config_.mist, config_.token, nullptr, common::SystemClock::Instance());
+    return RunCommand(client);
+  }
+
+ private:
+  // Sets op_, flags_ and json_. An exit code when the command line is done with: help was
+  // asked for or the usage is wrong.
+  std::optional<int> ParseCommandLine() {
     const auto& args = cl_.subcommand;
     if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
       if (args.size() < 2) {
@@ -256,6 +288,22 @@ class Cli {
       return kExitOk;
     }
     op_ = args[1];
+    auto defs = FlagDefsOfCommand();
+    if (!defs) return Usage("unknown captures command \"" + op_ + "\"");
+    auto flags = ParseFlags(args, 2, *defs);
+    if (!flags.ok()) return Usage(flags.error().message);
+    flags_ = std::move(flags).value();
+    if (flags_.help) {
+      out_ << kUsage;
+      return kExitOk;
+    }
+    const std::string* output = flags_.Get("--output");
+    json_ = output != nullptr && *output == "json";
+    return std::nullopt;
+  }
+
+  // The flags op_ takes (--output is common to all), or nullopt for an unknown command.
+  std::optional<std::vector<FlagDef>> FlagDefsOfCommand() const {
     std::vector<FlagDef> defs = {{"--site"}};
     if (op_ == "list") {
       defs.insert(defs.end(),
@@ -270,19 +318,13 @@ class Cli {
     } else if (op_ == "annotate") {
       defs.insert(defs.end(), {{"--id"}, {"--notes"}});
     } else if (op_ != "status" && op_ != "stop") {
-      return Usage("unknown captures command \"" + op_ + "\"");
+      return std::nullopt;
     }
-    auto flags = ParseFlags(args, 2, defs);
-    if (!flags.ok()) return Usage(flags.error().message);
-    flags_ = std::move(flags).value();
-    if (flags_.help) {
-      out_ << kUsage;
-      return kExitOk;
-    }
-    const std::string* output = flags_.Get("--output");
-    json_ = output != nullptr && *output == "json";
+    return defs;
+  }
 
-    // Everything the user typed is checked before the config is read or Mist is called.
+  // The usage exit code when a flag's value is wrong or a required flag is missing.
+  std::optional<int> CheckArguments() {
     if (op_ == "start") {
       if (auto st = BuildStartRequest(); !st.ok()) return Usage(st.error().message);
     } else if (op_ == "list" || op_ == "download") {
@@ -302,7 +344,12 @@ class Cli {
     }
     const std::string* site_text = flags_.Get("--site");
     if (site_text == nullptr || site_text->empty()) return Usage(op_ + " needs --site SITE");
+    return std::nullopt;
+  }
 
+  // Sets config_ and site_; the usage exit code when the config or --site is unusable.
+  std::optional<int> LoadConfigAndSite() {
+    const std::string& site_text = *flags_.Get("--site");
     config::LoadOptions opts = load_options_;
     opts.require_token = true;
     auto cfg = config::LoadConfigFile(cl_.config_file, cl_, opts);
@@ -311,28 +358,17 @@ class Cli {
       return kExitUsage;
     }
     config_ = std::move(cfg).value();
-    auto site = ResolveSite(config_, *site_text);
+    auto site = ResolveSite(config_, site_text);
     if (!site) {
-      err_ << "mist_pcap_exporter: --site \"" << *site_text
+      err_ << "mist_pcap_exporter: --site \"" << site_text
            << "\" is neither a configured site name or id nor a site id (UUID)\n";
       return kExitUsage;
     }
     site_ = *site;
+    return std::nullopt;
+  }
 
-    // Warnings only, on stderr: stdout carries the command's output (possibly JSON). The
-    // previous logger comes back afterwards (the CLI also runs inside tests).
-    struct LoggerScope {
-      std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-      LoggerScope() {
-        auto logger = std::make_shared<spdlog::logger>(
-            "mpe-cli", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-        logger->set_pattern("mist_pcap_exporter: %l: %v");
-        logger->set_level(spdlog::level::warn);
-        spdlog::set_default_logger(logger);
-      }
-      ~LoggerScope() { spdlog::set_default_logger(previous); }
-    } logger_scope;
-    mist::MistClient client(config_.mist, config_.token, nullptr, common::SystemClock::Instance());
+  int RunCommand(mist::MistClient& client) {
     if (op_ == "list") return List(client);
     if (op_ == "status") return Status(client);
     if (op_ == "start") return StartCapture(client);
@@ -341,7 +377,6 @@ class Cli {
     return Annotate(client);
   }
 
- private:
   int Usage(const std::string& message) {
     err_ << "mist_pcap_exporter: captures " << (op_.empty() ? "" : op_ + ": ") << message
          << " (see mist_pcap_exporter captures --help)\n";
@@ -484,57 +519,65 @@ class Cli {
 
   void PrintStatus(const mist::CaptureStatus& s) {
     if (json_) {
-      PrintJson(out_, [&](JsonWriter& w) {
-        w.StartObject();
-        w.Key("site_id");
-        w.String(site_.id);
-        w.Key("site");
-        w.String(site_.name);
-        w.Key("running");
-        w.Bool(s.running);
-        if (s.running) {
-          w.Key("id");
-          w.String(s.id);
-          w.Key("type");
-          w.String(s.type);
-          w.Key("format");
-          w.String(s.format);
-          w.Key("started_time");
-          w.Double(s.started_time);
-          w.Key("expiry");
-          w.Double(s.expiry);
-          w.Key("duration");
-          w.Double(s.duration);
-          w.Key("max_num_packets");
-          w.Int64(s.max_num_packets);
-          if (s.num_packets) {
-            w.Key("num_packets");
-            w.Int64(*s.num_packets);
-          }
-          w.Key("max_pkt_len");
-          w.Int64(s.max_pkt_len);
-          WriteStrings(w, "requested_aps", s.requested_aps);
-          WriteStrings(w, "ok_aps", s.ok_aps);
-          WriteStrings(w, "failed_aps", s.failed_aps);
-          w.Key("pcap_aps");
-          w.StartObject();
-          for (const auto& ap : s.pcap_aps) {
-            w.Key(ap.mac);
-            w.StartObject();
-            w.Key("band");
-            w.String(ap.band);
-            w.Key("bandwidth");
-            w.Int64(ap.bandwidth);
-            w.Key("channel");
-            w.Int64(ap.channel);
-            w.EndObject();
-          }
-          w.EndObject();
-        }
-        w.EndObject();
-      });
+      PrintJson(out_, [&](JsonWriter& w) { WriteStatusJson(w, s); });
       return;
     }
+    PrintFields(StatusFields(s));
+  }
+
+  void WriteStatusJson(JsonWriter& w, const mist::CaptureStatus& s) const {
+    w.StartObject();
+    w.Key("site_id");
+    w.String(site_.id);
+    w.Key("site");
+    w.String(site_.name);
+    w.Key("running");
+    w.Bool(s.running);
+    if (s.running) {
+      w.Key("id");
+      w.String(s.id);
+      w.Key("type");
+      w.String(s.type);
+      w.Key("format");
+      w.String(s.format);
+      w.Key("started_time");
+      w.Double(s.started_time);
+      w.Key("expiry");
+      w.Double(s.expiry);
+      w.Key("duration");
+      w.Double(s.duration);
+      w.Key("max_num_packets");
+      w.Int64(s.max_num_packets);
+      if (s.num_packets) {
+        w.Key("num_packets");
+        w.Int64(*s.num_packets);
+      }
+      w.Key("max_pkt_len");
+      w.Int64(s.max_pkt_len);
+      WriteStrings(w, "requested_aps", s.requested_aps);
+      WriteStrings(w, "ok_aps", s.ok_aps);
+      WriteStrings(w, "failed_aps", s.failed_aps);
+      w.Key("pcap_aps");
+      w.StartObject();
+      for (const auto& ap : s.pcap_aps) {
+        w.Key(ap.mac);
+        w.StartObject();
+        w.Key("band");
+        w.String(ap.band);
+        w.Key("bandwidth");
+        w.Int64(ap.bandwidth);
+        w.Key("channel");
+        w.Int64(ap.channel);
+        w.EndObject();
+      }
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+
+  // The status as "key: value" lines for the table output; an empty value prints as "-".
+  std::vector<std::pair<std::string, std::string>> StatusFields(
+      const mist::CaptureStatus& s) const {
     std::vector<std::pair<std::string, std::string>> kv = {
         {"site", site_.name}, {"site_id", site_.id}, {"running", s.running ? "yes" : "no"}};
     if (s.running) {
@@ -558,6 +601,10 @@ class Cli {
       }
       if (!radios.empty()) kv.emplace_back("pcap_aps", radios);
     }
+    return kv;
+  }
+
+  void PrintFields(const std::vector<std::pair<std::string, std::string>>& kv) {
     size_t width = 0;
     for (const auto& [k, v] : kv) width = std::max(width, k.size());
     for (const auto& [k, v] : kv) {

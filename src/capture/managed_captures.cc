@@ -142,13 +142,7 @@ void ManagedCaptures::Check(Entry& e) {
   if (!e.resolved) Resolve(e);
   ManagedCaptureState state = e.state;
   if (!e.resolved) {
-    state.state = "idle";
-    state.last_error = "site \"" + e.request.site + "\" is not a configured site name or id";
-    if (e.state.last_error != state.last_error)
-      spdlog::warn("managed capture: {}", state.last_error);
-    e.next_due = clock_.SteadyNow() + config_.poll.status_interval;
-    e.state = state;
-    Publish(e, state);
+    ReportUnresolved(e, state);
     return;
   }
 
@@ -156,48 +150,61 @@ void ManagedCaptures::Check(Entry& e) {
   if (!status.ok()) {
     if (status.error().code != mist::kErrorCancelled) {
       BackOff(e, &state, "capture status failed: " + status.error().message, status.retry_after());
-      e.state = state;
-      Publish(e, state);
+      SetState(e, state);
     }
     return;
   }
 
   if (status->running) {
-    if (e.adopt_next_running) {
-      // Our start was accepted without an id in the reply: the capture running now is it.
-      e.ours.push_back(status->id);
-      e.adopt_next_running = false;
-    }
-    const bool ours = std::find(e.ours.begin(), e.ours.end(), status->id) != e.ours.end();
-    state.capture_id = status->id;
-    state.last_error.clear();
-    if (ours) {
-      state.state = "running_ours";
-    } else {
-      state.state = "running_foreign";
-      if (e.logged_foreign != status->id) {
-        e.logged_foreign = status->id;
-        spdlog::info(
-            "managed capture site={}: capture {} was not started by the exporter; "
-            "waiting for it to end",
-            state.site, common::EscapeControl(status->id));
-      }
-    }
-    e.backoff->Reset();
-    e.next_due = clock_.SteadyNow() + config_.poll.status_interval;
-    e.state = state;
-    Publish(e, state);
+    TrackRunning(e, state, status->id);
     return;
   }
+  StartOurs(e, state);
+}
 
+void ManagedCaptures::ReportUnresolved(Entry& e, ManagedCaptureState& state) {
+  state.state = "idle";
+  state.last_error = "site \"" + e.request.site + "\" is not a configured site name or id";
+  if (e.state.last_error != state.last_error) spdlog::warn("managed capture: {}", state.last_error);
+  e.next_due = clock_.SteadyNow() + config_.poll.status_interval;
+  SetState(e, state);
+}
+
+void ManagedCaptures::TrackRunning(Entry& e, ManagedCaptureState& state,
+                                   const std::string& capture_id) {
+  if (e.adopt_next_running) {
+    // Our start was accepted without an id in the reply: the capture running now is it.
+    e.ours.push_back(capture_id);
+    e.adopt_next_running = false;
+  }
+  const bool ours = std::find(e.ours.begin(), e.ours.end(), capture_id) != e.ours.end();
+  state.capture_id = capture_id;
+  state.last_error.clear();
+  if (ours) {
+    state.state = "running_ours";
+  } else {
+    state.state = "running_foreign";
+    if (e.logged_foreign != capture_id) {
+      e.logged_foreign = capture_id;
+      spdlog::info(
+          "managed capture site={}: capture {} was not started by the exporter; "
+          "waiting for it to end",
+          state.site, common::EscapeControl(capture_id));
+    }
+  }
+  e.backoff->Reset();
+  e.next_due = clock_.SteadyNow() + config_.poll.status_interval;
+  SetState(e, state);
+}
+
+void ManagedCaptures::StartOurs(Entry& e, ManagedCaptureState& state) {
   auto started = client_.StartCapture(state.site_id, e.body, cancel_.get());
   if (!started.ok()) {
     if (started.error().code == mist::kErrorCancelled) return;
     e.starts_error->Increment();
     state.capture_id.clear();
     BackOff(e, &state, "capture start failed: " + started.error().message, started.retry_after());
-    e.state = state;
-    Publish(e, state);
+    SetState(e, state);
     return;
   }
   e.starts_ok->Increment();
@@ -218,6 +225,10 @@ void ManagedCaptures::Check(Entry& e) {
   // would otherwise be repeated in a tight loop.
   e.next_due =
       clock_.SteadyNow() + (started->id.empty() ? e.backoff->Next() : config_.poll.status_interval);
+  SetState(e, state);
+}
+
+void ManagedCaptures::SetState(Entry& e, const ManagedCaptureState& state) {
   e.state = state;
   Publish(e, state);
 }

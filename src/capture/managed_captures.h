@@ -81,7 +81,13 @@ class ManagedCaptures {
   };
 
   void Run();
+  // One step of an entry: resolve its site, read Mist's capture status, start a capture when
+  // none runs. Each outcome is stored in the entry and published.
   void Check(Entry& e);
+  void ReportUnresolved(Entry& e, ManagedCaptureState& state);
+  void TrackRunning(Entry& e, ManagedCaptureState& state, const std::string& capture_id);
+  void StartOurs(Entry& e, ManagedCaptureState& state);
+  void SetState(Entry& e, const ManagedCaptureState& state);
   void Resolve(Entry& e);
   void Publish(const Entry& e, const ManagedCaptureState& state);
   void BackOff(Entry& e, ManagedCaptureState* state, const std::string& error, int retry_after);

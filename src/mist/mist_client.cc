@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <exception>
+#include <optional>
 
 #include "common/text.h"
 
@@ -76,6 +77,122 @@ std::string MistDuration(std::chrono::seconds d) {
 
 std::string SitePath(const std::string& site_id) {
   return "/api/v1/sites/" + PercentEncode(site_id);
+}
+
+// Timeouts, no redirects and verified TLS: the system CAs plus the extra bundle in ca_file.
+common::Status ConfigureClient(httplib::Client& client, const std::string& scheme_host_port,
+                               std::chrono::milliseconds timeout, const std::string& ca_file) {
+  client.set_connection_timeout(std::min<std::chrono::milliseconds>(timeout, kMaxConnectTimeout));
+  client.set_read_timeout(timeout);
+  client.set_write_timeout(timeout);
+  client.set_keep_alive(false);
+  client.set_follow_location(false);
+  client.enable_server_certificate_verification(true);
+  if (!ca_file.empty() && scheme_host_port.rfind("https", 0) == 0) {
+    // System CAs plus the extra bundle: httplib would use the file alone if given by path.
+    X509_STORE* store = X509_STORE_new();
+    if (store == nullptr || X509_STORE_set_default_paths(store) != 1 ||
+        X509_STORE_load_file(store, ca_file.c_str()) != 1) {
+      if (store != nullptr) X509_STORE_free(store);
+      return common::MakeError("cannot load mist.ca_file " + ca_file, kErrorConfig);
+    }
+    client.set_ca_cert_store(store);  // the SSL context owns it from here
+  }
+  return common::Ok{};
+}
+
+// The Authorization header is sent only when token is given.
+httplib::Request BuildRequest(const char* method, const std::string& path, const std::string* token,
+                              const std::string* body) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  req.headers = {{"Accept", "application/json"}};
+  if (token != nullptr) req.headers.emplace("Authorization", "Token " + *token);
+  if (body != nullptr) {
+    req.body = *body;
+    req.headers.emplace("Content-Type", "application/json");
+  }
+  return req;
+}
+
+// What went wrong while one answer arrived; filled by the callbacks and by SendCatching.
+struct Transfer {
+  bool too_slow = false;
+  bool too_large = false;
+  std::string exception_text;
+};
+
+// Streams the answer's body into `body`, stopping at max_bytes or at the deadline. The
+// callbacks keep references to body and transfer, which must outlive the send.
+void LimitAnswer(httplib::Request& req, size_t max_bytes,
+                 std::chrono::steady_clock::time_point deadline, std::string& body,
+                 Transfer& transfer) {
+  req.response_handler = [max_bytes, &transfer](const httplib::Response& r) {
+    if (r.has_header("Content-Length")) {
+      const std::string& v = r.get_header_value("Content-Length");
+      if (v.size() > 15 || std::strtoull(v.c_str(), nullptr, 10) > max_bytes) {
+        transfer.too_large = true;
+        return false;
+      }
+    }
+    return true;
+  };
+  req.content_receiver = [max_bytes, &body, &transfer](const char* data, size_t n, uint64_t,
+                                                       uint64_t) {
+    if (body.size() + n > max_bytes) {
+      transfer.too_large = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  };
+  req.progress = [deadline, &transfer](uint64_t, uint64_t) {
+    if (std::chrono::steady_clock::now() < deadline) return true;
+    transfer.too_slow = true;
+    return false;
+  };
+}
+
+// httplib may throw from send; the text is kept for the error message.
+httplib::Result SendCatching(httplib::Client& client, const httplib::Request& req,
+                             Transfer& transfer) {
+  httplib::Result res(nullptr, httplib::Error::Unknown);
+  try {
+    res = client.send(req);
+  } catch (const std::exception& e) {
+    transfer.exception_text = e.what();
+  }
+  return res;
+}
+
+// The error for an exchange that brought no usable answer, or nullopt when it did.
+std::optional<common::Error> TransferFailure(const httplib::Result& res, const Transfer& transfer,
+                                             size_t max_bytes,
+                                             std::chrono::milliseconds total_budget,
+                                             CancelToken* cancel) {
+  if (transfer.too_large) {
+    return common::MakeError("response larger than " + std::to_string(max_bytes >> 20) + " MiB",
+                             kErrorTooLarge);
+  }
+  if (res) return std::nullopt;
+  if (cancel != nullptr && cancel->cancelled()) {
+    return common::MakeError("cancelled", kErrorCancelled);
+  }
+  std::string why =
+      transfer.exception_text.empty() ? httplib::to_string(res.error()) : transfer.exception_text;
+  if (transfer.too_slow) {
+    why = "response not complete within " + std::to_string(total_budget.count()) +
+          " ms (body arriving too slowly)";
+  }
+  return common::MakeError("no response: " + why, kErrorNoResponse);
+}
+
+void CopyUsedHeaders(const httplib::Response& res, std::map<std::string, std::string>& headers) {
+  for (const char* name :
+       {"Retry-After", "X-Page-Limit", "X-Page-Page", "X-Page-Total", "Location", "Content-Type"}) {
+    if (res.has_header(name)) headers[Lower(name)] = res.get_header_value(name);
+  }
 }
 
 }  // namespace
@@ -203,21 +320,9 @@ common::Result<MistClient::Response> MistClient::Exchange(const std::string& sch
   if (!client.is_valid()) {
     return common::MakeError("cannot create an HTTP client for this URL", kErrorConfig);
   }
-  client.set_connection_timeout(std::min<std::chrono::milliseconds>(timeout_, kMaxConnectTimeout));
-  client.set_read_timeout(timeout_);
-  client.set_write_timeout(timeout_);
-  client.set_keep_alive(false);
-  client.set_follow_location(false);
-  client.enable_server_certificate_verification(true);
-  if (!ca_file_.empty() && scheme_host_port.rfind("https", 0) == 0) {
-    // System CAs plus the extra bundle: httplib would use the file alone if given by path.
-    X509_STORE* store = X509_STORE_new();
-    if (store == nullptr || X509_STORE_set_default_paths(store) != 1 ||
-        X509_STORE_load_file(store, ca_file_.c_str()) != 1) {
-      if (store != nullptr) X509_STORE_free(store);
-      return common::MakeError("cannot load mist.ca_file " + ca_file_, kErrorConfig);
-    }
-    client.set_ca_cert_store(store);  // the SSL context owns it from here
+  if (auto configured = ConfigureClient(client, scheme_host_port, timeout_, ca_file_);
+      !configured.ok()) {
+    return configured.error();
   }
   if (cancel != nullptr && !cancel->Register(&client)) {
     return common::MakeError("cancelled", kErrorCancelled);
@@ -230,69 +335,18 @@ common::Result<MistClient::Response> MistClient::Exchange(const std::string& sch
   const auto total_budget =
       timeout_ + std::min<std::chrono::milliseconds>(timeout_, kMaxConnectTimeout);
   const auto deadline = std::chrono::steady_clock::now() + total_budget;
-  bool too_slow = false;
-  bool too_large = false;
+  Transfer transfer;
   Response out;
-  httplib::Request req;
-  req.method = method;
-  req.path = path;
-  req.headers = {{"Accept", "application/json"}};
-  if (with_token) req.headers.emplace("Authorization", "Token " + token_);
-  if (body != nullptr) {
-    req.body = *body;
-    req.headers.emplace("Content-Type", "application/json");
-  }
-  req.response_handler = [&](const httplib::Response& r) {
-    if (r.has_header("Content-Length")) {
-      const std::string& v = r.get_header_value("Content-Length");
-      if (v.size() > 15 || std::strtoull(v.c_str(), nullptr, 10) > max_bytes) {
-        too_large = true;
-        return false;
-      }
-    }
-    return true;
-  };
-  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
-    if (out.body.size() + n > max_bytes) {
-      too_large = true;
-      return false;
-    }
-    out.body.append(data, n);
-    return true;
-  };
-  req.progress = [&deadline, &too_slow](uint64_t, uint64_t) {
-    if (std::chrono::steady_clock::now() < deadline) return true;
-    too_slow = true;
-    return false;
-  };
-  httplib::Result res(nullptr, httplib::Error::Unknown);
-  std::string exception_text;
-  try {
-    res = client.send(req);
-  } catch (const std::exception& e) {
-    exception_text = e.what();
-  }
+  httplib::Request req = BuildRequest(method, path, with_token ? &token_ : nullptr, body);
+  LimitAnswer(req, max_bytes, deadline, out.body, transfer);
+  httplib::Result res = SendCatching(client, req, transfer);
   if (cancel != nullptr) cancel->Unregister(&client);
-  if (too_large) {
-    return common::MakeError("response larger than " + std::to_string(max_bytes >> 20) + " MiB",
-                             kErrorTooLarge);
-  }
-  if (!res) {
-    if (cancel != nullptr && cancel->cancelled())
-      return common::MakeError("cancelled", kErrorCancelled);
-    std::string why = exception_text.empty() ? httplib::to_string(res.error()) : exception_text;
-    if (too_slow) {
-      why = "response not complete within " + std::to_string(total_budget.count()) +
-            " ms (body arriving too slowly)";
-    }
-    return common::MakeError("no response: " + why, kErrorNoResponse);
+  if (auto failure = TransferFailure(res, transfer, max_bytes, total_budget, cancel)) {
+    return *std::move(failure);
   }
   out.status = res->status;
   if (out.body.empty()) out.body = std::move(res->body);
-  for (const char* name :
-       {"Retry-After", "X-Page-Limit", "X-Page-Page", "X-Page-Total", "Location", "Content-Type"}) {
-    if (res->has_header(name)) out.headers[Lower(name)] = res->get_header_value(name);
-  }
+  CopyUsedHeaders(*res, out.headers);
   return out;
 }
 
