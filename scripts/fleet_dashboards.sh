@@ -110,6 +110,11 @@ RANGE=$((SECONDS - PROM_START))
 SCRAPED="$(curl -sf "$PROM_URL/api/v1/query" --data-urlencode 'query=scrape_samples_scraped{job="mist-pcap-exporter"}' \
   | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')"
 run_step "$SCRAPED samples per scrape; counting series per panel over the last ${RANGE}s"
+# A failed scrape marks every series stale for a step; say how many there were.
+FAILED="$(curl -sf "$PROM_URL/api/v1/query" --data-urlencode \
+  "query=count_over_time(up{job=\"mist-pcap-exporter\"}[${RANGE}s]) - sum_over_time(up{job=\"mist-pcap-exporter\"}[${RANGE}s])" \
+  | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')"
+run_step "failed scrapes in the range: $FAILED"
 if "$PY" "$SRC_DIR/tools/deploy-check/panel_series.py" --src "$SRC_DIR" --prometheus "$PROM_URL" \
   --range-seconds "$RANGE" --max-series "$MAX_SERIES" | tee "$TMP/panels.log"; then
   run_step "PASS"

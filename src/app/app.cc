@@ -96,7 +96,7 @@ std::unique_ptr<StreamIngest> App::NewIngest(std::vector<std::string> channels) 
   return ingest;
 }
 
-common::Status App::ApplySites(std::vector<poll::SiteRef> owned) {
+common::Status App::ApplySites(std::vector<common::Site> owned) {
   std::lock_guard<std::mutex> apply_lock(apply_mu_);
   if (!aggregator_ || !pollers_) return common::MakeError("ApplySites before Start");
   SiteChanges changes = DiffSites(applied_, std::move(owned));
@@ -230,12 +230,12 @@ common::Status App::Start() {
     archive_ = std::make_unique<capture::ArchiveWriter>(config_.archive, *registry_, clock_);
   }
   directory_ = std::make_unique<SiteDirectory>(
-      config_, *client_, *registry_, [this](std::vector<poll::SiteRef> owned) {
+      config_, *client_, *registry_, [this](std::vector<common::Site> owned) {
         if (auto st = ApplySites(std::move(owned)); !st.ok()) {
           spdlog::error("applying the new site set failed: {}", st.error().message);
         }
       });
-  const std::vector<poll::SiteRef> sites = directory_->InitialSites();
+  const std::vector<common::Site> sites = directory_->InitialSites();
   aggregator_ = std::make_unique<metrics::StreamAggregator>(
       AggregatorOptionsFrom(config_, &label_stats_), clock_);
   // Connections are made by ApplySites; NewIngest reads pollers_ only then.

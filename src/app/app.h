@@ -84,7 +84,7 @@ class App {
   // Makes `owned` the set of sites this replica serves (DiffSites): removed sites lose their
   // series (stream and capture state), new or renamed ones are (re)labelled, the pollers and
   // the inventory get the new set, and the stream connections carry its channels (StreamPool).
-  common::Status ApplySites(std::vector<poll::SiteRef> owned);
+  common::Status ApplySites(std::vector<common::Site> owned);
 
   int http_port() const;
   // Full /metrics body (metrics::ExpositionText).
@@ -129,7 +129,7 @@ class App {
   std::unique_ptr<ConfigReloader> reloader_;  // set by Start when reload is enabled
 
   std::mutex apply_mu_;
-  std::vector<poll::SiteRef> applied_;  // guarded by apply_mu_
+  std::vector<common::Site> applied_;  // guarded by apply_mu_
   // Declared after everything its connections use (aggregator, pollers, archive), so it goes
   // first; set by Start before HTTP starts.
   std::unique_ptr<StreamPool> streams_;

@@ -6,9 +6,8 @@
 
 namespace mpe::app {
 
-SiteChanges DiffSites(const std::vector<poll::SiteRef>& previous,
-                      std::vector<poll::SiteRef> owned) {
-  std::map<std::string, const poll::SiteRef*> before;
+SiteChanges DiffSites(const std::vector<common::Site>& previous, std::vector<common::Site> owned) {
+  std::map<std::string, const common::Site*> before;
   for (const auto& s : previous) before.emplace(s.id, &s);
   SiteChanges changes;
   std::set<std::string> wanted;

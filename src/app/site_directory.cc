@@ -24,9 +24,9 @@ bool AnyMatch(const std::vector<std::string>& globs, const std::string& name) {
   });
 }
 
-bool SameSites(const std::vector<poll::SiteRef>& a, const std::vector<poll::SiteRef>& b) {
+bool SameSites(const std::vector<common::Site>& a, const std::vector<common::Site>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](const poll::SiteRef& x, const poll::SiteRef& y) {
+                    [](const common::Site& x, const common::Site& y) {
                       return x.id == y.id && x.name == y.name;
                     });
 }
@@ -38,7 +38,8 @@ bool NameSelected(std::string_view name, const config::DiscoveryConfig& discover
   return AnyMatch(discovery.include, n) && !AnyMatch(discovery.exclude, n);
 }
 
-SiteSelection SelectSites(const config::Config& config, const std::vector<mist::Site>& discovered) {
+SiteSelection SelectSites(const config::Config& config,
+                          const std::vector<common::Site>& discovered) {
   std::map<std::string, std::string> discovered_names;
   for (const auto& s : discovered) discovered_names.emplace(s.id, s.name);
 
@@ -50,7 +51,7 @@ SiteSelection SelectSites(const config::Config& config, const std::vector<mist::
       ++out.skipped;
       return;
     }
-    out.owned.push_back(poll::SiteRef{id, name.empty() ? id : name});
+    out.owned.push_back(common::Site{id, name.empty() ? id : name});
   };
   for (const auto& s : config.sites) {
     std::string name = s.name;
@@ -61,7 +62,7 @@ SiteSelection SelectSites(const config::Config& config, const std::vector<mist::
     consider(s.id, name);
   }
   for (const auto& s : discovered) {
-    if (!NameSelected(s.name.empty() ? s.id : s.name, config.discovery)) continue;
+    if (!NameSelected(s.Label(), config.discovery)) continue;
     consider(s.id, s.name);
   }
   return out;
@@ -93,7 +94,7 @@ bool SiteDirectory::discovery_enabled() const {
   return !config_.discovery.org_id.empty();
 }
 
-std::vector<poll::SiteRef> SiteDirectory::InitialSites() {
+std::vector<common::Site> SiteDirectory::InitialSites() {
   {
     std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
     Publish(SelectSites(config_, {}), false);
@@ -148,7 +149,7 @@ void SiteDirectory::Reconfigure(const config::Config& config) {
     // Another org's sites must not linger until the next successful round.
     if (org_changed) discovered_.clear();
     enabled = !config_.discovery.org_id.empty();
-    Publish(SelectSites(config_, enabled ? discovered_ : std::vector<mist::Site>{}), true);
+    Publish(SelectSites(config_, enabled ? discovered_ : std::vector<common::Site>{}), true);
   }
   if (!started_) return;
   if (!enabled) {
@@ -164,12 +165,12 @@ void SiteDirectory::Reconfigure(const config::Config& config) {
   }
 }
 
-std::vector<poll::SiteRef> SiteDirectory::Owned() const {
+std::vector<common::Site> SiteDirectory::Owned() const {
   std::lock_guard<std::mutex> lock(mu_);
   return owned_;
 }
 
-common::Result<std::vector<mist::Site>> SiteDirectory::Discover() {
+common::Result<std::vector<common::Site>> SiteDirectory::Discover() {
   std::vector<std::string> orgs;
   if (config_.discovery.org_id == "auto") {
     auto self = client_.GetSelf(cancel_.get());
@@ -183,7 +184,7 @@ common::Result<std::vector<mist::Site>> SiteDirectory::Discover() {
   } else {
     orgs.push_back(config_.discovery.org_id);
   }
-  std::vector<mist::Site> all;
+  std::vector<common::Site> all;
   for (const auto& org : orgs) {
     auto sites = client_.ListOrgSites(org, cancel_.get());
     if (!sites.ok()) return sites.error();

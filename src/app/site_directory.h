@@ -32,15 +32,16 @@ bool NameSelected(std::string_view name, const config::DiscoveryConfig& discover
 
 // The sites this replica serves. Value type.
 struct SiteSelection {
-  std::vector<poll::SiteRef> owned;  // explicit ones first (config order), then discovered
-  size_t skipped = 0;                // selected, but owned by another shard
+  std::vector<common::Site> owned;  // explicit ones first (config order), then discovered
+  size_t skipped = 0;               // selected, but owned by another shard
 };
 
 // Merges the explicit `sites:` with discovered ones and applies the shard filter (shard.h) to
 // both. A discovered site is selected by NameSelected on its name (explicit sites always are);
 // a site listed twice counts once; an explicit name wins over the discovered one, an explicit
 // site without a name takes the discovered name, else its id. Pure.
-SiteSelection SelectSites(const config::Config& config, const std::vector<mist::Site>& discovered);
+SiteSelection SelectSites(const config::Config& config,
+                          const std::vector<common::Site>& discovered);
 
 // Keeps the set of sites this replica owns: the explicit `sites:` plus, when discovery.org_id
 // is set, the sites of that org (or of every org the token has org-scoped privileges on, for
@@ -62,7 +63,7 @@ SiteSelection SelectSites(const config::Config& config, const std::vector<mist::
 // and registry must outlive it; Stop cancels an in-flight Mist request.
 class SiteDirectory {
  public:
-  using Listener = std::function<void(std::vector<poll::SiteRef> owned)>;
+  using Listener = std::function<void(std::vector<common::Site> owned)>;
 
   SiteDirectory(const config::Config& config, mist::MistClient& client,
                 prometheus::Registry& registry, Listener on_sites_changed);
@@ -73,7 +74,7 @@ class SiteDirectory {
   bool discovery_enabled() const;
   // The owned explicit sites, before any discovery (no Mist call, no listener call). Sets the
   // owned/skipped gauges.
-  std::vector<poll::SiteRef> InitialSites();
+  std::vector<common::Site> InitialSites();
   // Starts the refresh thread when discovery is on; the first refresh runs at once.
   void Start();
   void Stop();
@@ -82,10 +83,10 @@ class SiteDirectory {
   // Takes `config`'s sites, discovery and shard settings (see the class comment); calls the
   // listener on this thread when the owned set changed. Waits for a discovery round in flight.
   void Reconfigure(const config::Config& config);
-  std::vector<poll::SiteRef> Owned() const;
+  std::vector<common::Site> Owned() const;
 
  private:
-  common::Result<std::vector<mist::Site>> Discover();
+  common::Result<std::vector<common::Site>> Discover();
   void Publish(SiteSelection selection, bool notify);
   void StartThread();
   void StopThread();
@@ -101,8 +102,8 @@ class SiteDirectory {
   prometheus::Counter& errors_;
   std::unique_ptr<mist::CancelToken> cancel_;
 
-  std::mutex refresh_mu_;               // one refresh (and listener call) at a time
-  std::vector<mist::Site> discovered_;  // last successful discovery; guarded by refresh_mu_
+  std::mutex refresh_mu_;                 // one refresh (and listener call) at a time
+  std::vector<common::Site> discovered_;  // last successful discovery; guarded by refresh_mu_
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool started_ = false;  // between Start and Stop; owner's thread only
@@ -110,7 +111,7 @@ class SiteDirectory {
   bool refresh_now_ = false;
   bool failing_ = false;
   bool published_ = false;
-  std::vector<poll::SiteRef> owned_;
+  std::vector<common::Site> owned_;
   std::thread thread_;
 };
 

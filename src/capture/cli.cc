@@ -783,7 +783,7 @@ class Cli {
   Flags flags_;
   bool json_ = false;
   config::Config config_;
-  SiteRef site_;
+  common::Site site_;
   config::ManagedCapture request_;
   mist::ListQuery query_;
 };

@@ -13,15 +13,15 @@ bool LooksLikeUuid(std::string_view text) {
   return true;
 }
 
-std::optional<SiteRef> ResolveSite(const config::Config& config, std::string_view text) {
+std::optional<common::Site> ResolveSite(const config::Config& config, std::string_view text) {
   if (text.empty()) return std::nullopt;
   for (const auto& s : config.sites) {
-    if (s.id == text) return SiteRef{s.id, s.name.empty() ? s.id : s.name};
+    if (s.id == text) return common::Site{s.id, s.Label()};
   }
   for (const auto& s : config.sites) {
-    if (s.name == text) return SiteRef{s.id, s.name};
+    if (s.name == text) return common::Site{s.id, s.name};
   }
-  if (LooksLikeUuid(text)) return SiteRef{std::string(text), std::string(text)};
+  if (LooksLikeUuid(text)) return common::Site{std::string(text), std::string(text)};
   return std::nullopt;
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/site.h"
+
 namespace mpe::config {
 
 using Duration = std::chrono::milliseconds;
@@ -20,11 +22,6 @@ struct MistConfig {
   Duration timeout = std::chrono::seconds(10);
   int max_requests_per_hour = 4000;
   Duration usage_interval = std::chrono::minutes(5);  // GET /api/v1/self/usage
-};
-
-struct SiteConfig {
-  std::string id;
-  std::string name;  // empty: looked up from Mist, else the id is used
 };
 
 struct DiscoveryConfig {
@@ -124,7 +121,7 @@ struct ShardConfig {
 struct Config {
   std::string source_file;  // the YAML it came from, for messages and reload
   MistConfig mist;
-  std::vector<SiteConfig> sites;
+  std::vector<common::Site> sites;
   DiscoveryConfig discovery;
   PollConfig poll;
   StreamConfig stream;

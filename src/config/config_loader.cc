@@ -478,7 +478,7 @@ void Parser::ParseSites(const Value& v) {
     Fields f(*this, item, {"id", "name"});
     const Value* id = f.Get("id");
     if (id == nullptr) Fail(item.line, item.path + ".id", "is required");
-    SiteConfig site;
+    common::Site site;
     site.id = NonEmptyString(*id);
     if (HasSpace(site.id) || site.id.find('/') != std::string::npos) {
       Fail(id->line, id->path, "must not contain whitespace or '/', got " + Quote(site.id));
@@ -666,7 +666,7 @@ void Parser::CheckSitesAndCaptures() {
   for (size_t i = 0; i < cfg_.captures.size(); ++i) {
     const std::string& want = cfg_.captures[i].site;
     bool known = std::any_of(cfg_.sites.begin(), cfg_.sites.end(),
-                             [&](const SiteConfig& s) { return s.id == want || s.name == want; });
+                             [&](const common::Site& s) { return s.id == want || s.name == want; });
     if (!known) {
       Fail(capture_site_lines_[i], "captures[" + std::to_string(i) + "].site",
            Quote(want) + " is not the id or name of a configured site");

@@ -8,7 +8,7 @@ namespace mpe::config {
 
 namespace {
 
-auto Fields(const SiteConfig& s) { return std::tie(s.id, s.name); }
+auto Fields(const common::Site& s) { return std::tie(s.id, s.name); }
 
 auto Fields(const ManagedCapture& c) { return std::tie(c); }
 

@@ -643,9 +643,9 @@ ApiResult<std::vector<T>> MistClient::ListOrgPages(
   return all;
 }
 
-ApiResult<std::vector<Site>> MistClient::ListOrgSites(const std::string& org_id,
-                                                      CancelToken* cancel) {
-  return ListOrgPages<Site>(Endpoint::kOrgSites, org_id, "sites?", &ParseSites, cancel);
+ApiResult<std::vector<common::Site>> MistClient::ListOrgSites(const std::string& org_id,
+                                                              CancelToken* cancel) {
+  return ListOrgPages<common::Site>(Endpoint::kOrgSites, org_id, "sites?", &ParseSites, cancel);
 }
 
 ApiResult<std::vector<InventoryAp>> MistClient::ListOrgInventory(const std::string& org_id,

@@ -136,8 +136,8 @@ class MistClient {
                                              const std::string& pcap_url,
                                              CancelToken* cancel = nullptr);
   // Pages by X-Page-Limit/X-Page-Page/X-Page-Total.
-  ApiResult<std::vector<Site>> ListOrgSites(const std::string& org_id,
-                                            CancelToken* cancel = nullptr);
+  ApiResult<std::vector<common::Site>> ListOrgSites(const std::string& org_id,
+                                                    CancelToken* cancel = nullptr);
 
   // GET /api/v1/orgs/{org_id}/inventory?type=ap, every page (X-Page-* like ListOrgSites).
   ApiResult<std::vector<InventoryAp>> ListOrgInventory(const std::string& org_id,

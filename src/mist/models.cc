@@ -287,14 +287,14 @@ common::Result<SelfInfo> ParseSelf(std::string_view json) {
   return self;
 }
 
-common::Result<std::vector<Site>> ParseSites(std::string_view json) {
+common::Result<std::vector<common::Site>> ParseSites(std::string_view json) {
   auto doc = ParseJson(json);
   if (!doc.ok()) return doc.error();
   const Value& root = doc.value();
   if (!root.IsArray()) return common::MakeError("site list is not a JSON array");
-  std::vector<Site> sites;
+  std::vector<common::Site> sites;
   for (const Value& item : root.GetArray()) {
-    Site site{String(item, "id"), String(item, "name"), String(item, "org_id")};
+    common::Site site{String(item, "id"), String(item, "name"), String(item, "org_id")};
     if (!site.id.empty()) sites.push_back(std::move(site));
   }
   return sites;

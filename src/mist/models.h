@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/site.h"
 
 namespace mpe::mist {
 
@@ -97,12 +98,6 @@ struct SelfInfo {
   std::vector<OrgPrivilege> privileges;
 };
 
-struct Site {
-  std::string id;
-  std::string name;
-  std::string org_id;
-};
-
 // One AP of GET /api/v1/orgs/{org_id}/inventory?type=ap (Mist's `inventory`): the MAC as 12
 // lowercase hex digits; name and model as Mist sends them ("" when absent: `name` is "Device
 // name if configured"); site_id "" for an unassigned AP.
@@ -122,7 +117,7 @@ common::Result<CaptureStarted> ParseCaptureStarted(std::string_view json);
 common::Result<ApiUsage> ParseApiUsage(std::string_view json);
 common::Result<CaptureListPage> ParseCaptureListPage(std::string_view json);
 common::Result<SelfInfo> ParseSelf(std::string_view json);
-common::Result<std::vector<Site>> ParseSites(std::string_view json);
+common::Result<std::vector<common::Site>> ParseSites(std::string_view json);
 // Items of another device type, and items without a valid MAC, are skipped.
 common::Result<std::vector<InventoryAp>> ParseInventory(std::string_view json);
 

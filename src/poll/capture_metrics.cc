@@ -84,7 +84,7 @@ void CaptureMetrics::SetPollIntervals(const Intervals& in) {
   stretch_.Add({{"kind", "idle"}}).Set(in.idle_stretch);
 }
 
-void CaptureMetrics::SetPollFailure(const SiteRef& site, const std::string& endpoint,
+void CaptureMetrics::SetPollFailure(const common::Site& site, const std::string& endpoint,
                                     const std::string& code) {
   std::lock_guard<std::mutex> lock(mu_);
   SiteSeries& s = SiteLocked(site);
@@ -103,7 +103,7 @@ void CaptureMetrics::SetPollFailure(const SiteRef& site, const std::string& endp
   s.failures.emplace(endpoint, std::make_pair(code, &g));
 }
 
-CaptureMetrics::SiteSeries& CaptureMetrics::SiteLocked(const SiteRef& site) {
+CaptureMetrics::SiteSeries& CaptureMetrics::SiteLocked(const common::Site& site) {
   auto it = sites_.find(site.id);
   if (it != sites_.end() && it->second.name != site.name) {
     RemoveAllLocked(it->second);
@@ -152,7 +152,7 @@ void CaptureMetrics::UpdateLastCaptureLocked(const std::string& site_id, SiteSer
   s.last_capture->Set(latest);
 }
 
-void CaptureMetrics::UpdateStatus(const SiteRef& site, const mist::CaptureStatus& status) {
+void CaptureMetrics::UpdateStatus(const common::Site& site, const mist::CaptureStatus& status) {
   std::lock_guard<std::mutex> lock(mu_);
   SiteSeries& s = SiteLocked(site);
   const prometheus::Labels labels = SiteLabels(site.id, s.name);
@@ -250,7 +250,7 @@ void CaptureMetrics::SyncApInfoLocked(const prometheus::Labels& labels,
   }
 }
 
-void CaptureMetrics::UpdateList(const SiteRef& site,
+void CaptureMetrics::UpdateList(const common::Site& site,
                                 const std::vector<mist::CaptureSummary>& captures) {
   std::lock_guard<std::mutex> lock(mu_);
   SiteSeries& s = SiteLocked(site);
@@ -281,7 +281,7 @@ void CaptureMetrics::UpdateList(const SiteRef& site,
   UpdateLastCaptureLocked(site.id, s);
 }
 
-void CaptureMetrics::SetUp(const SiteRef& site, bool up) {
+void CaptureMetrics::SetUp(const common::Site& site, bool up) {
   std::lock_guard<std::mutex> lock(mu_);
   SiteSeries& s = SiteLocked(site);
   if (s.up == nullptr) s.up = &up_.Add(SiteLabels(site.id, s.name));

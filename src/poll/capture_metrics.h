@@ -10,15 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "common/site.h"
 #include "mist/models.h"
 
 namespace mpe::poll {
-
-// A site as labelled in metrics: site_id and site (its name, or the id when unnamed).
-struct SiteRef {
-  std::string id;
-  std::string name;
-};
 
 // Owns the capture state families (docs/spec.md §6.2) plus mist_pcap_up (and the pollers' effective
 // intervals, mist_pcap_poll_interval_seconds), and keeps the site families equal to
@@ -33,9 +28,9 @@ class CaptureMetrics {
   CaptureMetrics(const CaptureMetrics&) = delete;
   CaptureMetrics& operator=(const CaptureMetrics&) = delete;
 
-  void UpdateStatus(const SiteRef& site, const mist::CaptureStatus& status);
-  void UpdateList(const SiteRef& site, const std::vector<mist::CaptureSummary>& captures);
-  void SetUp(const SiteRef& site, bool up);
+  void UpdateStatus(const common::Site& site, const mist::CaptureStatus& status);
+  void UpdateList(const common::Site& site, const std::vector<mist::CaptureSummary>& captures);
+  void SetUp(const common::Site& site, bool up);
   // Removes every series of the site.
   void RemoveSite(const std::string& site_id);
   // mist_pcap_poll_interval_seconds{kind="status"|"list"|"idle"}: the intervals the pollers
@@ -47,7 +42,8 @@ class CaptureMetrics {
   void SetPollIntervals(const Intervals& intervals);
   // mist_pcap_poll_failure_info{endpoint,code} = 1 while the site's last poll of `endpoint`
   // failed with `code` (an HTTP status, or "error"); an empty code removes it.
-  void SetPollFailure(const SiteRef& site, const std::string& endpoint, const std::string& code);
+  void SetPollFailure(const common::Site& site, const std::string& endpoint,
+                      const std::string& code);
 
  private:
   using Gauge = prometheus::Gauge;
@@ -76,7 +72,7 @@ class CaptureMetrics {
   };
 
   // The site's entry; a renamed site loses its old series first (labels changed).
-  SiteSeries& SiteLocked(const SiteRef& site);
+  SiteSeries& SiteLocked(const common::Site& site);
   void RemoveCaptureLocked(SiteSeries& s);
   void RemoveAllLocked(SiteSeries& s);
   void UpdateLastCaptureLocked(const std::string& site_id, SiteSeries& s);

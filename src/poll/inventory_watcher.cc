@@ -43,10 +43,10 @@ void InventoryWatcher::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void InventoryWatcher::SetSites(const std::vector<SiteRef>& sites) {
+void InventoryWatcher::SetSites(const std::vector<common::Site>& sites) {
   std::lock_guard<std::mutex> lock(mu_);
   sites_.clear();
-  for (const auto& s : sites) sites_[s.id] = s.name.empty() ? s.id : s.name;
+  for (const auto& s : sites) sites_[s.id] = s.Label();
   SyncLocked();
 }
 

@@ -36,7 +36,7 @@ class InventoryWatcher {
   void Start();
   void Stop();
   // The owned sites (ids and labels); series of other sites go. Any thread.
-  void SetSites(const std::vector<SiteRef>& sites);
+  void SetSites(const std::vector<common::Site>& sites);
   // One read of every org; false when any request failed.
   bool PollOnce();
   // Requests the last read took (pages of every org, plus /self the first time).

@@ -23,9 +23,9 @@ config::PollConfig Sanitised(config::PollConfig poll) {
 
 uint64_t SeedFor(const std::string& id) { return std::hash<std::string>{}(id) | 1; }
 
-std::vector<SiteRef> SitesFromConfig(const config::Config& config) {
-  std::vector<SiteRef> sites;
-  for (const auto& s : config.sites) sites.push_back(SiteRef{s.id, s.name});
+std::vector<common::Site> SitesFromConfig(const config::Config& config) {
+  std::vector<common::Site> sites;
+  for (const auto& s : config.sites) sites.push_back(common::Site{s.id, s.name});
   return sites;
 }
 
@@ -45,8 +45,8 @@ PollerSet::PollerSet(const config::Config& config, mist::MistClient& client,
 
 PollerSet::~PollerSet() { Stop(); }
 
-void PollerSet::AddEntryLocked(const SiteRef& site, milliseconds offset, milliseconds list_offset,
-                               Steady now) {
+void PollerSet::AddEntryLocked(const common::Site& site, milliseconds offset,
+                               milliseconds list_offset, Steady now) {
   auto backoff_min = [](milliseconds interval) { return std::max(kMinBackoff, interval / 4); };
   // Events schedule: a failing poll retries from status_interval/4 up to its own interval (the
   // safety net's is long), so a refused token does not cost every site a request per minute.
@@ -166,9 +166,9 @@ void PollerSet::SetMaxIdleWait(milliseconds wait) {
   max_idle_wait_ = std::max(milliseconds(1), wait);
 }
 
-void PollerSet::SetSites(std::vector<SiteRef> sites) {
+void PollerSet::SetSites(std::vector<common::Site> sites) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::map<std::string, SiteRef> wanted;
+  std::map<std::string, common::Site> wanted;
   for (auto& s : sites) {
     if (s.id.empty()) continue;
     if (s.name.empty()) s.name = s.id;
@@ -342,7 +342,7 @@ void PollerSet::WorkerLoop() {
       if (event_polls_.size() < 100000) event_polls_.push_back(now);
     }
     best->busy = true;
-    const SiteRef site = best->site;
+    const common::Site site = best->site;
     const uint64_t generation = best->generation;
     // The entry may be replaced while unlocked: look it up again afterwards.
     auto find_entry = [&]() -> Entry* {

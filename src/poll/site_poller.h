@@ -80,7 +80,7 @@ class PollerSet {
   void Stop();
   // Replaces the site list. Kept sites keep their schedule; new ones are spread over the
   // status interval from now; removed (or renamed) sites lose their series.
-  void SetSites(std::vector<SiteRef> sites);
+  void SetSites(std::vector<common::Site> sites);
   // Replaces poll.* (config reload). The effective intervals are recomputed at once; when an
   // interval got shorter every pending poll of that kind is pulled in by the same factor (the
   // spread survives, nobody waits out the old interval); when it got longer, sites switch at
@@ -123,12 +123,13 @@ class PollerSet {
   enum class Priority { kRunning = 0, kEvent = 1, kSafetyNet = 2 };
 
   struct Entry {
-    Entry(SiteRef s, std::chrono::milliseconds status_min, std::chrono::milliseconds status_max,
-          std::chrono::milliseconds list_min, std::chrono::milliseconds list_max, uint64_t seed)
+    Entry(common::Site s, std::chrono::milliseconds status_min,
+          std::chrono::milliseconds status_max, std::chrono::milliseconds list_min,
+          std::chrono::milliseconds list_max, uint64_t seed)
         : site(std::move(s)),
           status_backoff(status_min, status_max, seed),
           list_backoff(list_min, list_max, seed ^ 0x9e3779b97f4a7c15ULL) {}
-    SiteRef site;
+    common::Site site;
     uint64_t generation = 0;
     Steady status_due;
     Steady list_due;
@@ -171,7 +172,7 @@ class PollerSet {
   }
   // Adds an entry whose first status poll is due `offset` from now and its first list poll
   // `list_offset` from now; caller holds mu_.
-  void AddEntryLocked(const SiteRef& site, std::chrono::milliseconds offset,
+  void AddEntryLocked(const common::Site& site, std::chrono::milliseconds offset,
                       std::chrono::milliseconds list_offset, Steady now);
   // The events schedule's part of UpdateIntervalsLocked: the plan for n sites and the running
   // captures now, pending safety-net polls rescaled when its interval changed.

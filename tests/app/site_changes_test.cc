@@ -8,10 +8,10 @@
 namespace mpe::app {
 namespace {
 
-using poll::SiteRef;
+using common::Site;
 using Ids = std::vector<std::string>;
 
-Ids IdsOf(const std::vector<SiteRef>& sites) {
+Ids IdsOf(const std::vector<Site>& sites) {
   Ids ids;
   for (const auto& s : sites) ids.push_back(s.id);
   return ids;
@@ -36,7 +36,7 @@ TEST(SiteChangesTest, DropsEmptyIdsNamesUnnamedSitesByIdAndKeepsTheFirstOfDuplic
 }
 
 TEST(SiteChangesTest, SameSetChangesNothing) {
-  const std::vector<SiteRef> previous{{"s1", "One"}, {"s2", "Two"}};
+  const std::vector<Site> previous{{"s1", "One"}, {"s2", "Two"}};
   const SiteChanges c = DiffSites(previous, {{"s2", "Two"}, {"s1", "One"}});
   EXPECT_EQ(IdsOf(c.sites), (Ids{"s2", "s1"}));
   EXPECT_EQ(IdsOf(c.upserted), Ids{});
@@ -45,7 +45,7 @@ TEST(SiteChangesTest, SameSetChangesNothing) {
 }
 
 TEST(SiteChangesTest, ReportsRemovedSitesSortedAndRenamedSitesAsUpsertedNotAdded) {
-  const std::vector<SiteRef> previous{{"s3", "Three"}, {"s1", "One"}, {"s2", "Two"}};
+  const std::vector<Site> previous{{"s3", "Three"}, {"s1", "One"}, {"s2", "Two"}};
   const SiteChanges c = DiffSites(previous, {{"s2", "Deux"}, {"s4", "Four"}});
   EXPECT_EQ(c.removed, (Ids{"s1", "s3"}));
   ASSERT_EQ(c.upserted.size(), 2u);

@@ -26,7 +26,7 @@ config::DiscoveryConfig Globs(std::vector<std::string> include, std::vector<std:
   return d;
 }
 
-std::vector<std::string> Ids(const std::vector<poll::SiteRef>& sites) {
+std::vector<std::string> Ids(const std::vector<common::Site>& sites) {
   std::vector<std::string> ids;
   for (const auto& s : sites) ids.push_back(s.id);
   return ids;
@@ -50,7 +50,7 @@ TEST(SiteSelectionTest, ExplicitSitesMergeWithDiscoveredOnesAndExplicitNamesWin)
   config::Config c;
   c.discovery = Globs({"Branch-*"}, {"Branch-9*"});
   c.sites = {{"s-hq", "Head Office"}, {"s-b1", ""}, {"s-x", ""}};
-  const std::vector<mist::Site> discovered = {
+  const std::vector<common::Site> discovered = {
       {"s-b1", "Branch-01", "o1"}, {"s-hq", "HQ", "o1"},       {"s-b2", "Branch-02", "o1"},
       {"s-b9", "Branch-90", "o1"}, {"s-w", "Warehouse", "o1"}, {"s-b2", "Branch-02", "o2"},
       {"s-nn", "", "o1"}};
@@ -63,7 +63,7 @@ TEST(SiteSelectionTest, ExplicitSitesMergeWithDiscoveredOnesAndExplicitNamesWin)
 }
 
 TEST(SiteSelectionTest, TheShardFilterAppliesToExplicitAndDiscoveredSitesAlike) {
-  std::vector<mist::Site> discovered;
+  std::vector<common::Site> discovered;
   config::Config base;
   for (int i = 0; i < 60; ++i) {
     const std::string id = "site-" + std::to_string(i);
@@ -111,7 +111,7 @@ class SiteDirectoryReconfigureTest : public ::testing::Test {
     client_ = std::make_unique<mist::MistClient>(config_.mist, "tok", &api_metrics_,
                                                  common::SystemClock::Instance());
     directory_ = std::make_unique<SiteDirectory>(config_, *client_, registry_,
-                                                 [this](std::vector<poll::SiteRef> owned) {
+                                                 [this](std::vector<common::Site> owned) {
                                                    std::lock_guard<std::mutex> lock(mu_);
                                                    published_.push_back(Ids(owned));
                                                  });

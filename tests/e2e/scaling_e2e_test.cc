@@ -360,10 +360,10 @@ TEST_F(ScalingE2ETest, DiscoveryFailuresKeepThePreviousSitesAndCount) {
 TEST_F(ScalingE2ETest, ThousandSitesStayWithinFourThousandRequestsPerSimulatedHour) {
   constexpr int kSites = 1000;
   std::string yaml = "orgs: [{id: org-1, name: One}]\nsites:\n";
-  std::vector<poll::SiteRef> sites;
+  std::vector<common::Site> sites;
   for (int i = 0; i < kSites; ++i) {
     yaml += "  - {id: " + SiteId(i) + ", name: S" + std::to_string(i) + ", org: org-1}\n";
-    sites.push_back(poll::SiteRef{SiteId(i), "S" + std::to_string(i)});
+    sites.push_back(common::Site{SiteId(i), "S" + std::to_string(i)});
   }
   StartSim(yaml);
 

@@ -48,7 +48,7 @@ class CaptureMetricsTest : public ::testing::Test {
 
   prometheus::Registry registry_;
   CaptureMetrics metrics_{registry_};
-  SiteRef site_{"s1", "HQ"};
+  common::Site site_{"s1", "HQ"};
 };
 
 TEST_F(CaptureMetricsTest, ExposesEveryFamilyOfARunningCapture) {
@@ -155,7 +155,7 @@ TEST_F(CaptureMetricsTest, CountsListedCapturesByTypeAndDropsTypesThatLeftTheWin
 }
 
 TEST_F(CaptureMetricsTest, RemoveSiteDropsEverySeriesOfThatSiteOnly) {
-  SiteRef other{"s2", "s2"};
+  common::Site other{"s2", "s2"};
   metrics_.UpdateStatus(site_, Running("cap-1"));
   metrics_.UpdateList(site_, std::vector<mist::CaptureSummary>(1));
   metrics_.SetUp(site_, true);
@@ -171,7 +171,7 @@ TEST_F(CaptureMetricsTest, RemoveSiteDropsEverySeriesOfThatSiteOnly) {
 
 TEST_F(CaptureMetricsTest, ARenamedSiteLosesItsOldLabels) {
   metrics_.UpdateStatus(site_, Running("cap-1"));
-  metrics_.UpdateStatus(SiteRef{"s1", "Head Office"}, Running("cap-1"));
+  metrics_.UpdateStatus(common::Site{"s1", "Head Office"}, Running("cap-1"));
   EXPECT_EQ(Sets("mist_pcap_capture_running"),
             (std::vector<LabelMap>{{{"site_id", "s1"}, {"site", "Head Office"}}}));
   EXPECT_EQ(Sets("mist_pcap_capture_info").size(), 1u);

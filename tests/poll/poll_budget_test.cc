@@ -64,8 +64,8 @@ TEST(PollBudgetTest, PollerSetRecomputesAndExportsTheIntervalsWhenTheSitesChange
   config.poll.schedule = config::PollSchedule::kFixed;
   mist::MistClient client(config.mist, "tok", nullptr, common::SystemClock::Instance());
   PollerSet poller(config, client, metrics, common::SystemClock::Instance());
-  std::vector<SiteRef> sites;
-  for (int i = 0; i < 1000; ++i) sites.push_back(SiteRef{"s" + std::to_string(i), ""});
+  std::vector<common::Site> sites;
+  for (int i = 0; i < 1000; ++i) sites.push_back(common::Site{"s" + std::to_string(i), ""});
   poller.SetSites(sites);
   EXPECT_EQ(poller.intervals().status, milliseconds(1100000));
   EXPECT_EQ(fakes::Value(registry, "mist_pcap_poll_interval_seconds", {{"kind", "status"}}), 1100);

@@ -259,7 +259,7 @@ TEST_F(PollerSetTest, RemovedSitesLoseTheirSeries) {
   auto& poller = Start();
   ASSERT_TRUE(
       WaitFor([&] { return Get("mist_pcap_up", S1()) == 1 && Get("mist_pcap_up", S2()) == 1; }));
-  poller.SetSites({SiteRef{"s2", ""}});
+  poller.SetSites({common::Site{"s2", ""}});
   for (const auto& family : registry_.Collect()) {
     for (const auto& m : family.metric) {
       auto labels = fakes::LabelsOf(m);
@@ -277,7 +277,7 @@ TEST_F(PollerSetTest, RemovedSitesLoseTheirSeries) {
 
   server_.SetJson("GET", StatusPath("s3"), "{}");
   server_.SetJson("GET", ListPath("s3"), R"({"results": []})");
-  poller.SetSites({SiteRef{"s2", ""}, SiteRef{"s3", "New"}});
+  poller.SetSites({common::Site{"s2", ""}, common::Site{"s3", "New"}});
   ASSERT_TRUE(WaitFor([&] {
     return Get("mist_pcap_up", LabelMap{{"site_id", "s3"}, {"site", "New"}}) == 1;
   }));
