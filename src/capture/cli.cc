@@ -11,6 +11,7 @@
 #include <cmath>
 #include <ctime>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include "capture/capture_request.h"
 #include "capture/site_ref.h"
 #include "common/clock.h"
+#include "common/flag_parser.h"
 #include "common/mac.h"
 #include "common/text.h"
 #include "common/units.h"
@@ -96,59 +98,30 @@ struct Flags {
   }
 };
 
-struct FlagDef {
-  std::string name;
-  bool boolean = false;
-};
+// The CLI's wording of a command-line problem ("--help=x" is an unknown flag here).
+std::string FlagProblem(const common::FlagError& error) {
+  if (error.kind == common::FlagErrorKind::kUnexpectedValue) return "unknown flag " + error.flag;
+  return common::FlagErrorText(error);
+}
 
-common::Result<Flags> ParseFlags(const std::vector<std::string>& args, size_t first,
-                                 const std::vector<FlagDef>& defs) {
+// The words after the command, read with `defs` (a subcommand's table, --help and --output
+// first). --output's value is checked in command-line order, before any later problem.
+common::Result<Flags> ReadFlags(const std::vector<std::string>& args, size_t first,
+                                const std::vector<common::FlagDef>& defs) {
+  const std::vector<std::string_view> words(args.begin() + static_cast<ptrdiff_t>(first),
+                                            args.end());
+  const common::FlagParse parsed = common::ParseFlags(words, defs);
   Flags flags;
-  for (size_t i = first; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "-h" || arg == "--help") {
+  for (const common::ParsedFlag& flag : parsed.flags) {
+    if (flag.name == "--help") {
       flags.help = true;
       continue;
     }
-    std::string name;
-    std::optional<std::string> value;
-    if (arg == "-o") {
-      name = "--output";
-    } else if (arg.starts_with("-o=")) {
-      name = "--output";
-      value = std::string(arg.substr(3));
-    } else if (arg.starts_with("--")) {
-      const size_t eq = arg.find('=');
-      name = std::string(arg.substr(0, eq));
-      if (eq != std::string_view::npos) value = std::string(arg.substr(eq + 1));
-    } else {
-      return common::MakeError("unexpected argument \"" + std::string(arg) + "\"");
-    }
-    if (name == "--output") {
-      if (!value) {
-        if (i + 1 >= args.size()) return common::MakeError("flag --output needs a value");
-        value = args[++i];
-      }
-      if (*value != "table" && *value != "json")
-        return common::MakeError("--output must be table or json; got \"" + *value + "\"");
-      flags.values[name].push_back(*value);
-      continue;
-    }
-    auto def =
-        std::find_if(defs.begin(), defs.end(), [&](const FlagDef& d) { return d.name == name; });
-    if (def == defs.end()) return common::MakeError("unknown flag " + name);
-    if (def->boolean) {
-      if (value && *value != "true" && *value != "false")
-        return common::MakeError("flag " + name + " takes true or false; got \"" + *value + "\"");
-      flags.values[name].push_back(value.value_or("true"));
-      continue;
-    }
-    if (!value) {
-      if (i + 1 >= args.size()) return common::MakeError("flag " + name + " needs a value");
-      value = args[++i];
-    }
-    flags.values[name].push_back(*value);
+    if (flag.name == "--output" && flag.value != "table" && flag.value != "json")
+      return common::MakeError("--output must be table or json; got \"" + flag.value + "\"");
+    flags.values[flag.name].push_back(flag.value);
   }
+  if (parsed.error) return common::MakeError(FlagProblem(*parsed.error));
   return flags;
 }
 
@@ -290,7 +263,7 @@ class Cli {
     op_ = args[1];
     auto defs = FlagDefsOfCommand();
     if (!defs) return Usage("unknown captures command \"" + op_ + "\"");
-    auto flags = ParseFlags(args, 2, *defs);
+    auto flags = ReadFlags(args, 2, *defs);
     if (!flags.ok()) return Usage(flags.error().message);
     flags_ = std::move(flags).value();
     if (flags_.help) {
@@ -302,21 +275,28 @@ class Cli {
     return std::nullopt;
   }
 
-  // The flags op_ takes (--output is common to all), or nullopt for an unknown command.
-  std::optional<std::vector<FlagDef>> FlagDefsOfCommand() const {
-    std::vector<FlagDef> defs = {{"--site"}};
+  // The flags op_ takes (--help and --output are common to all), or nullopt for an unknown
+  // command.
+  std::optional<std::vector<common::FlagDef>> FlagDefsOfCommand() const {
+    using common::FlagKind;
+    std::vector<common::FlagDef> defs = {{"--help", FlagKind::kSwitch, "-h"},
+                                         {"--output", FlagKind::kValue, "-o"},
+                                         {"--site", FlagKind::kValue, ""}};
+    auto add = [&defs](std::initializer_list<const char*> names) {
+      for (const char* name : names) defs.push_back({name, FlagKind::kValue, ""});
+    };
     if (op_ == "list") {
-      defs.insert(defs.end(),
-                  {{"--duration"}, {"--start"}, {"--end"}, {"--client-mac"}, {"--limit"}});
+      add({"--duration", "--start", "--end", "--client-mac", "--limit"});
     } else if (op_ == "start") {
-      defs.push_back({"--type"});
+      add({"--type"});
       for (const auto& field : config::CaptureFields()) {
-        defs.push_back({FlagName(field.key), field.flag != nullptr});
+        const FlagKind kind = field.flag != nullptr ? FlagKind::kOptionalBool : FlagKind::kValue;
+        defs.push_back({FlagName(field.key), kind, ""});
       }
     } else if (op_ == "download") {
-      defs.insert(defs.end(), {{"--id"}, {"--file"}, {"--duration"}, {"--start"}, {"--end"}});
+      add({"--id", "--file", "--duration", "--start", "--end"});
     } else if (op_ == "annotate") {
-      defs.insert(defs.end(), {{"--id"}, {"--notes"}});
+      add({"--id", "--notes"});
     } else if (op_ != "status" && op_ != "stop") {
       return std::nullopt;
     }

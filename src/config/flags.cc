@@ -2,12 +2,15 @@
 
 #include <charconv>
 #include <string_view>
+#include <vector>
 
+#include "common/flag_parser.h"
 #include "config/config_loader.h"
 
 namespace mpe::config {
 namespace {
 
+using common::FlagKind;
 using common::MakeError;
 
 std::optional<int> ParseInt(std::string_view text) {
@@ -18,38 +21,40 @@ std::optional<int> ParseInt(std::string_view text) {
   return value;
 }
 
-enum class FlagKind { kBool, kValue };
-
-struct FlagSpec {
-  std::string_view name;
-  FlagKind kind;
-};
-
-constexpr FlagSpec kFlags[] = {
-    {"--config.file", FlagKind::kValue},
-    {"--web.listen-address", FlagKind::kValue},
-    {"--web.config.file", FlagKind::kValue},
-    {"--log.level", FlagKind::kValue},
-    {"--log.format", FlagKind::kValue},
-    {"--shard.index", FlagKind::kValue},
-    {"--shard.count", FlagKind::kValue},
-    {"--check-config", FlagKind::kBool},
-    {"--version", FlagKind::kBool},
-    {"--help", FlagKind::kBool},
-    {"--web.enable-lifecycle", FlagKind::kBool},
-};
-
-const FlagSpec* FindFlag(std::string_view name) {
-  for (const FlagSpec& f : kFlags) {
-    if (f.name == name) return &f;
-  }
-  return nullptr;
+// The exporter's flags (docs/spec.md §3.1); the words after them are the subcommand's.
+const std::vector<common::FlagDef>& Flags() {
+  static const std::vector<common::FlagDef> flags = {
+      {"--config.file", FlagKind::kValue, ""},
+      {"--web.listen-address", FlagKind::kValue, ""},
+      {"--web.config.file", FlagKind::kValue, ""},
+      {"--log.level", FlagKind::kValue, ""},
+      {"--log.format", FlagKind::kValue, ""},
+      {"--shard.index", FlagKind::kValue, ""},
+      {"--shard.count", FlagKind::kValue, ""},
+      {"--check-config", FlagKind::kSwitch, ""},
+      {"--version", FlagKind::kSwitch, ""},
+      {"--help", FlagKind::kSwitch, "-h"},
+      {"--web.enable-lifecycle", FlagKind::kSwitch, ""},
+  };
+  return flags;
 }
 
-// Applies one flag's value to `cl`; returns the problem text when the value is bad.
+// Flags before the subcommand: "--" or the first word that is not a flag ends them.
+constexpr common::FlagSyntax kSyntax{
+    .double_dash_ends_flags = true, .stop_at_positional = true, .dash_words_are_flags = true};
+
+// Applies one parsed flag to `cl`; returns the problem text when the value is bad.
 std::optional<std::string> Apply(std::string_view name, const std::string& value, CommandLine& cl) {
   auto quoted = [&] { return "\"" + value + "\""; };
-  if (name == "--config.file") {
+  if (name == "--check-config") {
+    cl.check_config = true;
+  } else if (name == "--version") {
+    cl.version = true;
+  } else if (name == "--help") {
+    cl.help = true;
+  } else if (name == "--web.enable-lifecycle") {
+    cl.web_enable_lifecycle = true;
+  } else if (name == "--config.file") {
     if (value.empty()) return std::string("must not be empty");
     cl.config_file = value;
   } else if (name == "--web.listen-address") {
@@ -83,46 +88,22 @@ std::optional<std::string> Apply(std::string_view name, const std::string& value
 
 common::Result<CommandLine> ParseCommandLine(int argc, const char* const argv[]) {
   CommandLine cl;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--") {
-      for (++i; i < argc; ++i) cl.subcommand.emplace_back(argv[i]);
-      break;
-    }
-    if (arg.empty() || arg[0] != '-' || arg == "-") {
-      for (; i < argc; ++i) cl.subcommand.emplace_back(argv[i]);
-      break;
-    }
-    if (arg == "-h") {
-      cl.help = true;
-      continue;
-    }
-    std::string_view name = arg;
-    std::optional<std::string> value;
-    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = std::string(arg.substr(eq + 1));
-    }
-    const FlagSpec* spec = FindFlag(name);
-    if (spec == nullptr) {
-      return MakeError("unknown flag " + std::string(name) + " (see --help)");
-    }
-    if (spec->kind == FlagKind::kBool) {
-      if (value) return MakeError("flag " + std::string(name) + " takes no value");
-      if (name == "--check-config") cl.check_config = true;
-      if (name == "--version") cl.version = true;
-      if (name == "--help") cl.help = true;
-      if (name == "--web.enable-lifecycle") cl.web_enable_lifecycle = true;
-      continue;
-    }
-    if (!value) {
-      if (i + 1 >= argc) return MakeError("flag " + std::string(name) + " needs a value");
-      value = argv[++i];
-    }
-    if (auto problem = Apply(name, *value, cl)) {
-      return MakeError(std::string(name) + ": " + *problem);
+  std::vector<std::string_view> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  common::FlagParse parsed = common::ParseFlags(args, Flags(), kSyntax);
+  for (const common::ParsedFlag& flag : parsed.flags) {
+    if (auto problem = Apply(flag.name, flag.value, cl)) {
+      return MakeError(flag.name + ": " + *problem);
     }
   }
+  if (parsed.error) {
+    const std::string text = common::FlagErrorText(*parsed.error);
+    if (parsed.error->kind == common::FlagErrorKind::kUnknownFlag) {
+      return MakeError(text + " (see --help)");
+    }
+    return MakeError(text);
+  }
+  cl.subcommand = std::move(parsed.rest);
   if (cl.shard_index && cl.shard_count && *cl.shard_index >= *cl.shard_count) {
     return MakeError("--shard.index: " + std::to_string(*cl.shard_index) +
                      " must be less than --shard.count " + std::to_string(*cl.shard_count));

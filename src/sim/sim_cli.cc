@@ -6,7 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string_view>
+#include <vector>
 
+#include "common/flag_parser.h"
 #include "common/logging.h"
 
 namespace mpe::sim {
@@ -24,6 +28,64 @@ bool ParseUint(const std::string& text, uint64_t* out) {
   char* end = nullptr;
   *out = std::strtoull(text.c_str(), &end, 10);
   return end != nullptr && *end == '\0';
+}
+
+// The simulator's flags: every one but --help takes a value.
+const std::vector<common::FlagDef>& SimFlags() {
+  using common::FlagKind;
+  static const std::vector<common::FlagDef> flags = {
+      {"--help", FlagKind::kSwitch, "-h"},
+      {"--listen", FlagKind::kValue, ""},
+      {"--scenario", FlagKind::kValue, ""},
+      {"--rate", FlagKind::kValue, ""},
+      {"--seed", FlagKind::kValue, ""},
+      {"--tls-cert", FlagKind::kValue, ""},
+      {"--tls-key", FlagKind::kValue, ""},
+      {"--token", FlagKind::kValue, ""},
+      {"--download-origin", FlagKind::kValue, ""},
+  };
+  return flags;
+}
+
+// The simulator's wording: flag names in quotes, "--help=x" is an unknown flag.
+std::string ErrorText(const common::FlagError& error) {
+  switch (error.kind) {
+    case common::FlagErrorKind::kUnknownFlag:
+    case common::FlagErrorKind::kUnexpectedValue:
+      return "unknown flag '" + error.flag + "'";
+    case common::FlagErrorKind::kUnexpectedArgument:
+      return "unexpected argument '" + error.value + "'";
+    default:
+      return common::FlagErrorText(error);
+  }
+}
+
+// Applies one parsed flag to `cl`; the error text when its value is bad.
+std::optional<std::string> Apply(const std::string& name, const std::string& value,
+                                 SimCommandLine& cl) {
+  if (name == "--help") {
+    cl.help = true;
+  } else if (name == "--listen") {
+    cl.options.listen = value;
+  } else if (name == "--scenario") {
+    cl.options.scenario_file = value;
+  } else if (name == "--rate") {
+    if (!ParseDouble(value, &cl.options.rate) || cl.options.rate <= 0) {
+      return "--rate must be a positive number";
+    }
+  } else if (name == "--seed") {
+    if (!ParseUint(value, &cl.options.seed)) return "--seed must be a non-negative integer";
+  } else if (name == "--download-origin") {
+    cl.options.download_origin = value;
+  } else if (name == "--tls-cert") {
+    cl.options.tls_cert = value;
+  } else if (name == "--tls-key") {
+    cl.options.tls_key = value;
+  } else if (name == "--token") {
+    if (value.empty()) return "--token must not be empty";
+    cl.options.token = value;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -56,53 +118,13 @@ common::Result<SimCommandLine> ParseSimCommandLine(int argc, const char* const* 
   SimCommandLine cl;
   cl.options.listen = "127.0.0.1:18080";
   cl.options.token = env_token != nullptr && *env_token != '\0' ? env_token : "demo-token";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      cl.help = true;
-      continue;
-    }
-    if (!arg.starts_with("--")) return common::MakeError("unexpected argument '" + arg + "'");
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    static const char* const kKnown[] = {"listen",   "scenario", "rate",  "seed",
-                                         "tls-cert", "tls-key",  "token", "download-origin"};
-    bool known = false;
-    for (const char* k : kKnown) known = known || name == k;
-    if (!known) return common::MakeError("unknown flag '--" + name + "'");
-    if (!has_value) {
-      if (i + 1 >= argc) return common::MakeError("flag --" + name + " needs a value");
-      value = argv[++i];
-    }
-    if (name == "listen") {
-      cl.options.listen = value;
-    } else if (name == "scenario") {
-      cl.options.scenario_file = value;
-    } else if (name == "rate") {
-      if (!ParseDouble(value, &cl.options.rate) || cl.options.rate <= 0) {
-        return common::MakeError("--rate must be a positive number");
-      }
-    } else if (name == "seed") {
-      if (!ParseUint(value, &cl.options.seed)) {
-        return common::MakeError("--seed must be a non-negative integer");
-      }
-    } else if (name == "download-origin") {
-      cl.options.download_origin = value;
-    } else if (name == "tls-cert") {
-      cl.options.tls_cert = value;
-    } else if (name == "tls-key") {
-      cl.options.tls_key = value;
-    } else if (name == "token") {
-      if (value.empty()) return common::MakeError("--token must not be empty");
-      cl.options.token = value;
-    }
+  std::vector<std::string_view> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  const common::FlagParse parsed = common::ParseFlags(args, SimFlags());
+  for (const common::ParsedFlag& flag : parsed.flags) {
+    if (auto problem = Apply(flag.name, flag.value, cl)) return common::MakeError(*problem);
   }
+  if (parsed.error) return common::MakeError(ErrorText(*parsed.error));
   if (cl.options.tls_cert.empty() != cl.options.tls_key.empty()) {
     return common::MakeError("--tls-cert and --tls-key go together");
   }
