@@ -8,11 +8,9 @@
 
 #include <chrono>
 #include <map>
-#include <memory>
 #include <string>
 #include <thread>
 
-#include "app/app.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
 #include "fakes/mist_fake_server.h"

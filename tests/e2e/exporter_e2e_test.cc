@@ -6,13 +6,11 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "app/app.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
 #include "fakes/sim_exporter.h"

@@ -15,7 +15,6 @@
 #include <thread>
 #include <vector>
 
-#include "app/app.h"
 #include "common/clock.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
