@@ -8,14 +8,13 @@
 
 #include <chrono>
 #include <map>
-#include <memory>
 #include <string>
 #include <thread>
 
-#include "app/app.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
 #include "fakes/mist_fake_server.h"
+#include "fakes/sim_exporter.h"
 #include "sim/cloud_sim.h"
 
 namespace mpe {
@@ -24,7 +23,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::FindSample;
-using testing::ParseMetricsText;
 using testing::Sample;
 
 constexpr char kToken[] = "events-e2e-token-31";
@@ -47,40 +45,20 @@ std::string Scenario() {
 class EventPollingE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim::SimOptions opts;
-    opts.token = kToken;
-    opts.scenario_yaml = Scenario();
-    sim_ = std::make_unique<sim::CloudSim>(opts);
-    ASSERT_TRUE(sim_->Start().ok());
-    config::Config c;
-    c.mist.api_url = sim_->base_url();
-    c.mist.stream_url = config::DeriveStreamUrl(c.mist.api_url);
-    c.mist.timeout = seconds(2);
-    c.mist.max_requests_per_hour = 100000;
-    c.token = kToken;
+    env_.sim_options().scenario_yaml = Scenario();
+    ASSERT_TRUE(env_.StartSim());
+    sim_ = &env_.sim();
+    config::Config c = env_.Config();
     c.sites = {{kA, "S1"}, {kB, "S2"}, {kC, "S3"}};
     c.poll.schedule = config::PollSchedule::kEvents;
     // Long enough that no scheduled poll falls inside the test: every poll it sees after the
     // first safety-net site is one the stream caused.
     c.poll.status_interval = std::chrono::hours(1);
     c.poll.idle_interval = std::chrono::hours(1);
-    c.stream.reconnect_min = milliseconds(50);
-    c.stream.reconnect_max = milliseconds(500);
-    c.web.listen_address = "127.0.0.1:0";
-    app_ = std::make_unique<app::App>(c);
-    auto st = app_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
-  }
-  void TearDown() override {
-    if (app_) app_->Stop();
-    if (sim_) sim_->Stop();
+    ASSERT_TRUE(env_.StartApp(c));
   }
 
-  std::vector<Sample> Scrape() {
-    httplib::Client client("127.0.0.1", app_->http_port());
-    auto res = client.Get("/metrics");
-    return res && res->status == 200 ? ParseMetricsText(res->body) : std::vector<Sample>{};
-  }
+  std::vector<Sample> Scrape() { return env_.Scrape(); }
   double Value(const std::string& name, std::map<std::string, std::string> labels) {
     const auto m = Scrape();
     const Sample* s = FindSample(m, name, labels);
@@ -105,29 +83,16 @@ class EventPollingE2ETest : public ::testing::Test {
     }
     return out;
   }
-  bool AllSubscribed() {
-    const auto m = Scrape();
-    for (const char* id : {kA, kB, kC}) {
-      bool found = false;
-      for (const auto& s : m) {
-        if (s.name == "mist_pcap_stream_subscribed" && s.labels.count("site_id") &&
-            s.labels.at("site_id") == id && s.value == 1) {
-          found = true;
-        }
-      }
-      if (!found) return false;
-    }
-    return true;
-  }
   static void Settle() { std::this_thread::sleep_for(milliseconds(800)); }
 
-  std::unique_ptr<sim::CloudSim> sim_;
-  std::unique_ptr<app::App> app_;
+  // Stops the App, then the simulator, when the test ends.
+  fakes::SimAndExporter env_{kToken};
+  sim::CloudSim* sim_ = nullptr;  // env_'s, once SetUp has started it
 };
 
 TEST_F(EventPollingE2ETest, ACaptureStartPollsStatusOnceAndItsEndPollsStatusAndList) {
   // The first safety-net round starts with site A (status, then list); B and C wait an hour.
-  ASSERT_TRUE(fakes::WaitFor([&] { return AllSubscribed(); }, seconds(20)));
+  ASSERT_TRUE(env_.WaitSubscribed({kA, kB, kC}, seconds(20)));
   ASSERT_TRUE(fakes::WaitFor(
       [&] {
         return Polls() == std::map<std::string, int>{{std::string(kA) + " status", 1},

@@ -1,21 +1,19 @@
 // End to end over loopback: the simulated Mist cloud and the exporter App, both real servers on
 // 127.0.0.1 with port 0, compared through /metrics and the simulator's ground truth.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <rapidjson/document.h>
 
 #include <chrono>
 #include <functional>
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "app/app.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
+#include "fakes/sim_exporter.h"
 #include "fakes/wait.h"
 #include "sim/cloud_sim.h"
 
@@ -23,7 +21,6 @@ namespace mpe {
 namespace {
 
 using testing::FindSample;
-using testing::ParseMetricsText;
 using testing::Sample;
 using testing::SumSamples;
 using Labels = std::map<std::string, std::string>;
@@ -39,54 +36,33 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) 
 
 class ExporterE2ETest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    if (app_) app_->Stop();
-    if (sim_) sim_->Stop();
-  }
-
   void StartSim(sim::SimOptions opts = {}) {
     opts.token = kToken;
-    sim_ = std::make_unique<sim::CloudSim>(opts);
-    auto st = sim_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
+    env_.sim_options() = opts;
+    ASSERT_TRUE(env_.StartSim());
+    sim_ = &env_.sim();
   }
 
   config::Config BaseConfig() {
-    config::Config c;
-    c.mist.api_url = sim_->base_url();
-    c.mist.stream_url = config::DeriveStreamUrl(c.mist.api_url);
-    c.mist.timeout = std::chrono::seconds(2);
-    c.mist.max_requests_per_hour = 100000;
-    c.token = kToken;
+    config::Config c = env_.Config();
     c.sites = {{kHq, "HQ"}, {kBranch, "Branch-01"}, {kWarehouse, "Warehouse"}};
     c.poll.status_interval = std::chrono::milliseconds(300);
     c.poll.list_interval = std::chrono::milliseconds(300);
-    c.stream.reconnect_min = std::chrono::milliseconds(50);
-    c.stream.reconnect_max = std::chrono::milliseconds(500);
-    c.web.listen_address = "127.0.0.1:0";
     return c;
   }
 
-  void StartApp(config::Config c) {
-    app_ = std::make_unique<app::App>(std::move(c));
-    auto st = app_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
-  }
+  void StartApp(config::Config c) { ASSERT_TRUE(env_.StartApp(std::move(c))); }
 
-  std::vector<Sample> Scrape() {
-    httplib::Client client("127.0.0.1", app_->http_port());
-    auto res = client.Get("/metrics");
-    if (!res || res->status != 200) return {};
-    return ParseMetricsText(res->body);
-  }
+  std::vector<Sample> Scrape() { return env_.Scrape(); }
 
   double Value(const std::vector<Sample>& samples, const std::string& name, const Labels& labels) {
     const Sample* s = FindSample(samples, name, labels);
     return s ? s->value : -1;
   }
 
-  std::unique_ptr<sim::CloudSim> sim_;
-  std::unique_ptr<app::App> app_;
+  // Stops the App, then the simulator, when the test ends.
+  fakes::SimAndExporter env_{kToken};
+  sim::CloudSim* sim_ = nullptr;  // env_'s, once StartSim has run
 };
 
 Labels Site(const std::string& id, const std::string& name, Labels extra = {}) {

@@ -31,6 +31,7 @@
 #include "fakes/faults_server.h"
 #include "fakes/http_test_support.h"
 #include "fakes/mist_fake_server.h"
+#include "fakes/sim_exporter.h"
 #include "fakes/stream_fake_server.h"
 #include "sim/cloud_sim.h"
 
@@ -125,10 +126,9 @@ class FaultMatrixTest : public ::testing::Test {
     if (app_) {
       EXPECT_EQ(Get("/").find(kToken), std::string::npos) << "token on the landing page";
       EXPECT_EQ(Get("/metrics").find(kToken), std::string::npos) << "token on /metrics";
-      app_->Stop();
     }
-    app_.reset();
-    if (sim_) sim_->Stop();
+    app_ = nullptr;
+    env_.Stop();
     server_.Stop();
     EXPECT_EQ(logs_->Text().find(kToken), std::string::npos) << "token in the log";
     logs_.reset();
@@ -152,9 +152,8 @@ class FaultMatrixTest : public ::testing::Test {
   }
 
   void StartApp(config::Config c, common::Clock& clock = common::SystemClock::Instance()) {
-    app_ = std::make_unique<app::App>(std::move(c), clock);
-    auto st = app_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
+    ASSERT_TRUE(env_.StartApp(std::move(c), clock));
+    app_ = &env_.app(env_.app_count() - 1);
   }
 
   std::string Get(const std::string& path) {
@@ -283,9 +282,12 @@ class FaultMatrixTest : public ::testing::Test {
   std::atomic<bool> failing_{true};
   ReplyCounts bad_replies_;
   FaultServer server_;
-  common::ManualClock manual_clock_;  // for the cases that need exact pauses; outlives app_
-  std::unique_ptr<sim::CloudSim> sim_;
-  std::unique_ptr<app::App> app_;
+  common::ManualClock manual_clock_;  // for the cases that need exact pauses; outlives env_
+  // The App (on server_ or the simulator) and, for the cases that need it, the simulator;
+  // TearDown stops the App, then the simulator, then server_.
+  fakes::SimAndExporter env_{kToken};
+  sim::CloudSim* sim_ = nullptr;  // env_'s, once a case has started it
+  app::App* app_ = nullptr;       // env_'s latest, while it runs
   std::vector<Sample> last_metrics_;
 };
 
@@ -725,13 +727,12 @@ TEST_F(RestBodyFaultTest, NextLinkThatLoopsIsRefusedAndTheListRecovers) {
 TEST_F(FaultMatrixTest, UntrustedCertificateIsRefusedForRestAndStream) {
   auto cert = fakes::MakeSelfSignedCert();
   ASSERT_TRUE(cert.ok()) << cert.error().message;
-  sim::SimOptions opts;
-  opts.token = kToken;
+  sim::SimOptions& opts = env_.sim_options();
   opts.tls_cert = (*cert)->cert_file;
   opts.tls_key = (*cert)->key_file;
   opts.rate = 2000;
-  sim_ = std::make_unique<sim::CloudSim>(opts);
-  ASSERT_TRUE(sim_->Start().ok());
+  ASSERT_TRUE(env_.StartSim());
+  sim_ = &env_.sim();
   auto c = FakeConfig();
   c.mist.api_url = sim_->base_url();
   c.mist.stream_url = "wss://127.0.0.1:" + std::to_string(sim_->port()) + "/api-ws/v1/stream";
@@ -763,7 +764,8 @@ TEST_F(FaultMatrixTest, UntrustedCertificateIsRefusedForRestAndStream) {
 
   // With the certificate in ca_file the same endpoints work, and every message the sim
   // delivered is counted.
-  app_->Stop();
+  app_ = nullptr;
+  env_.StopApps();
   c.mist.ca_file = (*cert)->cert_file;
   sim_->SetStreamLimit(2000);
   StartApp(c);
@@ -814,11 +816,9 @@ TEST_F(FaultMatrixTest, UnwritableArchiveIsCountedRetriedAfterTenSecondsAndInges
   http::testing::TempDir dir;
   const std::string file = dir.File("archive-is-a-file");
   http::testing::WriteFile(file, "x");
-  sim::SimOptions opts;
-  opts.token = kToken;
-  opts.rate = 20000;
-  sim_ = std::make_unique<sim::CloudSim>(opts);
-  ASSERT_TRUE(sim_->Start().ok());
+  env_.sim_options().rate = 20000;
+  ASSERT_TRUE(env_.StartSim());
+  sim_ = &env_.sim();
   sim_->SetStreamLimit(3000);
   auto c = FakeConfig();
   c.mist.api_url = sim_->base_url();

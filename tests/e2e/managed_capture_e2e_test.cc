@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
-#include "app/app.h"
 #include "common/clock.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
+#include "fakes/sim_exporter.h"
 #include "fakes/wait.h"
 #include "sim/cloud_sim.h"
 
@@ -51,41 +51,27 @@ struct SimCapture {
 
 class ManagedCaptureE2ETest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    if (app_) app_->Stop();
-    if (sim_) sim_->Stop();
-  }
-
   void StartSim() {
-    sim::SimOptions opts;
-    opts.token = kToken;
-    opts.clock = &sim_clock_;
+    env_.sim_options().clock = &sim_clock_;
     std::string yaml = "orgs: [{id: o1, name: Org}]\nsites:\n";
     yaml += "  - {id: " + std::string(kLab) +
             ", name: Lab, org: o1, aps: [5c5b350e0a01, 5c5b350e0a02]}\n";
     yaml += "  - {id: " + std::string(kStore) + ", name: Store, org: o1, aps: [5c5b350e0b01]}\n";
-    opts.scenario_yaml = yaml;
-    sim_ = std::make_unique<sim::CloudSim>(opts);
-    auto st = sim_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
+    env_.sim_options().scenario_yaml = yaml;
+    ASSERT_TRUE(env_.StartSim());
+    sim_ = &env_.sim();
     rest_ = std::make_unique<httplib::Client>("127.0.0.1", sim_->port());
     rest_->set_default_headers({{"Authorization", std::string("Token ") + kToken}});
   }
 
   // Lab by name, Store by id: both ways of naming a site in `captures:`.
   config::Config BaseConfig() {
-    config::Config c;
-    c.mist.api_url = sim_->base_url();
-    c.mist.stream_url = config::DeriveStreamUrl(c.mist.api_url);
-    c.mist.timeout = seconds(2);
-    c.mist.max_requests_per_hour = 100000;
-    c.token = kToken;
+    config::Config c = env_.Config();
     c.sites = {{kLab, "Lab"}, {kStore, "Store"}};
     // Short (the loader accepts any positive duration) so the whole test takes seconds.
     c.poll.status_interval = std::chrono::milliseconds(300);
     c.poll.list_interval = seconds(60);
     c.stream.enabled = false;  // managed captures need only REST
-    c.web.listen_address = "127.0.0.1:0";
     config::ManagedCapture lab;
     lab.site = "Lab";
     lab.type = "radiotap";
@@ -101,14 +87,10 @@ class ManagedCaptureE2ETest : public ::testing::Test {
     return c;
   }
 
-  void StartApp(config::Config c) {
-    app_ = std::make_unique<app::App>(std::move(c));
-    auto st = app_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
-  }
+  void StartApp(config::Config c) { ASSERT_TRUE(env_.StartApp(std::move(c))); }
 
   double Starts(const std::string& site_id, const std::string& site, const std::string& result) {
-    httplib::Client client("127.0.0.1", app_->http_port());
+    httplib::Client client("127.0.0.1", env_.app().http_port());
     auto res = client.Get("/metrics");
     if (!res || res->status != 200) return -2;
     const auto samples = ParseMetricsText(res->body);
@@ -120,7 +102,7 @@ class ManagedCaptureE2ETest : public ::testing::Test {
   // The landing page row of a managed entry, exactly as it must read.
   bool ShowsManaged(const std::string& site, const std::string& site_id, const std::string& type,
                     const std::string& state, const std::string& capture_id) {
-    httplib::Client client("127.0.0.1", app_->http_port());
+    httplib::Client client("127.0.0.1", env_.app().http_port());
     auto res = client.Get("/");
     if (!res || res->status != 200) return false;
     const std::string row = "<tr><td>" + site + "</td><td>" + site_id + "</td><td>" + type +
@@ -179,10 +161,11 @@ class ManagedCaptureE2ETest : public ::testing::Test {
         WaitUntil([&] { return SimRequests("capture_status") - status_reads_ >= before + n; }));
   }
 
-  common::ManualClock sim_clock_;
-  std::unique_ptr<sim::CloudSim> sim_;
+  common::ManualClock sim_clock_;  // the simulator's; outlives env_
+  // Stops the App, then the simulator, when the test ends.
+  fakes::SimAndExporter env_{kToken};
+  sim::CloudSim* sim_ = nullptr;  // env_'s, once StartSim has run
   std::unique_ptr<httplib::Client> rest_;
-  std::unique_ptr<app::App> app_;
   int status_reads_ = 0;  // the test's own capture_status requests
 };
 

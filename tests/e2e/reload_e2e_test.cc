@@ -13,7 +13,6 @@
 #include <functional>
 #include <iterator>
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,6 +22,7 @@
 #include "app/app.h"
 #include "config/config_loader.h"
 #include "e2e/metrics_text.h"
+#include "fakes/sim_exporter.h"
 #include "fakes/wait.h"
 #include "sim/cloud_sim.h"
 
@@ -30,7 +30,6 @@ namespace mpe {
 namespace {
 
 using testing::FindSample;
-using testing::ParseMetricsText;
 using testing::Sample;
 using Ids = std::set<std::string>;
 
@@ -51,15 +50,11 @@ class ReloadE2ETest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     path_ = dir_ + "/exporter.yaml";
-    sim::SimOptions opts;
-    opts.token = kToken;
-    sim_ = std::make_unique<sim::CloudSim>(opts);
-    auto st = sim_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
+    ASSERT_TRUE(env_.StartSim());
+    sim_ = &env_.sim();
   }
   void TearDown() override {
-    if (app_) app_->Stop();
-    if (sim_) sim_->Stop();
+    env_.Stop();
     std::filesystem::remove_all(dir_);
   }
 
@@ -97,10 +92,9 @@ class ReloadE2ETest : public ::testing::Test {
     };
     auto cfg = config::LoadConfigFile(path_, source.command_line, source.load_options);
     ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-    app_ = std::make_unique<app::App>(std::move(cfg).value());
-    app_->EnableReload(source);
-    auto st = app_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
+    ASSERT_TRUE(env_.StartApp(std::move(cfg).value(), common::SystemClock::Instance(),
+                              [&](app::App& app) { app.EnableReload(source); }));
+    app_ = &env_.app();
   }
 
   httplib::Result PostReload() {
@@ -109,12 +103,7 @@ class ReloadE2ETest : public ::testing::Test {
     return client.Post("/-/reload");
   }
 
-  std::vector<Sample> Scrape() {
-    httplib::Client client("127.0.0.1", app_->http_port());
-    auto res = client.Get("/metrics");
-    if (!res || res->status != 200) return {};
-    return ParseMetricsText(res->body);
-  }
+  std::vector<Sample> Scrape() { return env_.Scrape(); }
 
   double Value(const std::vector<Sample>& m, const std::string& name,
                const std::map<std::string, std::string>& labels = {}) {
@@ -175,8 +164,10 @@ class ReloadE2ETest : public ::testing::Test {
 
   std::string dir_;
   std::string path_;
-  std::unique_ptr<sim::CloudSim> sim_;
-  std::unique_ptr<app::App> app_;
+  // Stops the App, then the simulator (TearDown, before the config file goes).
+  fakes::SimAndExporter env_{kToken};
+  sim::CloudSim* sim_ = nullptr;  // env_'s, once SetUp has started it
+  app::App* app_ = nullptr;       // env_'s, once StartApp has started it
 };
 
 TEST_F(ReloadE2ETest, SitesFollowTheFileAndBadOrMissingFilesKeepTheRunningSites) {

@@ -2,7 +2,6 @@
 // connections per process, and the request budget, against the simulated Mist cloud on
 // loopback with the App (or the PollerSet) in-process.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <prometheus/registry.h>
 #include <rapidjson/document.h>
 #include <sys/resource.h>
@@ -15,7 +14,6 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -25,6 +23,7 @@
 #include "app/shard.h"
 #include "config/config.h"
 #include "e2e/metrics_text.h"
+#include "fakes/sim_exporter.h"
 #include "fakes/wait.h"
 #include "mist/mist_client.h"
 #include "poll/capture_metrics.h"
@@ -35,7 +34,6 @@ namespace mpe {
 namespace {
 
 using testing::FindSample;
-using testing::ParseMetricsText;
 using testing::Sample;
 using Clock = std::chrono::steady_clock;
 
@@ -54,11 +52,7 @@ std::string SiteId(int i) {
 }
 
 std::vector<Sample> Scrape(const app::App& app) {
-  httplib::Client client("127.0.0.1", app.http_port());
-  client.set_read_timeout(10, 0);
-  auto res = client.Get("/metrics");
-  if (!res || res->status != 200) return {};
-  return ParseMetricsText(res->body);
+  return fakes::ScrapeMetrics(app.http_port(), std::chrono::seconds(10));
 }
 
 // site_id of every sample of `name` whose value is `value`.
@@ -119,43 +113,28 @@ double CpuSeconds() {
 
 class ScalingE2ETest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    for (auto& app : apps_) app->Stop();
-    if (sim_) sim_->Stop();
-  }
-
   void StartSim(const std::string& yaml) {
-    sim::SimOptions opts;
-    opts.token = kToken;
-    opts.scenario_yaml = yaml;
-    sim_ = std::make_unique<sim::CloudSim>(opts);
-    auto st = sim_->Start();
-    ASSERT_TRUE(st.ok()) << st.error().message;
+    env_.sim_options().scenario_yaml = yaml;
+    ASSERT_TRUE(env_.StartSim());
+    sim_ = &env_.sim();
   }
 
   config::Config BaseConfig() {
-    config::Config c;
-    c.mist.api_url = sim_->base_url();
-    c.mist.stream_url = config::DeriveStreamUrl(c.mist.api_url);
+    config::Config c = env_.Config();
     c.mist.timeout = std::chrono::seconds(5);
     c.mist.max_requests_per_hour = 10'000'000;
-    c.token = kToken;
     c.discovery.org_id = "auto";
-    c.stream.reconnect_min = std::chrono::milliseconds(50);
-    c.stream.reconnect_max = std::chrono::milliseconds(500);
-    c.web.listen_address = "127.0.0.1:0";
     return c;
   }
 
   app::App& StartApp(config::Config c) {
-    apps_.push_back(std::make_unique<app::App>(std::move(c)));
-    auto st = apps_.back()->Start();
-    EXPECT_TRUE(st.ok()) << st.error().message;
-    return *apps_.back();
+    EXPECT_TRUE(env_.StartApp(std::move(c)));
+    return env_.app(env_.app_count() - 1);
   }
 
-  std::unique_ptr<sim::CloudSim> sim_;
-  std::vector<std::unique_ptr<app::App>> apps_;
+  // Stops every App, then the simulator, when the test ends.
+  fakes::SimAndExporter env_{kToken};
+  sim::CloudSim* sim_ = nullptr;  // env_'s, once StartSim has run
 };
 
 TEST_F(ScalingE2ETest, ThreeShardsPollAndSubscribeEachOfThreeThousandSitesExactlyOnce) {
@@ -185,7 +164,7 @@ TEST_F(ScalingE2ETest, ThreeShardsPollAndSubscribeEachOfThreeThousandSitesExactl
   auto all_polled_and_subscribed = [&] {
     size_t up = 0, subscribed = 0;
     for (int i = 0; i < kShards; ++i) {
-      scraped[i] = Scrape(*apps_[i]);
+      scraped[i] = Scrape(env_.app(i));
       up += SitesWith(scraped[i], "mist_pcap_up").size();
       subscribed += SitesWith(scraped[i], "mist_pcap_stream_subscribed").size();
     }
