@@ -65,6 +65,7 @@ ListenAddress ParseListenAddress(std::string_view address) {
     out.fault = ListenAddressFault::kBadPort;
     return out;
   }
+  out.host_empty = host.empty();
   out.host = host.empty() ? "0.0.0.0" : std::string(host);
   return out;
 }

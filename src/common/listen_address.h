@@ -20,6 +20,7 @@ enum class ListenAddressFault {
 struct ListenAddress {
   std::string host;  // "0.0.0.0" for ":PORT"
   int port = 0;
+  bool host_empty = false;  // ":PORT": callers with another default (the simulator) use theirs
   ListenAddressFault fault = ListenAddressFault::kNone;
 };
 

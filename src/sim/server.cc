@@ -18,6 +18,8 @@
 #include <thread>
 #include <type_traits>
 
+#include "common/listen_address.h"
+
 namespace mpe::sim {
 
 namespace {
@@ -584,28 +586,27 @@ struct ListenAddress {
 };
 
 // --listen HOST:PORT ([v6] brackets allowed; empty or localhost = 127.0.0.1).
+// The exporter's listen-address rule (common::ParseListenAddress), with the simulator's default
+// host: loopback for ":PORT" and "localhost".
 common::Result<ListenAddress> ParseListen(const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return common::MakeError("--listen must be HOST:PORT");
-  std::string host = listen.substr(0, colon);
-  std::string port_text = listen.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+  using common::ListenAddressFault;
+  const common::ListenAddress parsed = common::ParseListenAddress(listen);
+  switch (parsed.fault) {
+    case ListenAddressFault::kNone:
+      break;
+    case ListenAddressFault::kShape:
+      return common::MakeError("--listen must be HOST:PORT");
+    case ListenAddressFault::kBadPort:
+      return common::MakeError("--listen: bad port in '" + listen + "'");
+    default:
+      return common::MakeError("--listen: bad address '" + listen + "'");
   }
-  if (host.empty() || host == "localhost") host = "127.0.0.1";
-  int port = -1;
-  try {
-    size_t used = 0;
-    port = std::stoi(port_text, &used);
-    if (used != port_text.size()) port = -1;
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (port < 0 || port > 65535) return common::MakeError("--listen: bad port '" + port_text + "'");
+  const std::string host =
+      parsed.host_empty || parsed.host == "localhost" ? "127.0.0.1" : parsed.host;
   beast::error_code ec;
   auto address = net::ip::make_address(host, ec);
   if (ec) return common::MakeError("--listen: bad address '" + host + "'");
-  return ListenAddress{address, port};
+  return ListenAddress{address, parsed.port};
 }
 
 }  // namespace

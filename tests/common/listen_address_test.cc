@@ -12,6 +12,7 @@ TEST(ListenAddressTest, ParsesTheUsualForms) {
   EXPECT_EQ(any.fault, F::kNone);
   EXPECT_EQ(any.host, "0.0.0.0");
   EXPECT_EQ(any.port, 10052);
+  EXPECT_TRUE(any.host_empty);
   const ListenAddress v6 = ParseListenAddress("[::1]:9000");
   EXPECT_EQ(v6.fault, F::kNone);
   EXPECT_EQ(v6.host, "::1");
@@ -20,6 +21,7 @@ TEST(ListenAddressTest, ParsesTheUsualForms) {
   EXPECT_EQ(name.fault, F::kNone);
   EXPECT_EQ(name.host, "localhost");
   EXPECT_EQ(name.port, 0);
+  EXPECT_FALSE(name.host_empty);
   EXPECT_EQ(ParseListenAddress("127.0.0.1:65535").port, 65535);
 }
 

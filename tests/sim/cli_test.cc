@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <utility>
 
 #include "sim/cloud_sim.h"
 #include "sim/sim_cli.h"
@@ -68,6 +69,35 @@ TEST(SimStartTest, BadListenAddressOrScenarioFailsToStart) {
   auto st = CloudSim(bad_scenario).Start();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("unknown org"), std::string::npos);
+}
+
+// The exporter's listen-address rule (common::ParseListenAddress) with the simulator's default
+// host: ":PORT" and "localhost:PORT" listen on loopback, not on every interface.
+TEST(SimStartTest, ListenFollowsTheExportersRuleWithLoopbackAsDefaultHost) {
+  for (const char* listen : {":0", "localhost:0", "127.0.0.1:0"}) {
+    SimOptions options;
+    options.listen = listen;
+    CloudSim sim(options);
+    ASSERT_TRUE(sim.Start().ok()) << listen;
+    EXPECT_TRUE(sim.base_url().starts_with("http://127.0.0.1:")) << listen << " " << sim.base_url();
+    sim.Stop();
+  }
+  const std::pair<const char*, const char*> bad[] = {
+      {"18080", "--listen must be HOST:PORT"},
+      {"127.0.0.1:+80", "--listen: bad port in '127.0.0.1:+80'"},
+      {"127.0.0.1: 80", "--listen: bad port in '127.0.0.1: 80'"},
+      {"[abc]:80", "--listen: bad address '[abc]:80'"},
+      {"a/b:80", "--listen: bad address 'a/b:80'"},
+      {"::1:80", "--listen: bad address '::1:80'"},
+      {"no-such-host.invalid:0", "--listen: bad address 'no-such-host.invalid'"},
+  };
+  for (const auto& [listen, message] : bad) {
+    SimOptions options;
+    options.listen = listen;
+    auto st = CloudSim(options).Start();
+    ASSERT_FALSE(st.ok()) << listen;
+    EXPECT_EQ(st.error().message, message);
+  }
 }
 
 TEST(SimTlsTest, ServesRestOverHttpsWithTheGivenCertificate) {
