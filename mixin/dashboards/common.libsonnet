@@ -9,11 +9,14 @@ local g = import '../lib/grafana.libsonnet';
 
   // Adds ap_name to every series of expr (which must carry site_id and ap_mac): the name from
   // the Mist inventory (mist_pcap_ap_info) when it has one, else the MAC, so that APs missing
-  // from the inventory or unnamed there are still listed. max by () collapses the copies that
-  // several exporters (shards, HA pairs) report for one AP.
+  // from the inventory or unnamed there are still listed. The name is the last one seen over
+  // $__rate_interval, not the instant value: a failed scrape marks every series stale until
+  // the next good one, and an instant join would draw each AP a second time, by MAC, for those
+  // steps. topk by (site_id, ap_mac) (1, ...) keeps one name per AP: the copies several
+  // exporters (shards, HA pairs) report, and an old and a new name while an AP is renamed.
   withApName(expr)::
     |||
-      (%(e)s) * on (site_id, ap_mac) group_left (ap_name) max by (site_id, ap_mac, ap_name) (mist_pcap_ap_info{ap_name!=""})
+      (%(e)s) * on (site_id, ap_mac) group_left (ap_name) topk by (site_id, ap_mac) (1, last_over_time(mist_pcap_ap_info{ap_name!=""}[$__rate_interval]))
       or on (site_id, ap_mac)
       label_replace(%(e)s, "ap_name", "$1", "ap_mac", "(.+)")
     ||| % { e: expr },

@@ -296,7 +296,8 @@ run_forget() {
 # run_stop PID...: TERM, KILL after 5 s, reaped; the processes are no longer tracked.
 run_stop() {
   local pid
-  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  # CONT after TERM: a stopped (SIGSTOP) process handles the TERM only once it runs again.
+  for pid in "$@"; do kill "$pid" 2>/dev/null && kill -CONT "$pid" 2>/dev/null || true; done
   for pid in "$@"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
