@@ -421,24 +421,6 @@ void ArchiveWriter::CountBadPcapRaw(std::string_view site_id) {
   Fail(ArchiveError::kBadPcapRaw, 0, site_id, "decoding pcap_raw", nullptr);
 }
 
-void ArchiveWriter::Write(std::string_view site_id, std::string_view site_name,
-                          std::string_view capture_id, const decode::Event& event) {
-  if (event.packet.pcap_raw.empty()) return;
-  // Per ingest thread, so decoding needs no lock and allocates nothing once grown.
-  thread_local std::vector<uint8_t> scratch;
-  auto raw = decode::DecodePcapRaw(event.packet.pcap_raw, &scratch);
-  if (!raw.ok()) {
-    CountBadPcapRaw(site_id);
-    return;
-  }
-  const auto iface = event.packet.interface;
-  const bool radiotap =
-      iface == decode::Interface::kRadiotap ||
-      (iface != decode::Interface::kWired && (raw->linktype == decode::kLinktypeIeee80211Radiotap ||
-                                              decode::LooksLikeRadiotap(raw->packet)));
-  WriteDecoded(site_id, site_name, capture_id, *raw, radiotap);
-}
-
 void ArchiveWriter::WriteDecoded(std::string_view site_id, std::string_view site_name,
                                  std::string_view capture_id, const decode::RawPacketInfo& raw,
                                  bool radiotap) {

@@ -13,7 +13,6 @@
 
 #include "common/clock.h"
 #include "config/config.h"
-#include "decode/event.h"
 #include "decode/pcap_raw.h"
 
 namespace prometheus {
@@ -76,11 +75,9 @@ class ArchiveWriter {
   // Stops writing for the site (its open files are closed).
   void RemoveSite(const std::string& site_id);
 
-  // Decodes the event's pcap_raw and appends its packet; events without pcap_raw are ignored.
-  // site_name may be empty (the AddSite name or the id is used).
-  void Write(std::string_view site_id, std::string_view site_name, std::string_view capture_id,
-             const decode::Event& event);
-  // The same with a pcap_raw the caller already decoded; `radiotap` picks linktype 127.
+  // Appends one packet: the record of its pcap_raw, decoded once by the caller
+  // (decode::PcapEnricher); `radiotap` picks linktype 127. site_name may be empty (the AddSite
+  // name or the id is used).
   void WriteDecoded(std::string_view site_id, std::string_view site_name,
                     std::string_view capture_id, const decode::RawPacketInfo& raw, bool radiotap);
   // Counts a pcap_raw that could not be decoded (reason bad_pcap_raw).

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "decode/event.h"
+#include "decode/pcap_enricher.h"
 #include "fakes/capture_test_util.h"
 
 namespace mpe::capture {
@@ -49,8 +50,9 @@ class ArchiveWriterTest : public ::testing::Test {
     return w;
   }
 
-  // Writes through the public event path: pcap_raw holds a one-packet pcap with linktype 1
-  // (as Mist's sample does, even for radiotap).
+  // Writes as the ingest path does (app/stream_ingest.cc): the event's pcap_raw decoded once by
+  // decode::PcapEnricher, the record handed to the writer, a bad one counted. pcap_raw holds a
+  // one-packet pcap with linktype 1 (as Mist's sample does, even for radiotap).
   void WriteEvent(ArchiveWriter& w, const std::string& capture, const std::string& packet,
                   decode::Interface iface, uint32_t linktype = 1, const char* site = kSite) {
     pcap_raw_ = fakes::Base64(fakes::OnePacketPcap(linktype, packet, 1700000000 + ++ts_, 250));
@@ -59,7 +61,17 @@ class ArchiveWriterTest : public ::testing::Test {
     e.capture_id = capture;
     e.packet.interface = iface;
     e.packet.pcap_raw = pcap_raw_;
-    w.Write(site, "", capture, e);
+    Ingest(w, site, capture, e);
+  }
+
+  void Ingest(ArchiveWriter& w, const char* site, const std::string& capture, decode::Event& e) {
+    enricher_.set_decode_every_packet(true);
+    const decode::PcapView pcap = enricher_.Read(&e);
+    if (pcap.record != nullptr) {
+      w.WriteDecoded(site, "", capture, *pcap.record, pcap.radiotap);
+    } else {
+      w.CountBadPcapRaw(site);
+    }
   }
 
   double Errors(const char* reason) {
@@ -83,6 +95,7 @@ class ArchiveWriterTest : public ::testing::Test {
   common::ManualClock clock_;
   std::string pcap_raw_;
   uint32_t ts_ = 0;
+  decode::PcapEnricher enricher_;  // as the ingest thread has one
 };
 
 TEST_F(ArchiveWriterTest, WritesOneFilePerLinktypeWithCorrectedRadiotapLinktype) {
@@ -209,7 +222,7 @@ TEST_F(ArchiveWriterTest, BadBase64IsCountedAndNothingIsWritten) {
   decode::Event e;
   e.kind = decode::EventKind::kData;
   e.packet.pcap_raw = "!!not base64!!";
-  w->Write(kSite, "", "cap", e);
+  Ingest(*w, kSite, "cap", e);
   EXPECT_EQ(Errors("bad_pcap_raw"), 1);
   EXPECT_TRUE(Files().empty());
 }
