@@ -5,6 +5,8 @@
 namespace mpe::common {
 namespace {
 
+constexpr char kHex[] = "0123456789abcdef";
+
 // The length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
 size_t SequenceAt(std::string_view s, size_t i, uint32_t* cp) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
@@ -35,8 +37,24 @@ size_t SequenceAt(std::string_view s, size_t i, uint32_t* cp) {
   return n;
 }
 
+// Walks s: bad(byte) for each byte that does not start a valid UTF-8 sequence, good(cp, bytes)
+// for each valid sequence.
+template <typename Bad, typename Good>
+void ForEachSequence(std::string_view s, Bad bad, Good good) {
+  uint32_t cp = 0;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = SequenceAt(s, i, &cp);
+    if (n == 0) {
+      bad(static_cast<unsigned char>(s[i]));
+      ++i;
+    } else {
+      good(cp, s.substr(i, n));
+      i += n;
+    }
+  }
+}
+
 void AppendHexByte(std::string* out, unsigned char c) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out->append("\\x");
   out->push_back(kHex[c >> 4]);
   out->push_back(kHex[c & 0xf]);
@@ -47,6 +65,33 @@ bool Invisible(uint32_t cp) {
   return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
          (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
          cp == 0x200f || cp == 0x061c;
+}
+
+// EscapeControl's spelling of one valid sequence.
+void AppendEscaped(std::string* out, uint32_t cp, std::string_view bytes) {
+  if (cp == '\\') {
+    out->append("\\\\");
+  } else if (cp == '\n') {
+    out->append("\\n");
+  } else if (cp == '\r') {
+    out->append("\\r");
+  } else if (cp == '\t') {
+    out->append("\\t");
+  } else if (cp < 0x80 && Invisible(cp)) {
+    AppendHexByte(out, static_cast<unsigned char>(cp));
+  } else if (Invisible(cp)) {
+    out->append("\\u{");
+    bool started = false;
+    for (int shift = 20; shift >= 0; shift -= 4) {
+      const unsigned d = (cp >> shift) & 0xf;
+      if (d == 0 && !started && shift > 0) continue;
+      started = true;
+      out->push_back(kHex[d]);
+    }
+    out->push_back('}');
+  } else {
+    out->append(bytes);
+  }
 }
 
 }  // namespace
@@ -68,40 +113,9 @@ bool IsValidUtf8(std::string_view s) {
 std::string EscapeControl(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  uint32_t cp = 0;
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = SequenceAt(s, i, &cp);
-    if (n == 0) {
-      AppendHexByte(&out, static_cast<unsigned char>(s[i]));
-      ++i;
-      continue;
-    }
-    if (cp == '\\') {
-      out.append("\\\\");
-    } else if (cp == '\n') {
-      out.append("\\n");
-    } else if (cp == '\r') {
-      out.append("\\r");
-    } else if (cp == '\t') {
-      out.append("\\t");
-    } else if (cp < 0x80 && Invisible(cp)) {
-      AppendHexByte(&out, static_cast<unsigned char>(cp));
-    } else if (Invisible(cp)) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out.append("\\u{");
-      bool started = false;
-      for (int shift = 20; shift >= 0; shift -= 4) {
-        const unsigned d = (cp >> shift) & 0xf;
-        if (d == 0 && !started && shift > 0) continue;
-        started = true;
-        out.push_back(kHex[d]);
-      }
-      out.push_back('}');
-    } else {
-      out.append(s.substr(i, n));
-    }
-    i += n;
-  }
+  ForEachSequence(
+      s, [&](unsigned char c) { AppendHexByte(&out, c); },
+      [&](uint32_t cp, std::string_view bytes) { AppendEscaped(&out, cp, bytes); });
   return out;
 }
 
@@ -116,17 +130,9 @@ std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
 std::string ReplaceInvalidUtf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  uint32_t cp = 0;
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = SequenceAt(s, i, &cp);
-    if (n == 0) {
-      out.append("\xef\xbf\xbd");
-      ++i;
-      continue;
-    }
-    out.append(s.substr(i, n));
-    i += n;
-  }
+  ForEachSequence(
+      s, [&](unsigned char) { out.append("\xef\xbf\xbd"); },
+      [&](uint32_t, std::string_view bytes) { out.append(bytes); });
   return out;
 }
 

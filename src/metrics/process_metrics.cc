@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 #include "metrics/text_format.h"
 
@@ -26,6 +27,20 @@ double BootTimeSeconds() {
     in.ignore(1 << 20, '\n');
   }
   return 0;
+}
+
+// One family with one unlabelled sample: HELP, TYPE and "name value".
+template <typename Value>
+void Unlabelled(std::string* out, const char* name, const char* help, const char* type,
+                Value value) {
+  AppendHeader(out, name, help, type);
+  out->append(name).push_back(' ');
+  if constexpr (std::is_floating_point_v<Value>) {
+    AppendDouble(out, value);
+  } else {
+    AppendUint(out, value);
+  }
+  out->push_back('\n');
 }
 
 }  // namespace
@@ -58,32 +73,16 @@ void AppendProcessMetrics(std::string* out) {
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
 
-  AppendHeader(out, "process_cpu_seconds_total", "Total user and system CPU time in seconds.",
-               "counter");
-  out->append("process_cpu_seconds_total ");
-  AppendDouble(out, utime + stime);
-  out->push_back('\n');
-  AppendHeader(out, "process_resident_memory_bytes", "Resident memory size in bytes.", "gauge");
-  out->append("process_resident_memory_bytes ");
-  AppendDouble(out, rss);
-  out->push_back('\n');
-  AppendHeader(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge");
-  out->append("process_virtual_memory_bytes ");
-  AppendDouble(out, vsize);
-  out->push_back('\n');
-  AppendHeader(out, "process_start_time_seconds",
-               "Start time of the process since unix epoch in seconds.", "gauge");
-  out->append("process_start_time_seconds ");
-  AppendDouble(out, start);
-  out->push_back('\n');
-  AppendHeader(out, "process_open_fds", "Number of open file descriptors.", "gauge");
-  out->append("process_open_fds ");
-  AppendUint(out, fds);
-  out->push_back('\n');
-  AppendHeader(out, "process_max_fds", "Maximum number of open file descriptors.", "gauge");
-  out->append("process_max_fds ");
-  AppendUint(out, lim.rlim_cur);
-  out->push_back('\n');
+  Unlabelled(out, "process_cpu_seconds_total", "Total user and system CPU time in seconds.",
+             "counter", utime + stime);
+  Unlabelled(out, "process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", rss);
+  Unlabelled(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", vsize);
+  Unlabelled(out, "process_start_time_seconds",
+             "Start time of the process since unix epoch in seconds.", "gauge", start);
+  Unlabelled(out, "process_open_fds", "Number of open file descriptors.", "gauge",
+             static_cast<uint64_t>(fds));
+  Unlabelled(out, "process_max_fds", "Maximum number of open file descriptors.", "gauge",
+             static_cast<uint64_t>(lim.rlim_cur));
 }
 
 }  // namespace mpe::metrics

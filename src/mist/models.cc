@@ -27,6 +27,21 @@ common::Result<rapidjson::Document> ParseJson(std::string_view json) {
   return doc;
 }
 
+enum class Root { kObject, kArray };
+
+// ParseJson, and the root must be an object (or an array): else "<what> is not a JSON object".
+common::Result<rapidjson::Document> ParseRoot(std::string_view json, Root root, const char* what) {
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.error();
+  if (root == Root::kObject && !doc->IsObject()) {
+    return common::MakeError(std::string(what) + " is not a JSON object");
+  }
+  if (root == Root::kArray && !doc->IsArray()) {
+    return common::MakeError(std::string(what) + " is not a JSON array");
+  }
+  return doc;
+}
+
 const Value* Member(const Value& obj, const char* name) {
   if (!obj.IsObject()) return nullptr;
   auto it = obj.FindMember(name);
@@ -206,10 +221,9 @@ common::Result<CaptureStatus> ParseCaptureStatus(std::string_view json) {
 
 common::Result<CaptureStarted> ParseCaptureStarted(std::string_view json) {
   if (Blank(json)) return CaptureStarted{};
-  auto doc = ParseJson(json);
+  auto doc = ParseRoot(json, Root::kObject, "capture start reply");
   if (!doc.ok()) return doc.error();
   const Value& root = doc.value();
-  if (!root.IsObject()) return common::MakeError("capture start reply is not a JSON object");
   CaptureStarted c;
   c.id = String(root, "id");
   c.type = String(root, "type");
@@ -235,10 +249,9 @@ common::Result<CaptureStarted> ParseCaptureStarted(std::string_view json) {
 }
 
 common::Result<ApiUsage> ParseApiUsage(std::string_view json) {
-  auto doc = ParseJson(json);
+  auto doc = ParseRoot(json, Root::kObject, "api usage");
   if (!doc.ok()) return doc.error();
   const Value& root = doc.value();
-  if (!root.IsObject()) return common::MakeError("api usage is not a JSON object");
   double requests = 0;
   double limit = 0;
   if (!Number(root, "requests", &requests) || !Number(root, "request_limit", &limit)) {
@@ -270,10 +283,9 @@ common::Result<CaptureListPage> ParseCaptureListPage(std::string_view json) {
 }
 
 common::Result<SelfInfo> ParseSelf(std::string_view json) {
-  auto doc = ParseJson(json);
+  auto doc = ParseRoot(json, Root::kObject, "self");
   if (!doc.ok()) return doc.error();
   const Value& root = doc.value();
-  if (!root.IsObject()) return common::MakeError("self is not a JSON object");
   SelfInfo self;
   self.email = String(root, "email");
   if (const Value* privs = Member(root, "privileges"); privs != nullptr && privs->IsArray()) {
@@ -288,10 +300,9 @@ common::Result<SelfInfo> ParseSelf(std::string_view json) {
 }
 
 common::Result<std::vector<common::Site>> ParseSites(std::string_view json) {
-  auto doc = ParseJson(json);
+  auto doc = ParseRoot(json, Root::kArray, "site list");
   if (!doc.ok()) return doc.error();
   const Value& root = doc.value();
-  if (!root.IsArray()) return common::MakeError("site list is not a JSON array");
   std::vector<common::Site> sites;
   for (const Value& item : root.GetArray()) {
     common::Site site{String(item, "id"), String(item, "name"), String(item, "org_id")};
@@ -301,10 +312,9 @@ common::Result<std::vector<common::Site>> ParseSites(std::string_view json) {
 }
 
 common::Result<std::vector<InventoryAp>> ParseInventory(std::string_view json) {
-  auto doc = ParseJson(json);
+  auto doc = ParseRoot(json, Root::kArray, "inventory");
   if (!doc.ok()) return doc.error();
   const Value& root = doc.value();
-  if (!root.IsArray()) return common::MakeError("inventory is not a JSON array");
   std::vector<InventoryAp> aps;
   for (const Value& item : root.GetArray()) {
     if (!item.IsObject()) continue;

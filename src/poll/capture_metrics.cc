@@ -1,6 +1,7 @@
 #include "poll/capture_metrics.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace mpe::poll {
@@ -25,6 +26,18 @@ template <typename T>
 void RemoveIf(prometheus::Family<T>& family, T*& metric) {
   if (metric != nullptr) family.Remove(metric);
   metric = nullptr;
+}
+
+// Removes from `family` and from `have` (key -> series) every series whose key `want` (a set or
+// a map) lacks.
+template <typename Want>
+void RemoveMissing(prometheus::Family<prometheus::Gauge>& family,
+                   std::map<std::string, prometheus::Gauge*>& have, const Want& want) {
+  std::erase_if(have, [&](const auto& entry) {
+    if (want.count(entry.first) != 0) return false;
+    family.Remove(entry.second);
+    return true;
+  });
 }
 
 constexpr const char* kApStates[3] = {"requested", "ok", "failed"};
@@ -205,14 +218,7 @@ void CaptureMetrics::UpdateStatus(const common::Site& site, const mist::CaptureS
   const std::set<std::string> failed(
       status.running ? status.failed_aps.begin() : status.failed_aps.end(),
       status.failed_aps.end());
-  for (auto it = s.failed_aps.begin(); it != s.failed_aps.end();) {
-    if (failed.count(it->first) == 0) {
-      ap_failed_.Remove(it->second);
-      it = s.failed_aps.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  RemoveMissing(ap_failed_, s.failed_aps, failed);
   for (const auto& mac : failed) {
     if (s.failed_aps.count(mac) != 0) continue;
     Gauge& g = ap_failed_.Add(With(labels, "ap_mac", mac));
@@ -231,14 +237,7 @@ void CaptureMetrics::SyncApInfoLocked(const prometheus::Labels& labels,
       want.emplace(ap.mac + '\n' + ap.band + '\n' + std::to_string(ap.channel), &ap);
     }
   }
-  for (auto it = s.ap_info.begin(); it != s.ap_info.end();) {
-    if (want.count(it->first) == 0) {
-      ap_info_.Remove(it->second);
-      it = s.ap_info.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  RemoveMissing(ap_info_, s.ap_info, want);
   for (const auto& [key, ap] : want) {
     if (s.ap_info.count(key) != 0) continue;
     prometheus::Labels l = With(labels, "ap_mac", ap->mac);
@@ -262,14 +261,7 @@ void CaptureMetrics::UpdateList(const common::Site& site,
     ++counts[c.type.empty() ? "unknown" : c.type];
     latest = std::max(latest, c.timestamp);
   }
-  for (auto it = s.types.begin(); it != s.types.end();) {
-    if (counts.count(it->first) == 0) {
-      captures_.Remove(it->second);
-      it = s.types.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  RemoveMissing(captures_, s.types, counts);
   for (const auto& [type, count] : counts) {
     auto it = s.types.find(type);
     if (it == s.types.end()) {
