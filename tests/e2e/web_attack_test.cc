@@ -271,16 +271,20 @@ TEST_F(WebAttackTest, ScrapesAndHealthzStayFastWhileEveryAttackRunsAtOnce) {
   std::printf("[ figures  ] rss after auth+bombs 1s: %lld KiB\n",
               static_cast<long long>(RssKib(child_)));
   // 1,000 idle sockets, 100 that start a TLS handshake and stop, 100 slowloris (TLS done, a
-  // header that grows by a byte a second).
+  // header that grows by a byte a second). Each connect and handshake may wait 10 s (the socket
+  // timeouts); all of them together get 60 s, so a server that stops accepting fails the
+  // "hostile sockets opened" check below instead of hanging the test.
+  const auto open_deadline = Clock::now() + std::chrono::seconds(60);
+  const auto opening = [&] { return Clock::now() < open_deadline; };
   std::vector<int> idle;
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 1000 && opening(); ++i) {
     const int fd = Connect(port_);
     if (fd >= 0) idle.push_back(fd);
   }
   std::printf("[ figures  ] rss after idle: %lld KiB\n", static_cast<long long>(RssKib(child_)));
   std::vector<int> half_handshakes;
   const std::string partial_hello("\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03", 11);
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 100 && opening(); ++i) {
     const int fd = Connect(port_);
     if (fd < 0) continue;
     send(fd, partial_hello.data(), partial_hello.size(), MSG_NOSIGNAL);
@@ -290,7 +294,7 @@ TEST_F(WebAttackTest, ScrapesAndHealthzStayFastWhileEveryAttackRunsAtOnce) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   std::vector<std::pair<int, SSL*>> slow;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 100 && opening(); ++i) {
     const int fd = Connect(port_);
     if (fd < 0) continue;
     SSL* ssl = SSL_new(ctx);
