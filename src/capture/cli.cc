@@ -99,6 +99,12 @@ struct Flags {
   }
 };
 
+// The error for a flag value that is not what the flag takes: `LABEL must be WHAT; got "V"`.
+common::Error BadValue(std::string_view label, std::string_view what, std::string_view value) {
+  return common::MakeError(std::string(label) + " must be " + std::string(what) + "; got \"" +
+                           std::string(value) + "\"");
+}
+
 // The CLI's wording of a command-line problem ("--help=x" is an unknown flag here).
 std::string FlagProblem(const common::FlagError& error) {
   if (error.kind == common::FlagErrorKind::kUnexpectedValue) return "unknown flag " + error.flag;
@@ -119,7 +125,7 @@ common::Result<Flags> ReadFlags(const std::vector<std::string>& args, size_t fir
       continue;
     }
     if (flag.name == "--output" && flag.value != "table" && flag.value != "json")
-      return common::MakeError("--output must be table or json; got \"" + flag.value + "\"");
+      return BadValue("--output", "table or json", flag.value);
     flags.values[flag.name].push_back(flag.value);
   }
   if (parsed.error) return common::MakeError(FlagProblem(*parsed.error));
@@ -140,6 +146,24 @@ std::optional<int64_t> ParseSeconds(std::string_view s) {
     return std::chrono::duration_cast<std::chrono::seconds>(*d).count();
   }
   return std::nullopt;
+}
+
+// What a number flag takes: text read with `parse`, within [min, max], and how its error
+// names the flag and the numbers it takes.
+struct NumberRule {
+  std::string label;  // the flag as the error names it ("--limit"; "--duration:" for start)
+  std::optional<int64_t> (*parse)(std::string_view);
+  int64_t min;
+  int64_t max;
+  std::string_view what;
+};
+
+// The number in `text` (nullopt when the flag was not given) or the rule's error.
+common::Result<std::optional<int64_t>> ReadNumber(const NumberRule& rule, const std::string* text) {
+  if (text == nullptr) return std::optional<int64_t>();
+  const std::optional<int64_t> n = rule.parse(*text);
+  if (!n || *n < rule.min || *n > rule.max) return BadValue(rule.label, rule.what, *text);
+  return n;
 }
 
 std::string IsoTime(double epoch) {
@@ -581,10 +605,11 @@ class Cli {
       } else if (field.flag != nullptr) {
         r.*field.flag = v == "true";
       } else {
-        auto n = field.key == "duration" ? ParseSeconds(v) : ParseInt(v);
-        if (!n || *n < INT32_MIN || *n > INT32_MAX)
-          return common::MakeError(flag + ": must be a number; got \"" + v + "\"");
-        r.*field.number = static_cast<int>(*n);
+        const NumberRule rule = {flag + ":", field.key == "duration" ? ParseSeconds : ParseInt,
+                                 INT32_MIN, INT32_MAX, "a number"};
+        auto n = ReadNumber(rule, &v);
+        if (!n.ok()) return n.error();
+        r.*field.number = static_cast<int>(**n);
       }
     }
     if (auto problem = config::CheckCapture(&r)) {
@@ -595,42 +620,33 @@ class Cli {
   }
 
   common::Status BuildListQuery() {
-    if (auto v = flags_.Get("--duration")) {
-      auto s = ParseSeconds(*v);
-      if (!s || *s <= 0)
-        return common::MakeError("--duration must be like 1d, 12h or seconds; got \"" + *v + "\"");
-      query_.duration = std::chrono::seconds(*s);
+    // Read in this order, so the first wrong one is the one reported.
+    std::optional<int64_t> duration, start, end;
+    const std::vector<std::pair<NumberRule, std::optional<int64_t>*>> numbers = {
+        {{"--duration", ParseSeconds, 1, INT64_MAX, "like 1d, 12h or seconds"}, &duration},
+        {{"--start", ParseInt, 0, INT64_MAX, "epoch seconds"}, &start},
+        {{"--end", ParseInt, 0, INT64_MAX, "epoch seconds"}, &end}};
+    for (const auto& [rule, into] : numbers) {
+      auto n = ReadNumber(rule, flags_.Get(rule.label));
+      if (!n.ok()) return n.error();
+      *into = *n;
     }
-    const std::string* start = flags_.Get("--start");
-    const std::string* end = flags_.Get("--end");
-    if (start != nullptr) {
-      auto n = ParseInt(*start);
-      if (!n || *n < 0)
-        return common::MakeError("--start must be epoch seconds; got \"" + *start + "\"");
-      query_.start = *n;
-    }
-    if (end != nullptr) {
-      auto n = ParseInt(*end);
-      if (!n || *n < 0)
-        return common::MakeError("--end must be epoch seconds; got \"" + *end + "\"");
-      query_.end = *n;
-    }
-    if ((start != nullptr || end != nullptr) && query_.duration.count() > 0)
+    if (duration) query_.duration = std::chrono::seconds(*duration);
+    if (start) query_.start = *start;
+    if (end) query_.end = *end;
+    if ((start || end) && duration)
       return common::MakeError("use either --duration or --start/--end");
-    if (end != nullptr && start == nullptr) return common::MakeError("--end needs --start");
-    if (start != nullptr && end != nullptr && query_.end < query_.start)
-      return common::MakeError("--end is before --start");
+    if (end && !start) return common::MakeError("--end needs --start");
+    if (start && end && *end < *start) return common::MakeError("--end is before --start");
     if (auto v = flags_.Get("--client-mac")) {
       auto mac = common::ParseMac(*v);
       if (!mac) return common::MakeError("--client-mac: invalid MAC address \"" + *v + "\"");
       query_.client_mac = common::FormatMac(*mac);
     }
-    if (auto v = flags_.Get("--limit")) {
-      auto n = ParseInt(*v);
-      if (!n || *n < 1 || *n > 1000)
-        return common::MakeError("--limit must be between 1 and 1000; got \"" + *v + "\"");
-      query_.limit = static_cast<int>(*n);
-    }
+    auto n =
+        ReadNumber({"--limit", ParseInt, 1, 1000, "between 1 and 1000"}, flags_.Get("--limit"));
+    if (!n.ok()) return n.error();
+    if (*n) query_.limit = static_cast<int>(**n);
     return common::Ok{};
   }
 
