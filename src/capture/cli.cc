@@ -580,9 +580,22 @@ class Cli {
     return kExitUsage;
   }
 
-  int ApiError(const common::Error& error) {
-    err_ << "mist_pcap_exporter: " << op_ << " failed: " << ApiFailure(error) << "\n";
+  int ApiError(const common::Error& error) { return Failed(ApiFailure(error)); }
+
+  // The API exit code, after saying why op_ failed.
+  int Failed(const std::string& why) {
+    err_ << "mist_pcap_exporter: " << op_ << " failed: " << why << "\n";
     return kExitApi;
+  }
+
+  // The success exit code, after printing the outcome: `json` as a JSON object, or `line`.
+  int Done(const Fields& json, const std::string& line) {
+    if (json_) {
+      PrintJson(out_, json);
+    } else {
+      out_ << line << "\n";
+    }
+    return kExitOk;
   }
 
   common::Status BuildStartRequest() {
@@ -703,24 +716,20 @@ class Cli {
       if (c.id == id) found = &c;
     }
     if (found == nullptr) {
-      err_ << "mist_pcap_exporter: download failed: capture " << common::EscapeControl(id)
-           << " is not in the site's capture list for this window (widen it with --duration "
-              "or --start/--end)\n";
-      return kExitApi;
+      return Failed("capture " + common::EscapeControl(id) +
+                    " is not in the site's capture list for this window (widen it with "
+                    "--duration or --start/--end)");
     }
     if (found->pcap_url.empty()) {
-      err_ << "mist_pcap_exporter: download failed: capture " << common::EscapeControl(id)
-           << " has no pcap_url in Mist's list (no file yet: it may still be running, or Mist "
-              "kept none)\n";
-      return kExitApi;
+      return Failed("capture " + common::EscapeControl(id) +
+                    " has no pcap_url in Mist's list (no file yet: it may still be running, or "
+                    "Mist kept none)");
     }
     auto bytes = client.DownloadCaptureFile(site_.id, found->pcap_url);
     if (!bytes.ok()) return ApiError(bytes.error());
     auto info = InspectCaptureFile(*bytes);
     if (!info.ok()) {
-      err_ << "mist_pcap_exporter: download failed: the file at pcap_url is "
-           << info.error().message << "; nothing written\n";
-      return kExitApi;
+      return Failed("the file at pcap_url is " + info.error().message + "; nothing written");
     }
     std::string path;
     if (const std::string* file = flags_.Get("--file")) {
@@ -733,31 +742,19 @@ class Cli {
       }
       path += "." + info->format;
     }
-    if (auto st = WriteFileAtomically(path, *bytes); !st.ok()) {
-      err_ << "mist_pcap_exporter: download failed: " << st.error().message << "\n";
-      return kExitApi;
-    }
-    if (json_) {
-      PrintJson(out_,
-                {JsonField("id", id), JsonField("file", path), JsonField("format", info->format),
+    if (auto st = WriteFileAtomically(path, *bytes); !st.ok()) return Failed(st.error().message);
+    return Done({JsonField("id", id), JsonField("file", path), JsonField("format", info->format),
                  JsonField("packets", static_cast<int64_t>(info->packets)),
-                 JsonField("bytes", static_cast<int64_t>(bytes->size()))});
-    } else {
-      out_ << "wrote " << path << ": " << info->packets << " packets, " << bytes->size()
-           << " bytes (" << info->format << ")\n";
-    }
-    return kExitOk;
+                 JsonField("bytes", static_cast<int64_t>(bytes->size()))},
+                "wrote " + path + ": " + std::to_string(info->packets) + " packets, " +
+                    std::to_string(bytes->size()) + " bytes (" + info->format + ")");
   }
 
   int Stop(mist::MistClient& client) {
     auto stopped = client.StopCapture(site_.id);
     if (!stopped.ok()) return ApiError(stopped.error());
-    if (json_) {
-      PrintJson(out_, Concat(SiteFields(site_), {JsonField("stopped", true)}));
-    } else {
-      out_ << "stopped the capture on site " << site_.name << " (" << site_.id << ")\n";
-    }
-    return kExitOk;
+    return Done(Concat(SiteFields(site_), {JsonField("stopped", true)}),
+                "stopped the capture on site " + site_.name + " (" + site_.id + ")");
   }
 
   int Annotate(mist::MistClient& client) {
@@ -765,13 +762,8 @@ class Cli {
     const std::string& notes = *flags_.Get("--notes");
     auto done = client.AnnotateCapture(site_.id, id, notes);
     if (!done.ok()) return ApiError(done.error());
-    if (json_) {
-      PrintJson(out_,
-                {JsonField("site_id", site_.id), JsonField("id", id), JsonField("notes", notes)});
-    } else {
-      out_ << "annotated capture " << id << " on site " << site_.name << "\n";
-    }
-    return kExitOk;
+    return Done({JsonField("site_id", site_.id), JsonField("id", id), JsonField("notes", notes)},
+                "annotated capture " + id + " on site " + site_.name);
   }
 
   const config::CommandLine& cl_;
