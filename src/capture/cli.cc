@@ -10,12 +10,13 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
-#include <functional>
 #include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "capture/capture_file.h"
@@ -98,6 +99,12 @@ struct Flags {
   }
 };
 
+// The error for a flag value that is not what the flag takes: `LABEL must be WHAT; got "V"`.
+common::Error BadValue(std::string_view label, std::string_view what, std::string_view value) {
+  return common::MakeError(std::string(label) + " must be " + std::string(what) + "; got \"" +
+                           std::string(value) + "\"");
+}
+
 // The CLI's wording of a command-line problem ("--help=x" is an unknown flag here).
 std::string FlagProblem(const common::FlagError& error) {
   if (error.kind == common::FlagErrorKind::kUnexpectedValue) return "unknown flag " + error.flag;
@@ -118,7 +125,7 @@ common::Result<Flags> ReadFlags(const std::vector<std::string>& args, size_t fir
       continue;
     }
     if (flag.name == "--output" && flag.value != "table" && flag.value != "json")
-      return common::MakeError("--output must be table or json; got \"" + flag.value + "\"");
+      return BadValue("--output", "table or json", flag.value);
     flags.values[flag.name].push_back(flag.value);
   }
   if (parsed.error) return common::MakeError(FlagProblem(*parsed.error));
@@ -139,6 +146,24 @@ std::optional<int64_t> ParseSeconds(std::string_view s) {
     return std::chrono::duration_cast<std::chrono::seconds>(*d).count();
   }
   return std::nullopt;
+}
+
+// What a number flag takes: text read with `parse`, within [min, max], and how its error
+// names the flag and the numbers it takes.
+struct NumberRule {
+  std::string label;  // the flag as the error names it ("--limit"; "--duration:" for start)
+  std::optional<int64_t> (*parse)(std::string_view);
+  int64_t min;
+  int64_t max;
+  std::string_view what;
+};
+
+// The number in `text` (nullopt when the flag was not given) or the rule's error.
+common::Result<std::optional<int64_t>> ReadNumber(const NumberRule& rule, const std::string* text) {
+  if (text == nullptr) return std::optional<int64_t>();
+  const std::optional<int64_t> n = rule.parse(*text);
+  if (!n || *n < rule.min || *n > rule.max) return BadValue(rule.label, rule.what, *text);
+  return n;
 }
 
 std::string IsoTime(double epoch) {
@@ -188,19 +213,211 @@ void PrintTable(std::ostream& out, const std::vector<std::string>& header,
 
 using JsonWriter = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
 
-void PrintJson(std::ostream& out, const std::function<void(JsonWriter&)>& body) {
+// One field of a record a command prints, described once for both outputs: its JSON member
+// (key and value) and its table entry (key and text). A field one output leaves out has no
+// key there.
+struct Field;
+using Fields = std::vector<Field>;
+// A JSON member's value; Fields is a nested object, a vector of them an array of objects.
+using JsonValue = std::variant<std::string, double, int64_t, bool, std::vector<std::string>, Fields,
+                               std::vector<Fields>>;
+struct Field {
+  std::optional<std::string> json_key;
+  JsonValue json;
+  std::optional<std::string> table_key;
+  std::string text;  // the table's text; empty prints as "-"
+};
+
+Field JsonField(std::string key, JsonValue value) {
+  return {std::move(key), std::move(value), std::nullopt, ""};
+}
+Field TableField(std::string key, std::string text) {
+  return {std::nullopt, std::string(), std::move(key), std::move(text)};
+}
+Field BothField(std::string json_key, JsonValue value, std::string table_key, std::string text) {
+  return {std::move(json_key), std::move(value), std::move(table_key), std::move(text)};
+}
+// A text field under the same key in both outputs.
+Field TextField(const std::string& key, const std::string& text) {
+  return BothField(key, text, key, text);
+}
+// A number field under the same key in both outputs.
+Field NumberField(const std::string& key, int64_t n) {
+  return BothField(key, n, key, std::to_string(n));
+}
+
+Fields Concat(Fields first, const Fields& second) {
+  first.insert(first.end(), second.begin(), second.end());
+  return first;
+}
+
+void WriteObject(JsonWriter& w, const Fields& fields);
+
+// Writes one JSON value of a field.
+struct JsonValueWriter {
+  JsonWriter& w;
+  void operator()(const std::string& s) const { w.String(s); }
+  void operator()(double d) const { w.Double(d); }
+  void operator()(int64_t n) const { w.Int64(n); }
+  void operator()(bool b) const { w.Bool(b); }
+  void operator()(const std::vector<std::string>& items) const {
+    w.StartArray();
+    for (const auto& s : items) w.String(s);
+    w.EndArray();
+  }
+  void operator()(const Fields& object) const { WriteObject(w, object); }
+  void operator()(const std::vector<Fields>& objects) const {
+    w.StartArray();
+    for (const auto& object : objects) WriteObject(w, object);
+    w.EndArray();
+  }
+};
+
+// The fields that have a JSON key, as one object in their order.
+void WriteObject(JsonWriter& w, const Fields& fields) {
+  w.StartObject();
+  for (const Field& f : fields) {
+    if (!f.json_key) continue;
+    w.Key(*f.json_key);
+    std::visit(JsonValueWriter{w}, f.json);
+  }
+  w.EndObject();
+}
+
+void PrintJson(std::ostream& out, const Fields& fields) {
   rapidjson::StringBuffer sb;
   JsonWriter w(sb);
   w.SetIndent(' ', 2);
-  body(w);
+  WriteObject(w, fields);
   out << sb.GetString() << "\n";
 }
 
-void WriteStrings(JsonWriter& w, const char* key, const std::vector<std::string>& items) {
-  w.Key(key);
-  w.StartArray();
-  for (const auto& s : items) w.String(s);
-  w.EndArray();
+// A table cell or "key: value" text: "-" when empty, control characters escaped.
+std::string CellText(const std::string& text) {
+  return text.empty() ? std::string("-") : common::EscapeControl(text);
+}
+
+// The fields that have a table key, as aligned "key: value" lines.
+void PrintKeyValues(std::ostream& out, const Fields& fields) {
+  size_t width = 0;
+  for (const Field& f : fields) {
+    if (f.table_key) width = std::max(width, f.table_key->size());
+  }
+  for (const Field& f : fields) {
+    if (!f.table_key) continue;
+    const std::string& key = *f.table_key;
+    out << key << ":" << std::string(width - key.size() + 1, ' ') << CellText(f.text) << "\n";
+  }
+}
+
+// Records as table rows under their table keys in capitals; `empty` gives the header when
+// there are no records.
+void PrintRecordTable(std::ostream& out, const Fields& empty, const std::vector<Fields>& records) {
+  std::vector<std::string> header;
+  for (const Field& f : empty) {
+    if (!f.table_key) continue;
+    std::string title = *f.table_key;
+    for (char& ch : title) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    header.push_back(title);
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const Fields& record : records) {
+    std::vector<std::string>& row = rows.emplace_back();
+    for (const Field& f : record) {
+      if (f.table_key) row.push_back(CellText(f.text));
+    }
+  }
+  PrintTable(out, header, rows);
+}
+
+// The site a record belongs to: JSON names its id first, the table its name.
+Fields SiteFields(const common::Site& site) {
+  return {JsonField("site_id", site.id), TextField("site", site.name),
+          TableField("site_id", site.id)};
+}
+
+// A capture's start, end and length: epoch seconds in JSON, UTC time and duration text in
+// the table.
+Fields TimeFields(double started, double expiry, double duration) {
+  return {BothField("started_time", started, "started", IsoTime(started)),
+          BothField("expiry", expiry, "expiry", IsoTime(expiry)),
+          BothField("duration", duration, "duration", DurationText(duration))};
+}
+
+// One capture of the site's list: an object of the JSON's `captures`, a row of the table.
+Fields SummaryFields(const mist::CaptureSummary& c) {
+  return {TextField("id", c.id),
+          TextField("type", c.type),
+          TextField("format", c.format),
+          TextField("started", c.timestamp > 0 ? IsoTime(c.timestamp) : ""),
+          JsonField("started_time", c.timestamp),
+          BothField("duration", c.duration, "duration", DurationText(c.duration)),
+          JsonField("max_num_packets", c.max_num_packets),
+          BothField("termination_reason", c.termination_reason, "ended", c.termination_reason),
+          TextField("pcap_url", c.pcap_url),
+          JsonField("ap_macs", c.ap_macs)};
+}
+
+// A list of APs: the MACs in JSON, their count in the table.
+Field ApsField(const std::string& json_key, const std::vector<std::string>& aps,
+               const std::string& table_key) {
+  return BothField(json_key, aps, table_key, std::to_string(aps.size()));
+}
+
+// The radios of a running capture: an object by AP MAC in JSON, one line in the table (left
+// out when there are none).
+Field PcapApsField(const std::vector<mist::PcapAp>& pcap_aps) {
+  Fields by_mac;
+  std::string radios;
+  for (const auto& ap : pcap_aps) {
+    by_mac.push_back(
+        JsonField(ap.mac, Fields{JsonField("band", ap.band), JsonField("bandwidth", ap.bandwidth),
+                                 JsonField("channel", ap.channel)}));
+    radios += (radios.empty() ? "" : ", ") + ap.mac + " (band " + ap.band + ", channel " +
+              std::to_string(ap.channel) + ", " + std::to_string(ap.bandwidth) + " MHz)";
+  }
+  Field field = JsonField("pcap_aps", std::move(by_mac));
+  if (!radios.empty()) field.table_key = "pcap_aps";
+  field.text = radios;
+  return field;
+}
+
+// The capture running now (after the site's fields).
+Fields StatusFields(const mist::CaptureStatus& s) {
+  Fields fields = {BothField("running", s.running, "running", s.running ? "yes" : "no")};
+  if (!s.running) return fields;
+  fields.push_back(TextField("id", s.id));
+  fields.push_back(TextField("type", s.type));
+  fields.push_back(TextField("format", s.format));
+  fields = Concat(std::move(fields), TimeFields(s.started_time, s.expiry, s.duration));
+  fields.push_back(BothField("max_num_packets", s.max_num_packets, "max_packets",
+                             std::to_string(s.max_num_packets)));
+  // num_packets is absent for client and new_assoc: JSON leaves it out, the table shows "-".
+  fields.push_back(s.num_packets ? BothField("num_packets", *s.num_packets, "packets",
+                                             std::to_string(*s.num_packets))
+                                 : TableField("packets", ""));
+  fields.push_back(NumberField("max_pkt_len", s.max_pkt_len));
+  fields.push_back(ApsField("requested_aps", s.requested_aps, "aps_requested"));
+  fields.push_back(ApsField("ok_aps", s.ok_aps, "aps_ok"));
+  fields.push_back(ApsField("failed_aps", s.failed_aps, "aps_failed"));
+  if (!s.failed_aps.empty()) fields.push_back(TableField("failed_aps", Join(s.failed_aps, ",")));
+  fields.push_back(PcapApsField(s.pcap_aps));
+  return fields;
+}
+
+// The answer to a start: JSON has every field, the table (under its "started capture" line)
+// those from type on.
+Fields StartedFields(const mist::CaptureStarted& c, const config::ManagedCapture& request) {
+  const int64_t aps = c.ap_count >= 0 ? c.ap_count : static_cast<int64_t>(c.aps.size());
+  Fields fields = {JsonField("id", c.id),
+                   BothField("type", c.type, "type", c.type.empty() ? request.type : c.type),
+                   TextField("format", c.format)};
+  fields = Concat(std::move(fields), TimeFields(c.timestamp, c.expiry, c.duration));
+  fields.push_back(BothField(
+      "ap_count", aps, "aps",
+      aps == 0 && request.ap_mac.empty() ? "0 (Mist counted none)" : std::to_string(aps)));
+  fields.push_back(JsonField("aps", c.aps));
+  return fields;
 }
 
 // "HTTP 403: <detail>" from the client's "mist <endpoint> site=...: HTTP 403: <detail>", or
@@ -363,9 +580,22 @@ class Cli {
     return kExitUsage;
   }
 
-  int ApiError(const common::Error& error) {
-    err_ << "mist_pcap_exporter: " << op_ << " failed: " << ApiFailure(error) << "\n";
+  int ApiError(const common::Error& error) { return Failed(ApiFailure(error)); }
+
+  // The API exit code, after saying why op_ failed.
+  int Failed(const std::string& why) {
+    err_ << "mist_pcap_exporter: " << op_ << " failed: " << why << "\n";
     return kExitApi;
+  }
+
+  // The success exit code, after printing the outcome: `json` as a JSON object, or `line`.
+  int Done(const Fields& json, const std::string& line) {
+    if (json_) {
+      PrintJson(out_, json);
+    } else {
+      out_ << line << "\n";
+    }
+    return kExitOk;
   }
 
   common::Status BuildStartRequest() {
@@ -388,10 +618,11 @@ class Cli {
       } else if (field.flag != nullptr) {
         r.*field.flag = v == "true";
       } else {
-        auto n = field.key == "duration" ? ParseSeconds(v) : ParseInt(v);
-        if (!n || *n < INT32_MIN || *n > INT32_MAX)
-          return common::MakeError(flag + ": must be a number; got \"" + v + "\"");
-        r.*field.number = static_cast<int>(*n);
+        const NumberRule rule = {flag + ":", field.key == "duration" ? ParseSeconds : ParseInt,
+                                 INT32_MIN, INT32_MAX, "a number"};
+        auto n = ReadNumber(rule, &v);
+        if (!n.ok()) return n.error();
+        r.*field.number = static_cast<int>(**n);
       }
     }
     if (auto problem = config::CheckCapture(&r)) {
@@ -402,42 +633,33 @@ class Cli {
   }
 
   common::Status BuildListQuery() {
-    if (auto v = flags_.Get("--duration")) {
-      auto s = ParseSeconds(*v);
-      if (!s || *s <= 0)
-        return common::MakeError("--duration must be like 1d, 12h or seconds; got \"" + *v + "\"");
-      query_.duration = std::chrono::seconds(*s);
+    // Read in this order, so the first wrong one is the one reported.
+    std::optional<int64_t> duration, start, end;
+    const std::vector<std::pair<NumberRule, std::optional<int64_t>*>> numbers = {
+        {{"--duration", ParseSeconds, 1, INT64_MAX, "like 1d, 12h or seconds"}, &duration},
+        {{"--start", ParseInt, 0, INT64_MAX, "epoch seconds"}, &start},
+        {{"--end", ParseInt, 0, INT64_MAX, "epoch seconds"}, &end}};
+    for (const auto& [rule, into] : numbers) {
+      auto n = ReadNumber(rule, flags_.Get(rule.label));
+      if (!n.ok()) return n.error();
+      *into = *n;
     }
-    const std::string* start = flags_.Get("--start");
-    const std::string* end = flags_.Get("--end");
-    if (start != nullptr) {
-      auto n = ParseInt(*start);
-      if (!n || *n < 0)
-        return common::MakeError("--start must be epoch seconds; got \"" + *start + "\"");
-      query_.start = *n;
-    }
-    if (end != nullptr) {
-      auto n = ParseInt(*end);
-      if (!n || *n < 0)
-        return common::MakeError("--end must be epoch seconds; got \"" + *end + "\"");
-      query_.end = *n;
-    }
-    if ((start != nullptr || end != nullptr) && query_.duration.count() > 0)
+    if (duration) query_.duration = std::chrono::seconds(*duration);
+    if (start) query_.start = *start;
+    if (end) query_.end = *end;
+    if ((start || end) && duration)
       return common::MakeError("use either --duration or --start/--end");
-    if (end != nullptr && start == nullptr) return common::MakeError("--end needs --start");
-    if (start != nullptr && end != nullptr && query_.end < query_.start)
-      return common::MakeError("--end is before --start");
+    if (end && !start) return common::MakeError("--end needs --start");
+    if (start && end && *end < *start) return common::MakeError("--end is before --start");
     if (auto v = flags_.Get("--client-mac")) {
       auto mac = common::ParseMac(*v);
       if (!mac) return common::MakeError("--client-mac: invalid MAC address \"" + *v + "\"");
       query_.client_mac = common::FormatMac(*mac);
     }
-    if (auto v = flags_.Get("--limit")) {
-      auto n = ParseInt(*v);
-      if (!n || *n < 1 || *n > 1000)
-        return common::MakeError("--limit must be between 1 and 1000; got \"" + *v + "\"");
-      query_.limit = static_cast<int>(*n);
-    }
+    auto n =
+        ReadNumber({"--limit", ParseInt, 1, 1000, "between 1 and 1000"}, flags_.Get("--limit"));
+    if (!n.ok()) return n.error();
+    if (*n) query_.limit = static_cast<int>(**n);
     return common::Ok{};
   }
 
@@ -447,204 +669,41 @@ class Cli {
     auto items = std::move(list).value();
     std::stable_sort(items.begin(), items.end(),
                      [](const auto& a, const auto& b) { return a.timestamp > b.timestamp; });
+    std::vector<Fields> captures;
+    for (const auto& c : items) captures.push_back(SummaryFields(c));
     if (json_) {
-      PrintJson(out_, [&](JsonWriter& w) {
-        w.StartObject();
-        w.Key("site_id");
-        w.String(site_.id);
-        w.Key("site");
-        w.String(site_.name);
-        w.Key("captures");
-        w.StartArray();
-        for (const auto& c : items) {
-          w.StartObject();
-          w.Key("id");
-          w.String(c.id);
-          w.Key("type");
-          w.String(c.type);
-          w.Key("format");
-          w.String(c.format);
-          w.Key("started");
-          w.String(c.timestamp > 0 ? IsoTime(c.timestamp) : "");
-          w.Key("started_time");
-          w.Double(c.timestamp);
-          w.Key("duration");
-          w.Double(c.duration);
-          w.Key("max_num_packets");
-          w.Int64(c.max_num_packets);
-          w.Key("termination_reason");
-          w.String(c.termination_reason);
-          w.Key("pcap_url");
-          w.String(c.pcap_url);
-          WriteStrings(w, "ap_macs", c.ap_macs);
-          w.EndObject();
-        }
-        w.EndArray();
-        w.EndObject();
-      });
+      PrintJson(out_, Concat(SiteFields(site_), {JsonField("captures", std::move(captures))}));
       return kExitOk;
     }
-    std::vector<std::vector<std::string>> rows;
-    auto cell = [](const std::string& text) {
-      return text.empty() ? std::string("-") : common::EscapeControl(text);
-    };
-    for (const auto& c : items) {
-      rows.push_back({cell(c.id), cell(c.type), cell(c.format), IsoTime(c.timestamp),
-                      DurationText(c.duration), cell(c.termination_reason), cell(c.pcap_url)});
-    }
-    PrintTable(out_, {"ID", "TYPE", "FORMAT", "STARTED", "DURATION", "ENDED", "PCAP_URL"}, rows);
+    PrintRecordTable(out_, SummaryFields({}), captures);
     if (items.empty()) out_ << "(no captures in the window)\n";
     return kExitOk;
-  }
-
-  void PrintStatus(const mist::CaptureStatus& s) {
-    if (json_) {
-      PrintJson(out_, [&](JsonWriter& w) { WriteStatusJson(w, s); });
-      return;
-    }
-    PrintFields(StatusFields(s));
-  }
-
-  void WriteStatusJson(JsonWriter& w, const mist::CaptureStatus& s) const {
-    w.StartObject();
-    w.Key("site_id");
-    w.String(site_.id);
-    w.Key("site");
-    w.String(site_.name);
-    w.Key("running");
-    w.Bool(s.running);
-    if (s.running) {
-      w.Key("id");
-      w.String(s.id);
-      w.Key("type");
-      w.String(s.type);
-      w.Key("format");
-      w.String(s.format);
-      w.Key("started_time");
-      w.Double(s.started_time);
-      w.Key("expiry");
-      w.Double(s.expiry);
-      w.Key("duration");
-      w.Double(s.duration);
-      w.Key("max_num_packets");
-      w.Int64(s.max_num_packets);
-      if (s.num_packets) {
-        w.Key("num_packets");
-        w.Int64(*s.num_packets);
-      }
-      w.Key("max_pkt_len");
-      w.Int64(s.max_pkt_len);
-      WriteStrings(w, "requested_aps", s.requested_aps);
-      WriteStrings(w, "ok_aps", s.ok_aps);
-      WriteStrings(w, "failed_aps", s.failed_aps);
-      w.Key("pcap_aps");
-      w.StartObject();
-      for (const auto& ap : s.pcap_aps) {
-        w.Key(ap.mac);
-        w.StartObject();
-        w.Key("band");
-        w.String(ap.band);
-        w.Key("bandwidth");
-        w.Int64(ap.bandwidth);
-        w.Key("channel");
-        w.Int64(ap.channel);
-        w.EndObject();
-      }
-      w.EndObject();
-    }
-    w.EndObject();
-  }
-
-  // The status as "key: value" lines for the table output; an empty value prints as "-".
-  std::vector<std::pair<std::string, std::string>> StatusFields(
-      const mist::CaptureStatus& s) const {
-    std::vector<std::pair<std::string, std::string>> kv = {
-        {"site", site_.name}, {"site_id", site_.id}, {"running", s.running ? "yes" : "no"}};
-    if (s.running) {
-      kv.insert(kv.end(), {{"id", s.id},
-                           {"type", s.type},
-                           {"format", s.format},
-                           {"started", IsoTime(s.started_time)},
-                           {"expiry", IsoTime(s.expiry)},
-                           {"duration", DurationText(s.duration)},
-                           {"max_packets", std::to_string(s.max_num_packets)},
-                           {"packets", s.num_packets ? std::to_string(*s.num_packets) : ""},
-                           {"max_pkt_len", std::to_string(s.max_pkt_len)},
-                           {"aps_requested", std::to_string(s.requested_aps.size())},
-                           {"aps_ok", std::to_string(s.ok_aps.size())},
-                           {"aps_failed", std::to_string(s.failed_aps.size())}});
-      if (!s.failed_aps.empty()) kv.emplace_back("failed_aps", Join(s.failed_aps, ","));
-      std::string radios;
-      for (const auto& ap : s.pcap_aps) {
-        radios += (radios.empty() ? "" : ", ") + ap.mac + " (band " + ap.band + ", channel " +
-                  std::to_string(ap.channel) + ", " + std::to_string(ap.bandwidth) + " MHz)";
-      }
-      if (!radios.empty()) kv.emplace_back("pcap_aps", radios);
-    }
-    return kv;
-  }
-
-  void PrintFields(const std::vector<std::pair<std::string, std::string>>& kv) {
-    size_t width = 0;
-    for (const auto& [k, v] : kv) width = std::max(width, k.size());
-    for (const auto& [k, v] : kv) {
-      out_ << k << ":" << std::string(width - k.size() + 1, ' ')
-           << (v.empty() ? "-" : common::EscapeControl(v)) << "\n";
-    }
   }
 
   int Status(mist::MistClient& client) {
     auto status = client.GetCaptureStatus(site_.id);
     if (!status.ok()) return ApiError(status.error());
-    PrintStatus(*status);
+    const Fields fields = Concat(SiteFields(site_), StatusFields(*status));
+    if (json_) {
+      PrintJson(out_, fields);
+    } else {
+      PrintKeyValues(out_, fields);
+    }
     return kExitOk;
   }
 
   int StartCapture(mist::MistClient& client) {
     auto started = client.StartCapture(site_.id, CaptureRequestJson(request_));
     if (!started.ok()) return ApiError(started.error());
-    const mist::CaptureStarted& c = *started;
-    const int64_t aps = c.ap_count >= 0 ? c.ap_count : static_cast<int64_t>(c.aps.size());
+    const Fields fields = StartedFields(*started, request_);
     if (json_) {
-      PrintJson(out_, [&](JsonWriter& w) {
-        w.StartObject();
-        w.Key("site_id");
-        w.String(site_.id);
-        w.Key("site");
-        w.String(site_.name);
-        w.Key("id");
-        w.String(c.id);
-        w.Key("type");
-        w.String(c.type);
-        w.Key("format");
-        w.String(c.format);
-        w.Key("started_time");
-        w.Double(c.timestamp);
-        w.Key("expiry");
-        w.Double(c.expiry);
-        w.Key("duration");
-        w.Double(c.duration);
-        w.Key("ap_count");
-        w.Int64(aps);
-        WriteStrings(w, "aps", c.aps);
-        w.EndObject();
-      });
+      PrintJson(out_, Concat(SiteFields(site_), fields));
       return kExitOk;
     }
-    out_ << "started capture " << common::EscapeControl(c.id.empty() ? "(no id)" : c.id)
-         << " on site " << site_.name << "\n";
-    const std::vector<std::pair<std::string, std::string>> kv = {
-        {"type", c.type.empty() ? request_.type : c.type},
-        {"format", c.format},
-        {"started", IsoTime(c.timestamp)},
-        {"expiry", IsoTime(c.expiry)},
-        {"duration", DurationText(c.duration)},
-        {"aps",
-         aps == 0 && request_.ap_mac.empty() ? "0 (Mist counted none)" : std::to_string(aps)}};
-    for (const auto& [k, v] : kv) {
-      out_ << k << ":" << std::string(9 - k.size(), ' ')
-           << (v.empty() ? "-" : common::EscapeControl(v)) << "\n";
-    }
+    out_ << "started capture "
+         << common::EscapeControl(started->id.empty() ? "(no id)" : started->id) << " on site "
+         << site_.name << "\n";
+    PrintKeyValues(out_, fields);
     return kExitOk;
   }
 
@@ -657,24 +716,20 @@ class Cli {
       if (c.id == id) found = &c;
     }
     if (found == nullptr) {
-      err_ << "mist_pcap_exporter: download failed: capture " << common::EscapeControl(id)
-           << " is not in the site's capture list for this window (widen it with --duration "
-              "or --start/--end)\n";
-      return kExitApi;
+      return Failed("capture " + common::EscapeControl(id) +
+                    " is not in the site's capture list for this window (widen it with "
+                    "--duration or --start/--end)");
     }
     if (found->pcap_url.empty()) {
-      err_ << "mist_pcap_exporter: download failed: capture " << common::EscapeControl(id)
-           << " has no pcap_url in Mist's list (no file yet: it may still be running, or Mist "
-              "kept none)\n";
-      return kExitApi;
+      return Failed("capture " + common::EscapeControl(id) +
+                    " has no pcap_url in Mist's list (no file yet: it may still be running, or "
+                    "Mist kept none)");
     }
     auto bytes = client.DownloadCaptureFile(site_.id, found->pcap_url);
     if (!bytes.ok()) return ApiError(bytes.error());
     auto info = InspectCaptureFile(*bytes);
     if (!info.ok()) {
-      err_ << "mist_pcap_exporter: download failed: the file at pcap_url is "
-           << info.error().message << "; nothing written\n";
-      return kExitApi;
+      return Failed("the file at pcap_url is " + info.error().message + "; nothing written");
     }
     std::string path;
     if (const std::string* file = flags_.Get("--file")) {
@@ -687,50 +742,19 @@ class Cli {
       }
       path += "." + info->format;
     }
-    if (auto st = WriteFileAtomically(path, *bytes); !st.ok()) {
-      err_ << "mist_pcap_exporter: download failed: " << st.error().message << "\n";
-      return kExitApi;
-    }
-    if (json_) {
-      PrintJson(out_, [&](JsonWriter& w) {
-        w.StartObject();
-        w.Key("id");
-        w.String(id);
-        w.Key("file");
-        w.String(path);
-        w.Key("format");
-        w.String(info->format);
-        w.Key("packets");
-        w.Uint64(info->packets);
-        w.Key("bytes");
-        w.Uint64(bytes->size());
-        w.EndObject();
-      });
-    } else {
-      out_ << "wrote " << path << ": " << info->packets << " packets, " << bytes->size()
-           << " bytes (" << info->format << ")\n";
-    }
-    return kExitOk;
+    if (auto st = WriteFileAtomically(path, *bytes); !st.ok()) return Failed(st.error().message);
+    return Done({JsonField("id", id), JsonField("file", path), JsonField("format", info->format),
+                 JsonField("packets", static_cast<int64_t>(info->packets)),
+                 JsonField("bytes", static_cast<int64_t>(bytes->size()))},
+                "wrote " + path + ": " + std::to_string(info->packets) + " packets, " +
+                    std::to_string(bytes->size()) + " bytes (" + info->format + ")");
   }
 
   int Stop(mist::MistClient& client) {
     auto stopped = client.StopCapture(site_.id);
     if (!stopped.ok()) return ApiError(stopped.error());
-    if (json_) {
-      PrintJson(out_, [&](JsonWriter& w) {
-        w.StartObject();
-        w.Key("site_id");
-        w.String(site_.id);
-        w.Key("site");
-        w.String(site_.name);
-        w.Key("stopped");
-        w.Bool(true);
-        w.EndObject();
-      });
-    } else {
-      out_ << "stopped the capture on site " << site_.name << " (" << site_.id << ")\n";
-    }
-    return kExitOk;
+    return Done(Concat(SiteFields(site_), {JsonField("stopped", true)}),
+                "stopped the capture on site " + site_.name + " (" + site_.id + ")");
   }
 
   int Annotate(mist::MistClient& client) {
@@ -738,21 +762,8 @@ class Cli {
     const std::string& notes = *flags_.Get("--notes");
     auto done = client.AnnotateCapture(site_.id, id, notes);
     if (!done.ok()) return ApiError(done.error());
-    if (json_) {
-      PrintJson(out_, [&](JsonWriter& w) {
-        w.StartObject();
-        w.Key("site_id");
-        w.String(site_.id);
-        w.Key("id");
-        w.String(id);
-        w.Key("notes");
-        w.String(notes);
-        w.EndObject();
-      });
-    } else {
-      out_ << "annotated capture " << id << " on site " << site_.name << "\n";
-    }
-    return kExitOk;
+    return Done({JsonField("site_id", site_.id), JsonField("id", id), JsonField("notes", notes)},
+                "annotated capture " + id + " on site " + site_.name);
   }
 
   const config::CommandLine& cl_;
