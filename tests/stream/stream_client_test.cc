@@ -276,13 +276,16 @@ TEST_F(StreamClientTest, KeepsAnIdleButAnsweringConnectionOpen) {
   fakes::FakeStreamServer server;
   RecordingSink sink;
   StreamOptions options = Options(server.Url());
-  options.ping_interval = milliseconds(100);
+  // Half-open is 2 x ping_interval of silence: 300 ms leaves a loaded machine 600 ms to run
+  // the client's read and the server's pong before a stall looks like a dead peer (at 100 ms it
+  // did, once, with both cores busy).
+  options.ping_interval = milliseconds(300);
   StreamClient client(options, sink);
   ASSERT_TRUE(client.Start().ok());
   ASSERT_TRUE(WaitUntil([&] { return sink.connected() == 1; }));
   // Five ping intervals with no data at all: the pongs alone keep the connection.
-  auto until = SteadyClock::now() + milliseconds(500);
-  EXPECT_FALSE(WaitUntil([&] { return client.stats().disconnects > 0; }, milliseconds(500)));
+  auto until = SteadyClock::now() + milliseconds(1500);
+  EXPECT_FALSE(WaitUntil([&] { return client.stats().disconnects > 0; }, milliseconds(1500)));
   EXPECT_GE(SteadyClock::now(), until);
   EXPECT_EQ(client.stats().half_open, 0u);
   EXPECT_EQ(server.connections(), 1);
