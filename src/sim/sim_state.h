@@ -202,6 +202,7 @@ class SimState {
   void RollUsageHour();                         // requires mu_
   HttpReply RequestsJson() const;
   HttpReply CaptureList(const Site& site, const std::map<std::string, std::string>& q) const;
+  std::vector<const Site*> SitesOfOrg(const std::string& org) const;  // in creation order
   HttpReply OrgSites(const std::string& org, const std::map<std::string, std::string>& q) const;
   HttpReply OrgInventory(const std::string& org, const std::map<std::string, std::string>& q) const;
   HttpReply ChangesJson(const std::map<std::string, std::string>& q) const;
