@@ -114,6 +114,8 @@ class SimState {
   std::string StatsJson() const;
 
  private:
+  // Not RunningCaptureSpec (scenario.h): that is scenario input with times relative to the
+  // start; this is a live or listed capture with absolute times, ids, failures and its file.
   struct Capture {
     std::string id;
     bool listed_with_id = true;  // false: a history item without "id" (the schema allows it)
