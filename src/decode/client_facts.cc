@@ -1,14 +1,10 @@
 #include "decode/client_facts.h"
 
 #include <algorithm>
-#include <array>
 
 namespace mpe::decode {
 
 namespace {
-
-constexpr std::array<const char*, static_cast<size_t>(TruncatedLayer::kCount)> kLayerNames = {
-    "radiotap", "802.11", "llc", "eapol", "ethernet", "vlan", "ip", "udp", "dhcp", "dns"};
 
 // Bounds on a hostile header: the walk never reads past caplen, and stops after these.
 constexpr size_t kMaxPcapPacket = 256 * 1024;
@@ -405,11 +401,6 @@ void Analyze(PacketBytes& b, bool radiotap, ClientFacts* f) {
 }
 
 }  // namespace
-
-const char* TruncatedLayerName(TruncatedLayer layer) {
-  const auto i = static_cast<size_t>(layer);
-  return i < kLayerNames.size() ? kLayerNames[i] : "unknown";
-}
 
 const char* JoinSubtypeName(JoinSubtype s) {
   switch (s) {

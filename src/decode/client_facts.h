@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/packet_layer.h"
 #include "decode/event.h"
 #include "decode/pcap_raw.h"
 
@@ -12,21 +13,11 @@ namespace mpe::decode {
 
 // The `layer` label of mist_pcap_decode_truncated_total: the innermost of these layers that
 // holds a truncated packet's last captured byte (unlisted layers count under the listed one
-// that contains them).
-enum class TruncatedLayer : uint8_t {
-  kRadiotap,
-  kDot11,
-  kLlc,
-  kEapol,
-  kEthernet,
-  kVlan,
-  kIp,
-  kUdp,
-  kDhcp,
-  kDns,
-  kCount
-};
-const char* TruncatedLayerName(TruncatedLayer layer);  // "radiotap", "802.11", ...
+// that contains them). Shared with the simulator (common/packet_layer.h).
+using TruncatedLayer = common::PacketLayer;
+inline const char* TruncatedLayerName(TruncatedLayer layer) {  // "radiotap", "802.11", ...
+  return common::PacketLayerName(layer);
+}
 
 enum class JoinSubtype : uint8_t {
   kNone,

@@ -807,12 +807,6 @@ void BuildWired(const Packet& p, uint64_t src_mac, uint64_t dst_mac, std::string
 
 }  // namespace
 
-const char* LayerName(Layer l) {
-  static constexpr const char* kNames[kLayerCount] = {
-      "radiotap", "802.11", "llc", "eapol", "ethernet", "vlan", "ip", "udp", "dhcp", "dns"};
-  return kNames[static_cast<int>(l)];
-}
-
 int PacketLayout::TruncatedLayer() const {
   if (caplen >= length || caplen == 0) return -1;
   int best = -1;

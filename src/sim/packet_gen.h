@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/packet_layer.h"
 #include "sim/capture_file.h"
 #include "sim/scenario.h"
 #include "sim/truth.h"
@@ -132,23 +133,12 @@ struct Packet {
   bool ipv6 = false;  // wired: IPv6 (addresses derived from src_ip / dst_ip, see Ip6Of)
 };
 
+using Layer = common::PacketLayer;  // shared with the exporter's decoder
+inline constexpr int kLayerCount = common::kPacketLayerCount;
+inline const char* LayerName(Layer l) { return common::PacketLayerName(l); }  // "radiotap", ...
+
 // Where a packet's layers start (bytes from the start of the packet; -1 = absent) and the
 // end offset of the field a connectivity family needs (0 = none), filled by BuildPcap.
-enum class Layer : uint8_t {
-  kRadiotap,
-  kDot11,
-  kLlc,
-  kEapol,
-  kEthernet,
-  kVlan,
-  kIp,
-  kUdp,
-  kDhcp,
-  kDns,
-  kCount
-};
-inline constexpr int kLayerCount = static_cast<int>(Layer::kCount);
-const char* LayerName(Layer l);  // "radiotap", "802.11", "llc", ...
 struct PacketLayout {
   PacketLayout() {
     for (int32_t& v : start) v = -1;

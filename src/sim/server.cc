@@ -19,6 +19,7 @@
 #include <type_traits>
 
 #include "common/listen_address.h"
+#include "sim/json_out.h"
 
 namespace mpe::sim {
 
@@ -87,16 +88,6 @@ void Fail(beast::error_code ec, const char* stage) {
     return;
   }
   spdlog::debug("mist_cloud_sim: {}: {}", stage, ec.message());
-}
-
-std::string DetailBody(std::string_view detail) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  w.StartObject();
-  w.Key("detail");
-  w.String(detail.data(), static_cast<rapidjson::SizeType>(detail.size()));
-  w.EndObject();
-  return sb.GetString();
 }
 
 // One stream connection: reads subscribe/unsubscribe, paces generated packet messages with a
@@ -188,7 +179,7 @@ class WsSession final : public WsSessionBase,
       site_id = channel.substr(kPrefix.size(), channel.size() - kPrefix.size() - kSuffix.size());
     }
     rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    JsonOut w(sb);
     OutMsg msg;
     w.StartObject();
     if (subscribe) {
@@ -199,25 +190,20 @@ class WsSession final : public WsSessionBase,
           state().CountSubscription(site_id, 1);
         }
         site_indices_.insert(*index);
-        w.Key("event");
-        w.String("channel_subscribed");
+        JsonField(w, "event", "channel_subscribed");
         msg.delta.kind = TruthDelta::Kind::kSubscribed;
       } else {
-        w.Key("event");
-        w.String("subscribe_failed");
-        w.Key("detail");
-        w.String(site_id.empty() ? "unsupported channel" : "site not found or no privilege");
+        JsonFields(w, "event", "subscribe_failed", "detail",
+                   site_id.empty() ? "unsupported channel" : "site not found or no privilege");
       }
     } else {
       if (std::erase(site_ids_, site_id) > 0) state().CountSubscription(site_id, -1);
       if (auto index = site_id.empty() ? std::nullopt : state().FindSite(site_id)) {
         site_indices_.erase(*index);
       }
-      w.Key("event");
-      w.String("channel_unsubscribed");
+      JsonField(w, "event", "channel_unsubscribed");
     }
-    w.Key("channel");
-    w.String(channel);
+    JsonField(w, "channel", channel);
     w.EndObject();
     msg.text = sb.GetString();
     Enqueue(std::move(msg));
@@ -323,25 +309,23 @@ class WsSession final : public WsSessionBase,
   }
 
   // Abrupt end of the TCP connection, no close frame (the drop fault).
-  void Drop() {
+  void Drop() { EndConnection(true); }
+
+  void Close() {
+    if (!closed_) EndConnection(false);
+  }
+
+  // Forgets the connection's subscriptions and queued messages and closes its socket (after
+  // shutting both directions down when `shutdown`).
+  void EndConnection(bool shutdown) {
     closed_ = true;
     ForgetSubscriptions();
     timer_.cancel();
     ReleaseQueued();
     beast::error_code ignored;
     auto& socket = beast::get_lowest_layer(ws_).socket();
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    if (shutdown) socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
-  }
-
-  void Close() {
-    if (closed_) return;
-    closed_ = true;
-    ForgetSubscriptions();
-    timer_.cancel();
-    ReleaseQueued();
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
   websocket::stream<Stream> ws_;

@@ -11,16 +11,16 @@
 #include <initializer_list>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <type_traits>
 
 #include "common/mac.h"
 #include "common/units.h"
+#include "sim/json_out.h"
 
 namespace mpe::sim {
 
 namespace {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 struct Target {
   std::vector<std::string> segments;  // path split on '/', empty parts dropped
@@ -107,13 +107,7 @@ std::string EndpointName(std::string_view method, const Target& t) {
 }
 
 HttpReply Detail(int status, std::string_view detail) {
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  w.StartObject();
-  w.Key("detail");
-  w.String(detail.data(), static_cast<rapidjson::SizeType>(detail.size()));
-  w.EndObject();
-  return HttpReply{status, sb.GetString(), {}};
+  return HttpReply{status, DetailBody(detail), {}};
 }
 
 HttpReply Json(std::string body) { return HttpReply{200, std::move(body), {}}; }
@@ -141,7 +135,7 @@ int64_t IntParam(const std::map<std::string, std::string>& q, const std::string&
   return v ? static_cast<int64_t>(*v) : def;
 }
 
-void WriteEpoch(Writer& w, double t) {
+void WriteEpoch(JsonOut& w, double t) {
   if (t == std::floor(t))
     w.Int64(static_cast<int64_t>(t));
   else
@@ -691,7 +685,7 @@ namespace {
 
 // `key`: [MAC, ...] of the MACs `keep` accepts, in their order.
 template <typename Keep>
-void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs, Keep keep) {
+void WriteMacs(JsonOut& w, const char* key, const std::vector<uint64_t>& macs, Keep keep) {
   w.Key(key);
   w.StartArray();
   for (uint64_t mac : macs) {
@@ -700,12 +694,46 @@ void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs, Ke
   w.EndArray();
 }
 
-void WriteMacs(Writer& w, const char* key, const std::vector<uint64_t>& macs) {
+void WriteMacs(JsonOut& w, const char* key, const std::vector<uint64_t>& macs) {
   WriteMacs(w, key, macs, [](uint64_t) { return true; });
 }
 
+// limit (1..1000, default 100) and page (from 1) of a paged GET.
+std::pair<int64_t, int64_t> PageParams(const std::map<std::string, std::string>& q) {
+  return {std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000),
+          std::max<int64_t>(IntParam(q, "page", 1), 1)};
+}
+
+// Index range [first, end) of page `page` of `limit` items out of `total`.
+std::pair<int64_t, int64_t> PageRange(int64_t limit, int64_t page, int64_t total) {
+  return {(page - 1) * limit, std::min(page * limit, total)};
+}
+
+// One page of an org's list (sites, inventory) as Mist pages them: a JSON array of the items
+// write(w, i) writes, and the X-Page-Limit/-Page/-Total headers.
+template <typename WriteItem>
+HttpReply PagedArray(const std::map<std::string, std::string>& q, size_t total,
+                     WriteItem write_item) {
+  auto [limit, page] = PageParams(q);
+  auto [first, end] = PageRange(limit, page, static_cast<int64_t>(total));
+  rapidjson::StringBuffer sb;
+  JsonOut w(sb);
+  w.StartArray();
+  for (int64_t i = first; i < end; ++i) write_item(w, static_cast<size_t>(i));
+  w.EndArray();
+  HttpReply r = Json(sb.GetString());
+  r.headers.emplace_back("X-Page-Limit", std::to_string(limit));
+  r.headers.emplace_back("X-Page-Page", std::to_string(page));
+  r.headers.emplace_back("X-Page-Total", std::to_string(total));
+  return r;
+}
+
+bool KnownOrg(const std::vector<OrgSpec>& orgs, const std::string& org) {
+  return std::any_of(orgs.begin(), orgs.end(), [&](const OrgSpec& o) { return o.id == org; });
+}
+
 // `key`: value, left out when the value is empty.
-void WriteIfSet(Writer& w, const char* key, const std::string& value) {
+void WriteIfSet(JsonOut& w, const char* key, const std::string& value) {
   if (value.empty()) return;
   w.Key(key);
   w.String(value);
@@ -716,23 +744,15 @@ void WriteIfSet(Writer& w, const char* key, const std::string& value) {
 // JSON pieces of the REST answers that need the model's private types.
 struct SimState::Writers {
   // The `site` object of GET /api/v1/sites/{id} and of the org's site list.
-  static void SiteObject(Writer& w, const Site& s) {
+  static void SiteObject(JsonOut& w, const Site& s) {
     w.StartObject();
-    w.Key("id");
-    w.String(s.id);
-    w.Key("name");
-    w.String(s.name);
-    w.Key("org_id");
-    w.String(s.org_id);
-    w.Key("timezone");
-    w.String("UTC");
-    w.Key("country_code");
-    w.String("US");
+    JsonFields(w, "id", s.id, "name", s.name, "org_id", s.org_id, "timezone", "UTC", "country_code",
+               "US");
     w.EndObject();
   }
 
   // "pcap_aps" of a radio capture's status: its OK APs -> band, bandwidth, channel.
-  static void PcapAps(Writer& w, const Site& site, const Capture& c) {
+  static void PcapAps(JsonOut& w, const Site& site, const Capture& c) {
     std::vector<Band> bands = BandsOf(c.band);
     if (bands.empty()) bands = site.stream.bands;
     Band band = bands.empty() ? Band::k24 : bands.front();
@@ -743,97 +763,66 @@ struct SimState::Writers {
       std::string key = common::FormatMac(mac);
       w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
       w.StartObject();
-      w.Key("band");
-      w.Int(MistBand(band));
-      w.Key("bandwidth");
-      w.Int(c.bandwidth ? *c.bandwidth : band == Band::k24 ? 20 : 80);
-      w.Key("channel");
-      w.Int(c.channel ? *c.channel : MakeApRadio(mac).channel[static_cast<int>(band)]);
-      w.Key("tcpdump_expression");
-      w.Null();
+      JsonFields(w, "band", MistBand(band), "bandwidth",
+                 c.bandwidth         ? *c.bandwidth
+                 : band == Band::k24 ? 20
+                                     : 80,
+                 "channel",
+                 c.channel ? *c.channel : MakeApRadio(mac).channel[static_cast<int>(band)],
+                 "tcpdump_expression", nullptr);
       w.EndObject();
     }
     w.EndObject();
   }
 
   // org_id, site_id and type: whose capture it is, in start replies and list items.
-  static void Owner(Writer& w, const Site& site, const Capture& c) {
-    w.Key("org_id");
-    w.String(site.org_id);
-    w.Key("site_id");
-    w.String(site.id);
-    w.Key("type");
-    w.String(c.type);
+  static void Owner(JsonOut& w, const Site& site, const Capture& c) {
+    JsonFields(w, "org_id", site.org_id, "site_id", site.id, "type", c.type);
   }
 
   // One item of response_pcap_search.
-  static void ListItem(Writer& w, const Site& site, const Capture& c, const std::string& url) {
+  static void ListItem(JsonOut& w, const Site& site, const Capture& c, const std::string& url) {
     w.StartObject();
-    if (c.listed_with_id) {
-      w.Key("id");
-      w.String(c.id);
-    }
+    if (c.listed_with_id) JsonField(w, "id", c.id);
     Owner(w, site, c);
-    w.Key("format");
-    w.String(c.format);
+    JsonField(w, "format", c.format);
     w.Key("timestamp");
     WriteEpoch(w, c.started);
     w.Key("duration");
     WriteEpoch(w, c.duration);
-    w.Key("max_num_packets");
-    w.Int(c.max_num_packets);
+    JsonField(w, "max_num_packets", c.max_num_packets);
     WriteMacs(w, "ap_macs", c.ap_macs);
-    w.Key("termination_reason");
-    w.String(c.termination_reason);
-    w.Key("url");
-    w.String(url);
-    w.Key("pcap_url");
-    w.String(url);
+    JsonFields(w, "termination_reason", c.termination_reason, "url", url, "pcap_url", url);
     w.EndObject();
   }
 };
 
 HttpReply SimState::SiteJson(const Site& s) const {
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   Writers::SiteObject(w, s);
   return Json(sb.GetString());
 }
 
 HttpReply SimState::Usage() const {
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   w.StartObject();
-  w.Key("requests");
-  w.Uint64(usage_own_ + usage_other_);
-  w.Key("request_limit");
-  w.Uint64(usage_limit_);
+  JsonFields(w, "requests", usage_own_ + usage_other_, "request_limit", usage_limit_);
   w.EndObject();
   return Json(sb.GetString());
 }
 
 HttpReply SimState::Self() const {
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   w.StartObject();
-  w.Key("email");
-  w.String(email_);
-  w.Key("first_name");
-  w.String("Demo");
-  w.Key("last_name");
-  w.String("User");
+  JsonFields(w, "email", email_, "first_name", "Demo", "last_name", "User");
   w.Key("privileges");
   w.StartArray();
   for (const OrgSpec& org : orgs_) {
     w.StartObject();
-    w.Key("scope");
-    w.String("org");
-    w.Key("org_id");
-    w.String(org.id);
-    w.Key("role");
-    w.String("admin");
-    w.Key("name");
-    w.String(org.name);
+    JsonFields(w, "scope", "org", "org_id", org.id, "role", "admin", "name", org.name);
     w.EndObject();
   }
   w.EndArray();
@@ -841,137 +830,76 @@ HttpReply SimState::Self() const {
   return Json(sb.GetString());
 }
 
-HttpReply SimState::OrgSites(const std::string& org,
-                             const std::map<std::string, std::string>& q) const {
-  bool known =
-      std::any_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org; });
-  if (!known) return Detail(404, "org not found");
-  int64_t limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
-  int64_t page = std::max<int64_t>(IntParam(q, "page", 1), 1);
+std::vector<const SimState::Site*> SimState::SitesOfOrg(const std::string& org) const {
   std::vector<const Site*> list;
   for (const auto& [id, site] : sites_) {
     if (site.org_id == org) list.push_back(&site);
   }
   std::sort(list.begin(), list.end(),
             [](const Site* a, const Site* b) { return a->index < b->index; });
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  w.StartArray();
-  for (int64_t i = (page - 1) * limit; i < page * limit && i < static_cast<int64_t>(list.size());
-       ++i) {
-    Writers::SiteObject(w, *list[i]);
-  }
-  w.EndArray();
-  HttpReply r = Json(sb.GetString());
-  r.headers.emplace_back("X-Page-Limit", std::to_string(limit));
-  r.headers.emplace_back("X-Page-Page", std::to_string(page));
-  r.headers.emplace_back("X-Page-Total", std::to_string(list.size()));
-  return r;
+  return list;
+}
+
+HttpReply SimState::OrgSites(const std::string& org,
+                             const std::map<std::string, std::string>& q) const {
+  if (!KnownOrg(orgs_, org)) return Detail(404, "org not found");
+  std::vector<const Site*> list = SitesOfOrg(org);
+  return PagedArray(q, list.size(),
+                    [&list](JsonOut& w, size_t i) { Writers::SiteObject(w, *list[i]); });
 }
 
 // inventory_list: the org's APs (type ap; other types have none here), paged like the org's
 // sites. Filters other than type are accepted and ignored.
 HttpReply SimState::OrgInventory(const std::string& org,
                                  const std::map<std::string, std::string>& q) const {
-  bool known =
-      std::any_of(orgs_.begin(), orgs_.end(), [&](const OrgSpec& o) { return o.id == org; });
-  if (!known) return Detail(404, "org not found");
-  int64_t limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
-  int64_t page = std::max<int64_t>(IntParam(q, "page", 1), 1);
+  if (!KnownOrg(orgs_, org)) return Detail(404, "org not found");
   auto type = q.find("type");
   bool aps = type == q.end() || type->second.empty() || type->second == "ap";
-  std::vector<const Site*> sites;
-  for (const auto& [id, site] : sites_) {
-    if (site.org_id == org) sites.push_back(&site);
-  }
-  std::sort(sites.begin(), sites.end(),
-            [](const Site* a, const Site* b) { return a->index < b->index; });
   std::vector<std::pair<const Site*, const InventoryAp*>> list;
   if (aps) {
-    for (const Site* s : sites) {
+    for (const Site* s : SitesOfOrg(org)) {
       for (const InventoryAp& ap : s->inventory) list.emplace_back(s, &ap);
     }
   }
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  w.StartArray();
-  for (int64_t i = (page - 1) * limit; i < page * limit && i < static_cast<int64_t>(list.size());
-       ++i) {
+  return PagedArray(q, list.size(), [&list](JsonOut& w, size_t i) {
     const Site& s = *list[i].first;
     const InventoryAp& ap = *list[i].second;
     std::string mac = common::FormatMac(ap.mac);
     std::string upper = mac;
     for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     w.StartObject();
-    w.Key("mac");
-    w.String(mac);
-    if (!ap.name.empty()) {
-      w.Key("name");
-      w.String(ap.name);
-    }
-    w.Key("model");
-    w.String(ap.model);
-    w.Key("serial");
-    w.String("A07" + upper);
-    w.Key("site_id");
-    w.String(s.id);
-    w.Key("org_id");
-    w.String(s.org_id);
-    w.Key("type");
-    w.String("ap");
-    w.Key("connected");
-    w.Bool(!s.failing.count(ap.mac));
-    w.Key("id");
-    w.String("00000000-0000-0000-1000-" + mac);  // Mist's device id of an AP: its MAC
+    JsonField(w, "mac", mac);
+    if (!ap.name.empty()) JsonField(w, "name", ap.name);
+    JsonFields(w, "model", ap.model, "serial", "A07" + upper, "site_id", s.id, "org_id", s.org_id,
+               "type", "ap", "connected", !s.failing.count(ap.mac));
+    JsonField(w, "id", "00000000-0000-0000-1000-" + mac);  // Mist's device id of an AP: its MAC
     w.Key("created_time");
     WriteEpoch(w, s.created);
     w.Key("modified_time");
     WriteEpoch(w, s.created);
     w.EndObject();
-  }
-  w.EndArray();
-  HttpReply r = Json(sb.GetString());
-  r.headers.emplace_back("X-Page-Limit", std::to_string(limit));
-  r.headers.emplace_back("X-Page-Page", std::to_string(page));
-  r.headers.emplace_back("X-Page-Total", std::to_string(list.size()));
-  return r;
+  });
 }
 
 HttpReply SimState::ChangesJson(const std::map<std::string, std::string>& q) const {
   int64_t since = IntParam(q, "since", 0);
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   w.StartObject();
   w.Key("changes");
   w.StartArray();
   for (const Change& c : changes_) {
     if (static_cast<int64_t>(c.seq) <= since) continue;
     w.StartObject();
-    w.Key("seq");
-    w.Uint64(c.seq);
-    w.Key("time");
-    w.Double(c.time);
-    w.Key("kind");
-    w.String(c.kind);
-    w.Key("site_id");
-    w.String(c.site_id);
-    w.Key("capture_id");
-    w.String(c.capture_id);
-    if (c.ap_mac != 0) {
-      w.Key("ap_mac");
-      w.String(common::FormatMac(c.ap_mac));
-    }
-    w.Key("source");
-    w.String(c.source);
-    if (std::string_view(c.kind) == "capture_end") {
-      w.Key("termination_reason");
-      w.String(c.reason);
-    }
+    JsonFields(w, "seq", c.seq, "time", c.time, "kind", c.kind, "site_id", c.site_id, "capture_id",
+               c.capture_id);
+    if (c.ap_mac != 0) JsonField(w, "ap_mac", common::FormatMac(c.ap_mac));
+    JsonField(w, "source", c.source);
+    if (std::string_view(c.kind) == "capture_end") JsonField(w, "termination_reason", c.reason);
     w.EndObject();
   }
   w.EndArray();
-  w.Key("total");
-  w.Uint64(change_seq_);
+  JsonField(w, "total", change_seq_);
   w.EndObject();
   return Json(sb.GetString());
 }
@@ -984,28 +912,16 @@ HttpReply SimState::CaptureStatus(const Site& site) const {
   }
   const Capture& c = *site.running;
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   w.StartObject();
-  w.Key("id");
-  w.String(c.id);
-  w.Key("type");
-  w.String(c.type);
+  JsonFields(w, "id", c.id, "type", c.type);
   bool client_type = c.type == "client" || c.type == "new_assoc";
-  if (!client_type) {  // those types take no format
-    w.Key("format");
-    w.String(c.format);
-  }
-  w.Key("started_time");
-  w.Int64(static_cast<int64_t>(std::floor(c.started)));
-  w.Key("duration");
-  w.Int64(static_cast<int64_t>(c.duration));
-  w.Key("max_num_packets");
-  w.Int(c.max_num_packets);
-  w.Key("max_pkt_len");
-  w.Int(c.max_pkt_len);
+  if (!client_type) JsonField(w, "format", c.format);  // those types take no format
+  JsonFields(w, "started_time", static_cast<int64_t>(std::floor(c.started)), "duration",
+             static_cast<int64_t>(c.duration), "max_num_packets", c.max_num_packets, "max_pkt_len",
+             c.max_pkt_len);
   if (ReportsPacketCount(c.type)) {
-    w.Key("num_packets");
-    w.Uint64(c.recording ? c.recording->delivered() : 0);
+    JsonField(w, "num_packets", c.recording ? c.recording->delivered() : uint64_t{0});
   }
   WriteMacs(w, "aps", c.ap_macs);
   WriteMacs(w, "ok", c.ap_macs, [&c](uint64_t mac) { return !c.failed.count(mac); });
@@ -1013,10 +929,7 @@ HttpReply SimState::CaptureStatus(const Site& site) const {
   if (CapturesRadio(c.type)) Writers::PcapAps(w, site, c);
   WriteIfSet(w, "client_mac", c.client_mac);
   WriteIfSet(w, "ssid", c.ssid);
-  if (client_type) {
-    w.Key("includes_mcast");
-    w.Bool(c.includes_mcast);
-  }
+  if (client_type) JsonField(w, "includes_mcast", c.includes_mcast);
   WriteIfSet(w, "tcpdump_expression", c.tcpdump_expression);
   w.EndObject();
   return Json(sb.GetString());
@@ -1026,40 +939,22 @@ HttpReply SimState::CaptureStatus(const Site& site) const {
 HttpReply SimState::StartReply(const Site& site) const {
   const Capture& c = *site.running;
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   w.StartObject();
-  w.Key("id");
-  w.String(c.id);
+  JsonField(w, "id", c.id);
   Writers::Owner(w, site, c);
-  w.Key("timestamp");
-  w.Double(c.started);
-  w.Key("expiry");
-  w.Double(c.started + c.duration);
-  w.Key("duration");
-  w.Int64(static_cast<int64_t>(c.duration));
-  w.Key("ap_count");
-  w.Uint64(c.ap_macs.size());
+  JsonFields(w, "timestamp", c.started, "expiry", c.started + c.duration, "duration",
+             static_cast<int64_t>(c.duration), "ap_count", c.ap_macs.size());
   WriteMacs(w, "aps", c.ap_macs);
-  w.Key("include_mcast");
-  w.Bool(c.includes_mcast);
-  w.Key("format");
-  w.String(c.format);
-  w.Key("max_pkt_len");
-  w.Int(c.max_pkt_len);
-  w.Key("num_packets");
-  w.Int(c.max_num_packets);
-  w.Key("enabled");
-  w.Bool(true);
-  w.Key("ssid");
-  w.String(c.ssid);
+  JsonFields(w, "include_mcast", c.includes_mcast, "format", c.format, "max_pkt_len", c.max_pkt_len,
+             "num_packets", c.max_num_packets, "enabled", true, "ssid", c.ssid);
   w.Key("client_mac");
   if (c.client_mac.empty()) {
     w.Null();
   } else {
-    w.String(c.client_mac);
+    JsonValue(w, c.client_mac);
   }
-  w.Key("raw");
-  w.Bool(true);
+  JsonField(w, "raw", true);
   w.EndObject();
   return Json(sb.GetString());
 }
@@ -1081,8 +976,7 @@ std::optional<ListQuery> ParseListQuery(const std::map<std::string, std::string>
   ListQuery l;
   l.end = end ? *end : (start && duration ? *start + *duration : now);
   l.start = start ? *start : l.end - (duration ? *duration : 86400);
-  l.limit = std::clamp<int64_t>(IntParam(q, "limit", 100), 1, 1000);
-  l.page = std::max<int64_t>(IntParam(q, "page", 1), 1);
+  std::tie(l.limit, l.page) = PageParams(q);
   if (auto it = q.find("client_mac"); it != q.end())
     l.client_mac = common::NormaliseMac(it->second);
   return l;
@@ -1116,27 +1010,17 @@ HttpReply SimState::CaptureList(const Site& site,
     return a->started != b->started ? a->started > b->started : a->serial > b->serial;
   });
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   w.StartObject();
   w.Key("results");
   w.StartArray();
   int64_t total = static_cast<int64_t>(items.size());
-  for (int64_t i = (l->page - 1) * l->limit; i < l->page * l->limit && i < total; ++i) {
-    Writers::ListItem(w, site, *items[i], PcapUrl(*items[i]));
-  }
+  auto [first, end] = PageRange(l->limit, l->page, total);
+  for (int64_t i = first; i < end; ++i) Writers::ListItem(w, site, *items[i], PcapUrl(*items[i]));
   w.EndArray();
-  w.Key("start");
-  w.Int64(static_cast<int64_t>(std::floor(l->start)));
-  w.Key("end");
-  w.Int64(static_cast<int64_t>(std::floor(l->end)));
-  w.Key("limit");
-  w.Int64(l->limit);
-  w.Key("total");
-  w.Int64(total);
-  if (l->page * l->limit < total) {
-    w.Key("next");
-    w.String(NextPageLink(site.id, *l));
-  }
+  JsonFields(w, "start", static_cast<int64_t>(std::floor(l->start)), "end",
+             static_cast<int64_t>(std::floor(l->end)), "limit", l->limit, "total", total);
+  if (l->page * l->limit < total) JsonField(w, "next", NextPageLink(site.id, *l));
   w.EndObject();
   return Json(sb.GetString());
 }
@@ -1406,32 +1290,19 @@ HttpReply SimState::HandleDownload(std::string_view method, std::string_view tar
 HttpReply SimState::RequestsJson() const {
   std::lock_guard<std::mutex> lock(mu_);
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   w.StartObject();
   w.Key("requests");
   w.StartArray();
   for (const LoggedRequest& r : request_log_) {
     w.StartObject();
-    w.Key("seq");
-    w.Uint64(r.seq);
-    w.Key("time");
-    w.Double(r.time);
-    w.Key("method");
-    w.String(r.method);
     std::string_view path = std::string_view(r.target).substr(0, r.target.find('?'));
-    w.Key("path");
-    w.String(path.data(), static_cast<rapidjson::SizeType>(path.size()));
-    w.Key("target");
-    w.String(r.target);
-    w.Key("authorization");
-    w.Bool(r.authorization);
-    w.Key("body");
-    w.String(r.body);
+    JsonFields(w, "seq", r.seq, "time", r.time, "method", r.method, "path", path, "target",
+               r.target, "authorization", r.authorization, "body", r.body);
     w.EndObject();
   }
   w.EndArray();
-  w.Key("total");
-  w.Uint64(request_seq_);
+  JsonField(w, "total", request_seq_);
   w.EndObject();
   return Json(sb.GetString());
 }
@@ -1444,32 +1315,31 @@ std::string CountKey(int key) { return std::to_string(key); }
 // `key`: {"<map key>": count, ...}; a signed count below 1 (e.g. connections that left) is not
 // listed.
 template <typename Map>
-void WriteCounts(Writer& w, const char* key, const Map& counts) {
+void WriteCounts(JsonOut& w, const char* key, const Map& counts) {
   w.Key(key);
   w.StartObject();
   for (const auto& entry : counts) {
-    const std::string& name = CountKey(entry.first);
     if constexpr (std::is_signed_v<typename Map::mapped_type>) {
       if (entry.second <= 0) continue;
-      w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
-      w.Int64(entry.second);
-    } else {
-      w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
-      w.Uint64(entry.second);
     }
+    JsonField(w, CountKey(entry.first), entry.second);
   }
   w.EndObject();
 }
 
-// `key`: {"<name>": count, ...} for each fixed name, 0 when it was never counted.
-void WriteNamedCounts(Writer& w, const char* key, std::initializer_list<const char*> names,
-                      const std::map<std::string, uint64_t>& counts) {
+// `key`: {"<name>": count, ...} for each fixed name, 0 when it was never counted; then each
+// of `if_counted` that was counted.
+void WriteNamedCounts(JsonOut& w, const char* key, std::initializer_list<const char*> names,
+                      const std::map<std::string, uint64_t>& counts,
+                      std::initializer_list<const char*> if_counted = {}) {
   w.Key(key);
   w.StartObject();
   for (const char* name : names) {
     auto it = counts.find(name);
-    w.Key(name);
-    w.Uint64(it == counts.end() ? 0 : it->second);
+    JsonField(w, name, it == counts.end() ? 0 : it->second);
+  }
+  for (const char* name : if_counted) {
+    if (auto it = counts.find(name); it != counts.end()) JsonField(w, name, it->second);
   }
   w.EndObject();
 }
@@ -1479,29 +1349,16 @@ void WriteNamedCounts(Writer& w, const char* key, std::initializer_list<const ch
 std::string SimState::StatsJson() const {
   std::lock_guard<std::mutex> lock(mu_);
   rapidjson::StringBuffer sb;
-  Writer w(sb);
+  JsonOut w(sb);
   w.StartObject();
-  w.Key("requests");
-  w.StartObject();
-  for (const char* name :
-       {"capture_status", "capture_list", "capture_start", "capture_stop", "capture_annotate",
-        "self", "org_sites", "site", "self_usage", "inventory"}) {
-    auto it = requests_.find(name);
-    w.Key(name);
-    w.Uint64(it == requests_.end() ? 0 : it->second);
-  }
-  if (auto it = requests_.find("other"); it != requests_.end()) {
-    w.Key("other");
-    w.Uint64(it->second);
-  }
-  w.EndObject();
+  WriteNamedCounts(w, "requests",
+                   {"capture_status", "capture_list", "capture_start", "capture_stop",
+                    "capture_annotate", "self", "org_sites", "site", "self_usage", "inventory"},
+                   requests_, {"other"});
   WriteCounts(w, "codes", codes_);
   WriteCounts(w, "site_requests", site_requests_);
   WriteCounts(w, "subscribed", subscribed_);
-  w.Key("ws_connections");
-  w.Uint64(ws_connections_);
-  w.Key("ws_upgrade_rejected");
-  w.Uint64(ws_upgrade_rejected_);
+  JsonFields(w, "ws_connections", ws_connections_, "ws_upgrade_rejected", ws_upgrade_rejected_);
   WriteCounts(w, "ws_close_codes", ws_close_codes_);
   WriteCounts(w, "ignored_request_fields", ignored_request_fields_);
   WriteNamedCounts(
@@ -1510,30 +1367,16 @@ std::string SimState::StatsJson() const {
       downloads_);
   w.Key("capture_files");
   w.StartObject();
-  w.Key("packets_recorded");
-  w.Uint64(recording_totals_.recorded.load());
-  w.Key("packets_dropped");
-  w.Uint64(recording_totals_.dropped.load());
-  w.Key("files_kept");
-  w.Uint64(kept_files_.size());
-  w.Key("files_evicted");
-  w.Uint64(files_evicted_);
+  JsonFields(w, "packets_recorded", recording_totals_.recorded.load(), "packets_dropped",
+             recording_totals_.dropped.load(), "files_kept", kept_files_.size(), "files_evicted",
+             files_evicted_);
   w.EndObject();
   w.Key("usage");
   w.StartObject();
-  w.Key("requests");
-  w.Uint64(usage_own_ + usage_other_);
-  w.Key("own_requests");
-  w.Uint64(usage_own_);
-  w.Key("other_requests");
-  w.Uint64(usage_other_);
-  w.Key("request_limit");
-  w.Uint64(usage_limit_);
-  w.Key("enforce");
-  w.Bool(usage_enforce_);
+  JsonFields(w, "requests", usage_own_ + usage_other_, "own_requests", usage_own_, "other_requests",
+             usage_other_, "request_limit", usage_limit_, "enforce", usage_enforce_);
   w.EndObject();
-  w.Key("changes");
-  w.Uint64(change_seq_);
+  JsonField(w, "changes", change_seq_);
   if (churn_) {
     WriteNamedCounts(w, "churn",
                      {"starts", "ends", "ap_failures", "skipped_starts", "skipped_ap_failures"},

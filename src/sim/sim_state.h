@@ -114,6 +114,8 @@ class SimState {
   std::string StatsJson() const;
 
  private:
+  // Not RunningCaptureSpec (scenario.h): that is scenario input with times relative to the
+  // start; this is a live or listed capture with absolute times, ids, failures and its file.
   struct Capture {
     std::string id;
     bool listed_with_id = true;  // false: a history item without "id" (the schema allows it)
@@ -202,6 +204,7 @@ class SimState {
   void RollUsageHour();                         // requires mu_
   HttpReply RequestsJson() const;
   HttpReply CaptureList(const Site& site, const std::map<std::string, std::string>& q) const;
+  std::vector<const Site*> SitesOfOrg(const std::string& org) const;  // in creation order
   HttpReply OrgSites(const std::string& org, const std::map<std::string, std::string>& q) const;
   HttpReply OrgInventory(const std::string& org, const std::map<std::string, std::string>& q) const;
   HttpReply ChangesJson(const std::map<std::string, std::string>& q) const;

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "common/mac.h"
+#include "sim/json_out.h"
 #include "sim/packet_gen.h"
 
 namespace mpe::sim {
@@ -27,8 +28,6 @@ size_t BucketIndex(const double (&bounds)[N], double v) {
   while (i < N && v > bounds[i]) ++i;
   return i;  // N = above every bound
 }
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr int64_t kHandshakeTimeoutUs = 5000000;
 // mist_pcap_eapol_handshake_duration_seconds buckets, as microseconds and as labels.
@@ -209,13 +208,13 @@ uint64_t GroundTruth::data_messages() const {
 // Writes one snapshot of the truth as JSON, family by family. The caller holds mu_.
 class GroundTruth::JsonWriter {
  public:
-  JsonWriter(const GroundTruth& t, Writer& w) : t_(t), w_(w) {}
+  JsonWriter(const GroundTruth& t, JsonOut& w) : t_(t), w_(w) {}
 
   // The whole answer under the truth's lock: the totals, and every series when `families`.
   static std::string Snapshot(const GroundTruth& t, bool families) {
     std::lock_guard<std::mutex> lock(t.mu_);
     rapidjson::StringBuffer sb;
-    Writer w(sb);
+    JsonOut w(sb);
     JsonWriter json(t, w);
     w.StartObject();
     json.Totals();
@@ -233,12 +232,8 @@ class GroundTruth::JsonWriter {
 
   // "connections", "drops" and "subscriptions", the totals every answer ends with.
   void Connections() {
-    w_.Key("connections");
-    w_.Uint64(t_.connections_);
-    w_.Key("drops");
-    w_.Uint64(t_.drops_);
-    w_.Key("subscriptions");
-    w_.Uint64(t_.subscriptions_);
+    JsonFields(w_, "connections", t_.connections_, "drops", t_.drops_, "subscriptions",
+               t_.subscriptions_);
   }
 
   void Families() {
@@ -258,16 +253,20 @@ class GroundTruth::JsonWriter {
   void Family(const char* name, const Map& map, Labels labels, Values values) {
     w_.Key(name);
     w_.StartArray();
-    for (const auto& entry : map) {
-      w_.StartObject();
-      w_.Key("labels");
-      w_.StartObject();
-      labels(entry.first);
-      w_.EndObject();
-      values(entry.second);
-      w_.EndObject();
-    }
+    for (const auto& entry : map)
+      Entry([&] { labels(entry.first); }, [&] { values(entry.second); });
     w_.EndArray();
+  }
+  // One series: {"labels": {<labels()>}, <values()>}.
+  template <typename Labels, typename Values>
+  void Entry(Labels labels, Values values) {
+    w_.StartObject();
+    w_.Key("labels");
+    w_.StartObject();
+    labels();
+    w_.EndObject();
+    values();
+    w_.EndObject();
   }
   // A family whose entries carry one integer "value".
   template <typename Map, typename Labels>
@@ -279,62 +278,46 @@ class GroundTruth::JsonWriter {
   void Pair(const char* key, const char* a, A va, const char* b, B vb) {
     w_.Key(key);
     w_.StartObject();
-    w_.Key(a);
-    Number(va);
-    w_.Key(b);
-    Number(vb);
+    JsonFields(w_, a, va, b, vb);
     w_.EndObject();
   }
-  void Number(uint64_t v) { w_.Uint64(v); }
-  void Number(int64_t v) { w_.Int64(v); }
   // Two families of one Counter map: its counts and its bytes.
   template <typename Map, typename Labels>
   void CountsAndBytes(const char* counts, const char* bytes, const Map& map, Labels labels) {
     Family(counts, map, labels, [this](const GroundTruth::Counter& v) { Value(v.count); });
     Family(bytes, map, labels, [this](const GroundTruth::Counter& v) { Bytes(v.bytes); });
   }
-  void Value(uint64_t v) {
-    w_.Key("value");
-    w_.Uint64(v);
-  }
-  void Bytes(double v) {
-    w_.Key("value");
-    w_.Double(v);
-  }
+  void Value(uint64_t v) { JsonField(w_, "value", v); }
+  void Bytes(double v) { JsonField(w_, "value", v); }
   void SiteLabels(uint32_t site) {
     static const std::pair<std::string, std::string> kUnknown{"unknown", "unknown"};
     const auto& s = site < t_.sites_.size() ? t_.sites_[site] : kUnknown;
-    w_.Key("site_id");
-    w_.String(s.first);
-    w_.Key("site");
-    w_.String(s.second);
+    JsonFields(w_, "site_id", s.first, "site", s.second);
   }
   void ApLabels(uint32_t site, uint64_t ap) {
     SiteLabels(site);
     Label("ap_mac", common::FormatMac(ap));
   }
-  void Label(const char* key, const std::string& value) {
-    w_.Key(key);
-    w_.String(value);
-  }
+  void Label(const char* key, const std::string& value) { JsonField(w_, key, value); }
   void BandLabel(uint8_t band) { Label("band", BandName(static_cast<Band>(band))); }
-  void Buckets(const GroundTruth::Histogram& h, const char* const* names, size_t n) {
+  // "buckets": {<names[i]>: cumulative(i), ..., "+Inf": cumulative(n)}, then "count".
+  template <typename Cumulative>
+  void BucketsAndCount(const char* const* names, size_t n, Cumulative cumulative, uint64_t count) {
     w_.Key("buckets");
     w_.StartObject();
-    uint64_t cum = 0;
-    for (size_t i = 0; i < n; ++i) {
-      cum += h.buckets[i];
-      w_.Key(names[i]);
-      w_.Uint64(cum);
-    }
-    cum += h.buckets[n];
-    w_.Key("+Inf");
-    w_.Uint64(cum);
+    for (size_t i = 0; i < n; ++i) JsonField(w_, names[i], cumulative(i));
+    JsonField(w_, "+Inf", cumulative(n));
     w_.EndObject();
-    w_.Key("count");
-    w_.Uint64(h.count);
-    w_.Key("sum");
-    w_.Double(h.sum);
+    JsonField(w_, "count", count);
+  }
+  void Buckets(const GroundTruth::Histogram& h, const char* const* names, size_t n) {
+    auto cumulative = [&h](size_t i) {
+      uint64_t cum = 0;
+      for (size_t k = 0; k <= i; ++k) cum += h.buckets[k];
+      return cum;
+    };
+    BucketsAndCount(names, n, cumulative, h.count);
+    JsonField(w_, "sum", h.sum);
   }
 
   void PacketFamilies() {
@@ -392,16 +375,11 @@ class GroundTruth::JsonWriter {
     w_.StartArray();
     for (const auto& [site, c] : t_.site_counts_) {
       if (c.lost_cumulative == 0 && c.lost_per_message == 0) continue;
-      w_.StartObject();
-      w_.Key("labels");
-      w_.StartObject();
-      SiteLabels(site);
-      w_.EndObject();
-      w_.Key("value_cumulative");
-      w_.Int64(c.lost_cumulative);
-      w_.Key("value_per_message");
-      w_.Int64(c.lost_per_message);
-      w_.EndObject();
+      Entry([this, s = site] { SiteLabels(s); },
+            [this, &counts = c] {
+              JsonFields(w_, "value_cumulative", counts.lost_cumulative, "value_per_message",
+                         counts.lost_per_message);
+            });
     }
     w_.EndArray();
     w_.Key("mist_pcap_stream_messages_total");
@@ -410,14 +388,12 @@ class GroundTruth::JsonWriter {
       for (int e = 0; e < 2; ++e) {
         uint64_t value = e == 0 ? c.data : c.capture_end;
         if (value == 0) continue;
-        w_.StartObject();
-        w_.Key("labels");
-        w_.StartObject();
-        SiteLabels(site);
-        Label("event", e == 0 ? "data" : "capture_end");
-        w_.EndObject();
-        Value(value);
-        w_.EndObject();
+        Entry(
+            [this, s = site, e] {
+              SiteLabels(s);
+              Label("event", e == 0 ? "data" : "capture_end");
+            },
+            [this, value] { Value(value); });
       }
     }
     w_.EndArray();
@@ -481,27 +457,19 @@ class GroundTruth::JsonWriter {
       sum += us;
     }
     w_.EndArray();
-    w_.Key("buckets");
-    w_.StartObject();
-    for (size_t i = 0; i < std::size(kDurationBoundsUs); ++i) {
+    auto cumulative = [&durations](size_t i) {
       uint64_t n = 0;
-      for (int64_t us : durations) n += us <= kDurationBoundsUs[i] ? 1 : 0;
-      w_.Key(kDurationNames[i]);
-      w_.Uint64(n);
-    }
-    w_.Key("+Inf");
-    w_.Uint64(durations.size());
-    w_.EndObject();
-    w_.Key("count");
-    w_.Uint64(durations.size());
-    w_.Key("sum_us");
-    w_.Int64(sum);
-    w_.Key("sum");
-    w_.Double(static_cast<double>(sum) / 1e6);
+      for (int64_t us : durations) {
+        n += i == std::size(kDurationBoundsUs) || us <= kDurationBoundsUs[i] ? 1 : 0;
+      }
+      return n;
+    };
+    BucketsAndCount(kDurationNames, std::size(kDurationBoundsUs), cumulative, durations.size());
+    JsonFields(w_, "sum_us", sum, "sum", static_cast<double>(sum) / 1e6);
   }
 
   const GroundTruth& t_;
-  Writer& w_;
+  JsonOut& w_;
 };
 
 std::string GroundTruth::SummaryJson() const { return JsonWriter::Snapshot(*this, false); }
