@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <rapidjson/document.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -23,6 +22,7 @@
 #include "config/config_loader.h"
 #include "e2e/metrics_text.h"
 #include "fakes/sim_exporter.h"
+#include "fakes/temp_dir.h"
 #include "fakes/wait.h"
 #include "sim/cloud_sim.h"
 
@@ -46,17 +46,11 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) 
 class ReloadE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mpe-reload-e2e-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/exporter.yaml";
+    path_ = dir_.File("exporter.yaml");
     ASSERT_TRUE(env_.StartSim());
     sim_ = &env_.sim();
   }
-  void TearDown() override {
-    env_.Stop();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { env_.Stop(); }
 
   void WriteConfig(const std::vector<std::pair<std::string, std::string>>& sites) {
     std::ofstream out(path_, std::ios::trunc);
@@ -162,7 +156,7 @@ class ReloadE2ETest : public ::testing::Test {
     for (const auto& id : sites) EXPECT_GT(SimPolls(id), before[id]) << id;
   }
 
-  std::string dir_;
+  fakes::TempDir dir_;
   std::string path_;
   // Stops the App, then the simulator (TearDown, before the config file goes).
   fakes::SimAndExporter env_{kToken};
