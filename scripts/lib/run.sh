@@ -86,6 +86,11 @@ run_bg() {
   RUN_LOG="$1"
   [[ "$RUN_LOG" == */* ]] || RUN_LOG="$RUN_DIR/$RUN_LOG"
   shift
+  # Emptied here, before the background start: its own redirection truncates only once it runs,
+  # and until then a wait on the log (e.g. "listening on") would read what an earlier process
+  # of the same NAME wrote (seen: the port of the exporter stopped a moment before).
+  : >"$RUN_LOG.out"
+  : >"$RUN_LOG.err"
   if [[ "${RUN_ECHO:-0}" == 1 ]]; then
     "$@" > >(tee "$RUN_LOG.out") 2> >(tee "$RUN_LOG.err" >&2) &
   else
